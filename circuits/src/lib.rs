@@ -1,0 +1,24 @@
+//! zkrollup's cryptographic primitives.
+//!
+//! Each primitive keeps its native half in `<primitive>/mod.rs`; its R1CS gadget will sit beside it
+//! in `<primitive>/constraints.rs`, so that the two can be tested against each other.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`poseidon`] | circomlib-compatible Poseidon over the BN254 scalar field |
+//! | [`babyjubjub`] | Baby JubJub in circomlib's coordinates (`a = 168700`, `d = 168696`) |
+//! | [`eddsa`] | EdDSA-Poseidon as circomlibjs `signPoseidon` / `verifyPoseidon` |
+//! | [`merkle`] | one level of the quaternary Poseidon Merkle tree, and whole paths |
+//! | [`commitment`] | the sha256 commitment to a batch's public data |
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod babyjubjub;
+pub mod commitment;
+pub mod eddsa;
+pub mod merkle;
+pub mod poseidon;
+
+/// The BN254 scalar field: the field of every circuit value, hash and tree node.
+pub type Fr = ark_bn254::Fr;
