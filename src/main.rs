@@ -1,1 +1,148 @@
-fn main(){}
+//! `zkrollup`: the command line over the zkrollup library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use zkrollup::decimal::{fr_to_decimal, parse_fr};
+use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
+use zkrollup::primitives::eddsa::PrivateKey;
+use zkrollup::{BatchParams, Fr, Transfer, DEFAULT_BATCH_SIZE};
+
+#[derive(Parser)]
+#[command(name = "zkrollup", version, about = "Zero-knowledge proving engine for a Poseidon-tree transfer rollup")]
+#[command(long_about = "Zero-knowledge proving engine for a Poseidon-tree transfer rollup.\n\n\
+    Accounts live in a quaternary Poseidon Merkle tree; transfers are signed with EdDSA-Poseidon \
+    over Baby JubJub (circomlibjs-compatible). Files are the JSON of the protocol spec: \
+    decimal strings for field elements and 64-bit values.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a batch against a state and apply it without proving.
+    ///
+    /// Writes OUT/state.json (the new state) and OUT/public_data.hex (the batch's public data,
+    /// lowercase hex without prefix), then prints the old root, the new root and the commitment.
+    /// An invalid batch exits non-zero with one line naming the slot and the rule, and writes
+    /// nothing.
+    Apply {
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The batch file (fewer than N transfers are padded).
+        #[arg(long)]
+        batch: PathBuf,
+        /// The deployment's domain, a field element in decimal.
+        #[arg(long, default_value = "0")]
+        domain: String,
+        /// N, the number of slots of the circuit the batch is for.
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a key pair; prints {"private_key": hex, "pubkey": [Ax, Ay]}.
+    ///
+    /// The private key is 32 bytes, as circomlibjs takes it: the same key gives the same public
+    /// key here and in circomlibjs `prv2pub`.
+    Keygen {
+        /// Derive the public key of this private key (64 hex digits) instead of a random one.
+        #[arg(long)]
+        private_key: Option<String>,
+    },
+    /// Sign a transfer; prints it as one entry of the batch file's "transfers".
+    Sign {
+        /// The sender's private key (64 hex digits).
+        #[arg(long)]
+        private_key: String,
+        /// Sender's slot.
+        #[arg(long)]
+        from: u32,
+        /// Receiver's slot.
+        #[arg(long)]
+        to: u32,
+        /// Amount.
+        #[arg(long)]
+        amount: u64,
+        /// The sender's current nonce.
+        #[arg(long)]
+        nonce: u64,
+        /// The deployment's domain, a field element in decimal.
+        #[arg(long, default_value = "0")]
+        domain: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Apply { state, batch, domain, batch_size, out } => apply(&state, &batch, &domain, batch_size, &out),
+        Command::Keygen { private_key } => keygen(private_key.as_deref()),
+        Command::Sign { private_key, from, to, amount, nonce, domain } => {
+            let key = parse_private_key(&private_key)?;
+            let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
+            println!("{}", serde_json::to_string_pretty(&transfer_entry(&t))?);
+            Ok(())
+        }
+    }
+}
+
+fn parse_domain(s: &str) -> Result<Fr> {
+    parse_fr(s).context("--domain")
+}
+
+fn parse_private_key(hex_key: &str) -> Result<PrivateKey> {
+    let bytes = hex::decode(hex_key.trim_start_matches("0x")).context("private key is not hex")?;
+    let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        bail!("private key must be 32 bytes (64 hex digits), got {}", bytes.len());
+    };
+    Ok(PrivateKey::from_bytes(bytes))
+}
+
+fn keygen(private_key: Option<&str>) -> Result<()> {
+    let key = match private_key {
+        Some(k) => parse_private_key(k)?,
+        None => PrivateKey::random(&mut rand::rngs::OsRng),
+    };
+    let public = key.public_key();
+    let json = serde_json::json!({
+        "private_key": hex::encode(key.as_bytes()),
+        "pubkey": [fr_to_decimal(public.x()), fr_to_decimal(public.y())],
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path) -> Result<()> {
+    if batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let params = BatchParams::new(batch_size).with_domain(parse_domain(domain)?);
+    let mut st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
+    let b = parse_batch(&read(batch)?).with_context(|| format!("batch file {}", batch.display()))?;
+    let witness = st.apply_batch(&b, &params).context("batch rejected")?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_all_atomic(&[
+        (out.join("state.json"), state_to_json(&st).into_bytes()),
+        (out.join("public_data.hex"), hex::encode(&witness.public_data).into_bytes()),
+    ])
+    .with_context(|| format!("cannot write to {}", out.display()))?;
+    println!("old root:   {}", fr_to_decimal(witness.old_root));
+    println!("new root:   {}", fr_to_decimal(witness.new_root));
+    println!("commitment: {}", fr_to_decimal(witness.commitment));
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! What the circuit needs to prove a batch: per slot, the leaves and Merkle paths around each
+//! update and the roots between them, plus the public data and its commitment.
+//!
+//! A leaf's siblings do not change when that leaf is updated, so one path per update serves both
+//! the membership check before it and the recomputed root after it.
+
+use zkrollup_circuits::merkle::MerklePath;
+
+use crate::{Account, Fr, Transfer};
+
+/// The witness of one slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotWitness {
+    /// The slot as proved (padding for an empty slot).
+    pub transfer: Transfer,
+    /// Root before the slot.
+    pub root_before: Fr,
+    /// Sender's account before the slot (`None`: empty leaf, as for padding's slot 0).
+    pub sender_before: Option<Account>,
+    /// Sender's account after its update.
+    pub sender_after: Option<Account>,
+    /// Path of `from`; valid before and after the sender's update.
+    pub sender_path: MerklePath,
+    /// Root after the sender's update.
+    pub root_after_sender: Fr,
+    /// Receiver's account after the sender's update and before its own.
+    pub receiver_before: Option<Account>,
+    /// Receiver's account after the slot.
+    pub receiver_after: Option<Account>,
+    /// Path of `to` in the tree after the sender's update.
+    pub receiver_path: MerklePath,
+    /// Root after the slot.
+    pub root_after: Fr,
+}
+
+/// The witness of a whole batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchWitness {
+    /// The deployment's domain.
+    pub domain: Fr,
+    /// Root before the batch.
+    pub old_root: Fr,
+    /// Root after the batch.
+    pub new_root: Fr,
+    /// One witness per slot, N in all.
+    pub slots: Vec<SlotWitness>,
+    /// The public data bytes (SPEC section 5).
+    pub public_data: Vec<u8>,
+    /// The commitment, the proof's single public input.
+    pub commitment: Fr,
+}
