@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zkrollup_circuits::eddsa::{PublicKey, PublicKeyError, Signature};
@@ -127,24 +128,34 @@ pub fn parse_state(json: &str) -> Result<State, FileError> {
     let file: StateFile = serde_json::from_str(json)?;
     let depth = usize::try_from(file.depth).unwrap_or(usize::MAX);
     let capacity = StateTree::new(depth).map_err(StateError::from)?.capacity();
-    let mut accounts = Vec::with_capacity(file.accounts.len());
-    for (entry, a) in file.accounts.iter().enumerate() {
-        let at = |what: &str| format!("accounts[{entry}].{what}");
-        if a.index == 0 {
-            return Err(FileError::Account { entry, source: StateError::ReservedIndex });
-        }
-        if a.index >= capacity {
-            let source = StateError::Tree(TreeError::IndexOutOfRange { index: a.index, depth, capacity });
-            return Err(FileError::Account { entry, source });
-        }
-        let x = value(|| at("pubkey[0]"), parse_fr(&a.pubkey[0]))?;
-        let y = value(|| at("pubkey[1]"), parse_fr(&a.pubkey[1]))?;
-        let pubkey = PublicKey::from_coordinates(x, y).map_err(|source| FileError::PublicKey { entry, source })?;
-        let balance = value(|| at("balance"), parse_u64(&a.balance))?;
-        let nonce = value(|| at("nonce"), parse_u64(&a.nonce))?;
-        accounts.push((a.index as u32, Account::new(pubkey, balance, nonce)));
-    }
+    // Key checks (a subgroup check is a 251-bit scalar multiplication) run in parallel; the
+    // first bad entry in file order is the one reported.
+    let parsed: Vec<Result<(u32, Account), FileError>> = file
+        .accounts
+        .par_iter()
+        .enumerate()
+        .with_min_len(64)
+        .map(|(entry, a)| parse_account(entry, a, depth, capacity))
+        .collect();
+    let accounts = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(State::from_accounts(depth, accounts)?)
+}
+
+fn parse_account(entry: usize, a: &AccountEntry, depth: usize, capacity: u64) -> Result<(u32, Account), FileError> {
+    let at = |what: &str| format!("accounts[{entry}].{what}");
+    if a.index == 0 {
+        return Err(FileError::Account { entry, source: StateError::ReservedIndex });
+    }
+    if a.index >= capacity {
+        let source = StateError::Tree(TreeError::IndexOutOfRange { index: a.index, depth, capacity });
+        return Err(FileError::Account { entry, source });
+    }
+    let x = value(|| at("pubkey[0]"), parse_fr(&a.pubkey[0]))?;
+    let y = value(|| at("pubkey[1]"), parse_fr(&a.pubkey[1]))?;
+    let pubkey = PublicKey::from_coordinates(x, y).map_err(|source| FileError::PublicKey { entry, source })?;
+    let balance = value(|| at("balance"), parse_u64(&a.balance))?;
+    let nonce = value(|| at("nonce"), parse_u64(&a.nonce))?;
+    Ok((a.index as u32, Account::new(pubkey, balance, nonce)))
 }
 
 /// The state file of `state`, accounts by increasing slot.
@@ -299,6 +310,20 @@ mod tests {
             r#"{{"depth": 2, "accounts": [{{"index": 1, "pubkey": {k}, "balance": "1", "nonce": "0"}}, {{"index": 1, "pubkey": {k}, "balance": "1", "nonce": "0"}}]}}"#
         );
         assert!(parse_state(&twice).unwrap_err().to_string().contains("slot 1 is given twice"));
+    }
+
+    #[test]
+    fn the_first_bad_entry_in_file_order_is_reported() {
+        let k = key_json(1);
+        let entries: Vec<String> = (1..=300)
+            .map(|i| {
+                let balance = if i == 200 || i == 250 { "x" } else { "1" };
+                format!(r#"{{"index": {i}, "pubkey": {k}, "balance": "{balance}", "nonce": "0"}}"#)
+            })
+            .collect();
+        let json = format!(r#"{{"depth": 5, "accounts": [{}]}}"#, entries.join(","));
+        let err = parse_state(&json).err().unwrap().to_string();
+        assert!(err.starts_with("accounts[199].balance"), "{err}");
     }
 
     #[test]

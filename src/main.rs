@@ -2,13 +2,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use ark_ec::{CurveGroup, PrimeGroup};
 use clap::{Parser, Subcommand};
+use rayon::prelude::*;
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
-use zkrollup::primitives::eddsa::PrivateKey;
-use zkrollup::{BatchParams, Fr, Transfer, DEFAULT_BATCH_SIZE};
+use zkrollup::primitives::babyjubjub::PointProjective;
+use zkrollup::primitives::eddsa::{PrivateKey, PublicKey};
+use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer, DEFAULT_BATCH_SIZE, DEFAULT_DEPTH};
 
 #[derive(Parser)]
 #[command(name = "zkrollup", version, about = "Zero-knowledge proving engine for a Poseidon-tree transfer rollup")]
@@ -55,6 +59,22 @@ enum Command {
         #[arg(long)]
         private_key: Option<String>,
     },
+    /// Run the whole path on generated accounts, with timings.
+    ///
+    /// Generates a genesis state, signs a full batch of N transfers, validates and applies it,
+    /// and prints the roots, the commitment and the time of each phase. (The circuit and
+    /// Groth16 prover are not built yet: this runs the native path.)
+    Demo {
+        /// N, the number of slots.
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// Depth of the state tree (1 to 16).
+        #[arg(long, default_value_t = DEFAULT_DEPTH)]
+        depth: usize,
+        /// Accounts in the genesis state (at least two per slot).
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+    },
     /// Sign a transfer; prints it as one entry of the batch file's "transfers".
     Sign {
         /// The sender's private key (64 hex digits).
@@ -92,6 +112,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Apply { state, batch, domain, batch_size, out } => apply(&state, &batch, &domain, batch_size, &out),
         Command::Keygen { private_key } => keygen(private_key.as_deref()),
+        Command::Demo { batch_size, depth, accounts } => demo(batch_size, depth, accounts),
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
             let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
@@ -145,4 +166,83 @@ fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path
     println!("new root:   {}", fr_to_decimal(witness.new_root));
     println!("commitment: {}", fr_to_decimal(witness.commitment));
     Ok(())
+}
+
+/// `zkrollup demo`: the native path on generated accounts, with timings.
+fn demo(batch_size: usize, depth: usize, accounts: usize) -> Result<()> {
+    if batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let signers = (2 * batch_size).max(2);
+    if accounts < signers {
+        bail!("--accounts must be at least {signers} (two per slot) for --batch-size {batch_size}");
+    }
+    let capacity = 1u64 << (2 * depth.min(16));
+    if !(1..=16).contains(&depth) || (accounts as u64) >= capacity {
+        bail!("--depth must be 1..=16 with room for {accounts} accounts besides reserved slot 0");
+    }
+    println!("zkrollup demo: N = {batch_size} slots, depth {depth} ({capacity} slots), {accounts} accounts");
+    println!("note: the circuit and Groth16 prover are not built yet; this demo runs the native path.");
+
+    let started = Instant::now();
+    // Signing accounts get circomlibjs-style private keys; the rest of a large genesis gets
+    // distinct subgroup keys i·Base8 by repeated addition, since key derivation is not measured.
+    let keys: Vec<PrivateKey> = (0..signers).map(|i| PrivateKey::from_bytes(demo_key_bytes(i))).collect();
+    let mut genesis: Vec<(u32, Account)> =
+        keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
+    genesis.extend(filler_keys(accounts - signers).into_iter().enumerate().map(|(i, k)| {
+        ((signers + i) as u32 + 1, Account::new(k, 1_000, 0))
+    }));
+    let t_keys = started.elapsed();
+
+    let t0 = Instant::now();
+    let mut state = State::from_accounts(depth, genesis)?;
+    let t_build = t0.elapsed();
+
+    let params = BatchParams::new(batch_size);
+    let t0 = Instant::now();
+    let transfers: Vec<Transfer> = (0..batch_size)
+        .map(|i| {
+            let from = 2 * i as u32 + 1;
+            Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, 0, params.domain)
+        })
+        .collect();
+    let t_sign = t0.elapsed();
+
+    let t0 = Instant::now();
+    let witness = state.apply_batch(&Batch::new(transfers), &params)?;
+    let t_apply = t0.elapsed();
+
+    println!("old root:   {}", fr_to_decimal(witness.old_root));
+    println!("new root:   {}", fr_to_decimal(witness.new_root));
+    println!("commitment: {}", fr_to_decimal(witness.commitment));
+    println!("public data: {} bytes", witness.public_data.len());
+    println!("timings:");
+    println!("  keys         {:>10.3} s  ({accounts} accounts)", t_keys.as_secs_f64());
+    println!("  tree build   {:>10.3} s  (bulk, {} threads)", t_build.as_secs_f64(), rayon::current_num_threads());
+    println!("  sign         {:>10.3} s  ({batch_size} transfers)", t_sign.as_secs_f64());
+    println!("  apply        {:>10.3} s  (validate, apply, witness)", t_apply.as_secs_f64());
+    Ok(())
+}
+
+fn demo_key_bytes(i: usize) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+    bytes[8..16].copy_from_slice(b"zkdemo!!");
+    bytes
+}
+
+/// `count` distinct keys `(k + 1)·Base8`, one point addition each.
+fn filler_keys(count: usize) -> Vec<PublicKey> {
+    let g = PointProjective::generator();
+    let mut acc = g;
+    let mut points = Vec::with_capacity(count);
+    for _ in 0..count {
+        points.push(acc);
+        acc += g;
+    }
+    PointProjective::normalize_batch(&points)
+        .into_par_iter()
+        .map(|p| PublicKey::from_point(p).expect("multiples of Base8 below l are valid keys"))
+        .collect()
 }
