@@ -1,14 +1,12 @@
 //! The native model's hot paths: Poseidon, signature verification, tree updates, bulk builds.
 //! Run: `cargo bench --bench native`.
 
-use ark_ec::{CurveGroup, PrimeGroup};
 use ark_ff::UniformRand;
 use ark_std::rand::Rng;
 use ark_std::test_rng;
-use rayon::prelude::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use zkrollup::primitives::babyjubjub::PointProjective;
-use zkrollup::primitives::eddsa::{PrivateKey, PublicKey};
+use zkrollup::genesis::receive_only_keys;
+use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::primitives::poseidon::Poseidon;
 use zkrollup::{Account, Fr, State, StateTree};
 
@@ -44,22 +42,9 @@ fn tree_update(c: &mut Criterion) {
     });
 }
 
-/// `count` distinct subgroup keys `i · Base8`, by repeated addition (key generation is not
-/// what this bench measures).
-fn keys(count: usize) -> Vec<PublicKey> {
-    let g = PointProjective::generator();
-    let mut acc = g;
-    let mut points = Vec::with_capacity(count);
-    for _ in 0..count {
-        points.push(acc);
-        acc += g;
-    }
-    PointProjective::normalize_batch(&points).into_par_iter().map(|p| PublicKey::from_point(p).unwrap()).collect()
-}
-
 fn bulk_build(c: &mut Criterion) {
     let accounts: Vec<(u32, Account)> =
-        keys(1_000_000).into_iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k, 1_000, 0))).collect();
+        receive_only_keys(1_000_000).into_iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k, 1_000, 0))).collect();
     let mut group = c.benchmark_group("state");
     group.sample_size(10);
     group.bench_function("bulk_build_1M_depth16", |b| {

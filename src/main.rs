@@ -5,13 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use ark_ec::{CurveGroup, PrimeGroup};
 use clap::{Parser, Subcommand};
-use rayon::prelude::*;
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
-use zkrollup::primitives::babyjubjub::PointProjective;
-use zkrollup::primitives::eddsa::{PrivateKey, PublicKey};
+use zkrollup::genesis::receive_only_keys;
+use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer, DEFAULT_BATCH_SIZE, DEFAULT_DEPTH};
 
 #[derive(Parser)]
@@ -186,11 +184,11 @@ fn demo(batch_size: usize, depth: usize, accounts: usize) -> Result<()> {
 
     let started = Instant::now();
     // Signing accounts get circomlibjs-style private keys; the rest of a large genesis gets
-    // distinct subgroup keys i·Base8 by repeated addition, since key derivation is not measured.
+    // receive-only keys, which are cheap to make (key derivation is not what a large demo shows).
     let keys: Vec<PrivateKey> = (0..signers).map(|i| PrivateKey::from_bytes(demo_key_bytes(i))).collect();
     let mut genesis: Vec<(u32, Account)> =
         keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
-    genesis.extend(filler_keys(accounts - signers).into_iter().enumerate().map(|(i, k)| {
+    genesis.extend(receive_only_keys(accounts - signers).into_iter().enumerate().map(|(i, k)| {
         ((signers + i) as u32 + 1, Account::new(k, 1_000, 0))
     }));
     let t_keys = started.elapsed();
@@ -230,19 +228,4 @@ fn demo_key_bytes(i: usize) -> [u8; 32] {
     bytes[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
     bytes[8..16].copy_from_slice(b"zkdemo!!");
     bytes
-}
-
-/// `count` distinct keys `(k + 1)·Base8`, one point addition each.
-fn filler_keys(count: usize) -> Vec<PublicKey> {
-    let g = PointProjective::generator();
-    let mut acc = g;
-    let mut points = Vec::with_capacity(count);
-    for _ in 0..count {
-        points.push(acc);
-        acc += g;
-    }
-    PointProjective::normalize_batch(&points)
-        .into_par_iter()
-        .map(|p| PublicKey::from_point(p).expect("multiples of Base8 below l are valid keys"))
-        .collect()
 }

@@ -101,3 +101,27 @@ fn help_explains_every_command() {
         assert!(sub.status.success());
     }
 }
+
+#[test]
+fn demo_runs_and_refuses_impossible_sizes() {
+    let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8(run.stdout).unwrap();
+    for line in ["old root:", "new root:", "commitment:", "public data: 96 bytes"] {
+        assert!(text.contains(line), "{text}");
+    }
+    let bad: [&[&str]; 5] = [
+        &["--depth", "0"],
+        &["--depth", "17"],
+        &["--batch-size", "0"],
+        &["--batch-size", "4", "--accounts", "7"],
+        // Depth 1 has 4 slots, one of them reserved.
+        &["--batch-size", "1", "--depth", "1", "--accounts", "4"],
+    ];
+    for args in bad {
+        let run = zkrollup(&[&["demo"], args].concat());
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.starts_with("error: --"), "{args:?}: {err}");
+    }
+}

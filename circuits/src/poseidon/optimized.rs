@@ -11,6 +11,9 @@
 //!    matrix (`M · A'`). Each partial round then applies only the sparse `A''` (`2t - 1`
 //!    multiplications); the dense block left after the last partial round is applied once.
 
+// Matrix code indexes as the formulas do.
+#![allow(clippy::needless_range_loop)]
+
 use ark_ff::{AdditiveGroup, Field};
 
 use super::{mat_vec, sbox, FULL_ROUNDS};
