@@ -10,6 +10,8 @@
 //! | [`eddsa`] | EdDSA-Poseidon as circomlibjs `signPoseidon` / `verifyPoseidon` |
 //! | [`merkle`] | one level of the quaternary Poseidon Merkle tree, and whole paths |
 //! | [`commitment`] | the sha256 commitment to a batch's public data |
+//! | [`range`] | 64-bit range checks |
+//! | [`stats`] | constraint counts of every gadget, pinned in `constraints.baseline` |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,6 +21,8 @@ pub mod commitment;
 pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
+pub mod range;
+pub mod stats;
 
 /// The BN254 scalar field: the field of every circuit value, hash and tree node.
 pub type Fr = ark_bn254::Fr;

@@ -3,6 +3,8 @@
 //! A node is `H(c0, c1, c2, c3)`. Digit `i` (base 4, least significant first) of a slot index is
 //! the position of the path's node among its siblings at height `i`.
 
+pub mod constraints;
+
 use std::sync::OnceLock;
 
 use crate::poseidon::Poseidon;

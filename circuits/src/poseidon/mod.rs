@@ -10,6 +10,7 @@
 //! partial rounds cost `2t - 1` multiplications for the linear layer instead of `t^2`. The plain
 //! form is kept as [`Poseidon::hash_reference`] and the two are tested against each other.
 
+pub mod constraints;
 mod optimized;
 
 use std::sync::OnceLock;
