@@ -11,8 +11,8 @@ pub enum DecimalError {
     /// Empty, or a character other than `0`-`9`.
     #[error("{0:?} is not a decimal integer")]
     NotDecimal(String),
-    /// At least the field order `r`.
-    #[error("{0} is not below the field order r")]
+    /// At least the field's modulus (`r` for Fr).
+    #[error("{0} is not below the field order")]
     NotBelowFieldOrder(String),
     /// At least `2^64`.
     #[error("{0} does not fit in 64 bits")]
@@ -28,6 +28,12 @@ fn check_digits(s: &str) -> Result<(), DecimalError> {
 
 /// Parse a field element written in decimal; values `>= r` are refused, never reduced.
 pub fn parse_fr(s: &str) -> Result<Fr, DecimalError> {
+    parse_field(s)
+}
+
+/// Parse an element of a 256-bit prime field (Fr, or BN254's base field Fq) written in decimal;
+/// values at or above the modulus are refused, never reduced.
+pub fn parse_field<F: PrimeField<BigInt = BigInt<4>>>(s: &str) -> Result<F, DecimalError> {
     check_digits(s)?;
     let too_big = || DecimalError::NotBelowFieldOrder(s.to_string());
     let mut limbs = [0u64; 4];
@@ -42,7 +48,7 @@ pub fn parse_fr(s: &str) -> Result<Fr, DecimalError> {
             return Err(too_big());
         }
     }
-    Fr::from_bigint(BigInt(limbs)).ok_or_else(too_big)
+    F::from_bigint(BigInt(limbs)).ok_or_else(too_big)
 }
 
 /// Parse a `u64` written in decimal.
@@ -53,6 +59,11 @@ pub fn parse_u64(s: &str) -> Result<u64, DecimalError> {
 
 /// A field element in decimal.
 pub fn fr_to_decimal(x: Fr) -> String {
+    field_to_decimal(x)
+}
+
+/// Any prime-field element in decimal.
+pub fn field_to_decimal<F: PrimeField>(x: F) -> String {
     x.into_bigint().to_string()
 }
 

@@ -30,6 +30,7 @@ pub mod account;
 pub mod batch;
 pub mod decimal;
 pub mod files;
+pub mod prover;
 pub mod genesis;
 pub mod state;
 pub mod tree;
