@@ -11,6 +11,7 @@
 //! | [`merkle`] | one level of the quaternary Poseidon Merkle tree, and whole paths |
 //! | [`commitment`] | the sha256 commitment to a batch's public data |
 //! | [`range`] | 64-bit range checks |
+//! | [`sha256`] | SHA-256 by blocks (the commitment's hash) |
 //! | [`stats`] | constraint counts of every gadget, pinned in `constraints.baseline` |
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
 pub mod range;
+pub mod sha256;
 pub mod stats;
 
 /// The BN254 scalar field: the field of every circuit value, hash and tree node.

@@ -12,6 +12,7 @@ use crate::merkle::constraints::{level_var, MerklePathVar};
 use crate::merkle::{MerklePath, MAX_DEPTH};
 use crate::poseidon::constraints::poseidon_var;
 use crate::range::constraints::enforce_u64;
+use crate::sha256::constraints::{compress_var, iv, Word};
 use crate::Fr;
 
 /// Measures one gadget: the constraints it adds beyond the allocation of its inputs.
@@ -65,6 +66,17 @@ pub fn gadgets() -> Vec<(&'static str, Measure)> {
             )
         }),
         ("range_u64", || cost(|cs| witnesses(cs, 1), |x| enforce_u64(&x[0]).map(drop))),
+        ("sha256_block", || {
+            cost(
+                |cs| {
+                    let state: Vec<Word> =
+                        (0..8).map(|_| bits(cs, 32).map(|b| b.try_into().expect("32 bits"))).collect::<Result<_, _>>()?;
+                    Ok((state, bits(cs, 512)?))
+                },
+                |(state, block)| compress_var(&state.try_into().expect("8 words"), &block).map(drop),
+            )
+        }),
+        ("sha256_first_block", || cost(|cs| bits(cs, 512), |block| compress_var(&iv(), &block).map(drop))),
     ]
 }
 
@@ -122,5 +134,6 @@ mod tests {
         assert!(all["poseidon_5_inputs"] <= 321);
         assert!(all["merkle_level"] <= 310);
         assert!(all["range_u64"] <= 65);
+        assert!(all["sha256_block"] <= 30_000);
     }
 }
