@@ -49,3 +49,27 @@ pub struct BatchWitness {
     /// The commitment, the proof's single public input.
     pub commitment: Fr,
 }
+
+impl SlotWitness {
+    /// The circuit's view of this slot's state transition (its signature aside).
+    pub fn step_witness(&self) -> zkrollup_circuits::transfer::StepWitness {
+        let preimage = |a: Option<Account>| {
+            a.map_or_else(Default::default, |a| zkrollup_circuits::transfer::LeafPreimage {
+                ax: a.pubkey.x(),
+                ay: a.pubkey.y(),
+                balance: a.balance,
+                nonce: a.nonce,
+            })
+        };
+        zkrollup_circuits::transfer::StepWitness {
+            from: self.transfer.from,
+            to: self.transfer.to,
+            amount: self.transfer.amount,
+            nonce: self.transfer.nonce,
+            sender: preimage(self.sender_before),
+            sender_path: self.sender_path.clone(),
+            receiver: preimage(self.receiver_before),
+            receiver_path: self.receiver_path.clone(),
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! | [`commitment`] | the sha256 commitment to a batch's public data |
 //! | [`range`] | 64-bit range checks |
 //! | [`sha256`] | SHA-256 by blocks (the commitment's hash) |
+//! | [`transfer`] | one slot's state transition (without its signature) |
 //! | [`stats`] | constraint counts of every gadget, pinned in `constraints.baseline` |
 
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod poseidon;
 pub mod range;
 pub mod sha256;
 pub mod stats;
+pub mod transfer;
 
 /// The BN254 scalar field: the field of every circuit value, hash and tree node.
 pub type Fr = ark_bn254::Fr;

@@ -13,6 +13,7 @@ use crate::merkle::{MerklePath, MAX_DEPTH};
 use crate::poseidon::constraints::poseidon_var;
 use crate::range::constraints::enforce_u64;
 use crate::sha256::constraints::{compress_var, iv, Word};
+use crate::transfer::{constraints::step_var, StepWitness};
 use crate::Fr;
 
 /// Measures one gadget: the constraints it adds beyond the allocation of its inputs.
@@ -75,6 +76,13 @@ pub fn gadgets() -> Vec<(&'static str, Measure)> {
                 },
                 |(state, block)| compress_var(&state.try_into().expect("8 words"), &block).map(drop),
             )
+        }),
+        ("transfer_step_depth_16_without_signature", || {
+            let slot_zero = MerklePath { index: 0, siblings: vec![[Fr::from(0u64); 3]; MAX_DEPTH] };
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let root = FpVar::new_witness(cs.clone(), || Ok(Fr::from(0u64)))?;
+            step_var(cs.clone(), MAX_DEPTH, &root, &StepWitness::padding(slot_zero))?;
+            Ok(cs.num_constraints())
         }),
         ("sha256_first_block", || cost(|cs| bits(cs, 512), |block| compress_var(&iv(), &block).map(drop))),
     ]

@@ -5,6 +5,8 @@
 //! `uint256(sha256(public_data)) & (2^253 - 1)`, which is below the field order, so it is a
 //! field element without reduction.
 
+pub mod constraints;
+
 use ark_ff::{BigInteger, PrimeField};
 use sha2::{Digest, Sha256};
 
