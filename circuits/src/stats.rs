@@ -84,6 +84,17 @@ pub fn gadgets() -> Vec<(&'static str, Measure)> {
             step_var(cs.clone(), MAX_DEPTH, &root, &StepWitness::padding(slot_zero))?;
             Ok(cs.num_constraints())
         }),
+        ("eddsa_poseidon_verify", || {
+            cost(
+                |cs| Ok((witnesses(cs, 6)?, bits(cs, 1)?)),
+                |(v, on)| {
+                    use crate::babyjubjub::constraints::PointVar;
+                    let key = PointVar { x: v[0].clone(), y: v[1].clone() };
+                    let r8 = PointVar { x: v[2].clone(), y: v[3].clone() };
+                    crate::eddsa::constraints::verify_var(&key, &v[4], &r8, &v[5], &on[0])
+                },
+            )
+        }),
         ("sha256_first_block", || cost(|cs| bits(cs, 512), |block| compress_var(&iv(), &block).map(drop))),
     ]
 }
@@ -143,5 +154,6 @@ mod tests {
         assert!(all["merkle_level"] <= 310);
         assert!(all["range_u64"] <= 65);
         assert!(all["sha256_block"] <= 30_000);
+        assert!(all["eddsa_poseidon_verify"] <= 4_300);
     }
 }

@@ -5,6 +5,8 @@
 //! protocol publishes circomlib's coordinates (keys, `R8`), so this module declares the curve
 //! with circomlib's own coefficients; the scalar field (order `l`) is `ark-ed-on-bn254`'s.
 
+pub mod constraints;
+
 use ark_ec::{
     models::CurveConfig,
     twisted_edwards::{Affine, MontCurveConfig, Projective, TECurveConfig},

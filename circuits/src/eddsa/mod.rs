@@ -6,6 +6,8 @@
 //! m as 32 bytes LE) mod l`, `R8 = r · Base8`, `S = (r + H(R8, A, m) · s) mod l`.
 //! A signature is valid iff `R8` is on the curve, `S < l` and `S · Base8 == R8 + (8 h) · A`.
 
+pub mod constraints;
+
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, PrimeField};
 use ark_ec::AdditiveGroup;

@@ -1,8 +1,8 @@
 //! The 64-bit range check, twin of [`super::le_bits`]: 64 booleans and one packing constraint
 //! (65 in all). The bits are returned so that the public data and comparisons reuse them.
 
-use ark_r1cs_std::{boolean::Boolean, fields::fp::FpVar};
-use ark_relations::gr1cs::SynthesisError;
+use ark_r1cs_std::{boolean::Boolean, eq::EqGadget, fields::fp::FpVar, GR1CSVar};
+use ark_relations::gr1cs::{LinearCombination, SynthesisError};
 
 use super::U64_BITS;
 use crate::Fr;
@@ -10,6 +10,56 @@ use crate::Fr;
 /// Enforce `x < 2^64` and return its little-endian bits.
 pub fn enforce_u64(x: &FpVar<Fr>) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
     Ok(x.to_bits_le_with_top_bits_zero(U64_BITS)?.0)
+}
+
+/// Enforce that the integer with little-endian `bits` is at most the constant `c` (little-endian
+/// 64-bit limbs).
+///
+/// From the top bit down, `run` is true while the bits equal `c`'s so far; wherever `c` has a 0
+/// a set bit under a true `run` would make the integer exceed `c`, so `run * bit = 0` is
+/// enforced there. About one constraint per bit: an AND for each 1 of `c`, one product for each 0.
+pub fn enforce_le_constant(bits: &[Boolean<Fr>], c: &[u64]) -> Result<(), SynthesisError> {
+    let c_bit = |i: usize| i / 64 < c.len() && (c[i / 64] >> (i % 64)) & 1 == 1;
+    if (bits.len()..64 * c.len()).any(c_bit) {
+        return Ok(()); // c >= 2^n > any n-bit integer
+    }
+    let Some(lowest_zero) = (0..bits.len()).find(|&i| !c_bit(i)) else {
+        return Ok(()); // c = 2^n - 1
+    };
+    let cs = bits.cs();
+    let mut run = Boolean::TRUE;
+    for i in (lowest_zero..bits.len()).rev() {
+        if c_bit(i) {
+            run = &run & &bits[i];
+        } else if run.is_constant() {
+            if run.value()? {
+                bits[i].enforce_equal(&Boolean::FALSE)?;
+            }
+        } else {
+            let (r, b) = (run.lc(), bits[i].lc());
+            cs.enforce_r1cs_constraint(|| r, || b, LinearCombination::new)?;
+        }
+    }
+    Ok(())
+}
+
+/// Enforce that the integer with little-endian `bits` is at least the constant `c`: its bitwise
+/// complement is at most `2^n - 1 - c`.
+pub fn enforce_ge_constant(bits: &[Boolean<Fr>], c: &[u64]) -> Result<(), SynthesisError> {
+    let n = bits.len();
+    let mut complement = vec![0u64; n.div_ceil(64)];
+    for i in 0..n {
+        let c_bit = i / 64 < c.len() && (c[i / 64] >> (i % 64)) & 1 == 1;
+        if !c_bit {
+            complement[i / 64] |= 1 << (i % 64);
+        }
+    }
+    if (n..64 * c.len()).any(|i| (c[i / 64] >> (i % 64)) & 1 == 1) {
+        // c >= 2^n: no n-bit integer reaches it.
+        return Boolean::<Fr>::FALSE.enforce_equal(&Boolean::TRUE);
+    }
+    let flipped: Vec<Boolean<Fr>> = bits.iter().map(|b| !b).collect();
+    enforce_le_constant(&flipped, &complement)
 }
 
 #[cfg(test)]
@@ -33,6 +83,24 @@ mod tests {
             assert!(ok);
             assert_eq!(bits.unwrap(), super::super::le_bits(v).to_vec());
             assert_eq!(constraints, 65);
+        }
+    }
+
+    #[test]
+    fn comparisons_with_constants_are_exact() {
+        use ark_r1cs_std::alloc::AllocVar;
+        let constants: [u64; 6] = [0, 1, 0b1011_0110, 0b1000_0000, 0b0111_1111, 200];
+        for c in constants {
+            for v in 0u64..256 {
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                let bits: Vec<Boolean<Fr>> = (0..8).map(|i| Boolean::new_witness(cs.clone(), || Ok((v >> i) & 1 == 1)).unwrap()).collect();
+                enforce_le_constant(&bits, &[c]).unwrap();
+                assert_eq!(cs.is_satisfied().unwrap(), v <= c, "{v} <= {c}");
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                let bits: Vec<Boolean<Fr>> = (0..8).map(|i| Boolean::new_witness(cs.clone(), || Ok((v >> i) & 1 == 1)).unwrap()).collect();
+                enforce_ge_constant(&bits, &[c]).unwrap();
+                assert_eq!(cs.is_satisfied().unwrap(), v >= c, "{v} >= {c}");
+            }
         }
     }
 
