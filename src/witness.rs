@@ -73,3 +73,19 @@ impl SlotWitness {
         }
     }
 }
+
+impl BatchWitness {
+    /// The batch circuit for this witness over a tree of `depth` levels.
+    pub fn circuit(&self, depth: usize) -> zkrollup_circuits::batch::BatchCircuit {
+        let slots = self
+            .slots
+            .iter()
+            .map(|s| zkrollup_circuits::batch::SlotInput {
+                step: s.step_witness(),
+                // Padding carries no signature in the circuit, whatever the batch file held.
+                signature: if s.transfer.is_padding() { None } else { s.transfer.signature },
+            })
+            .collect();
+        zkrollup_circuits::batch::BatchCircuit::new(depth, self.domain, self.old_root, slots)
+    }
+}

@@ -6,6 +6,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`poseidon`] | circomlib-compatible Poseidon over the BN254 scalar field |
+//! | [`batch`] | the batch circuit: N transfers, one public input |
 //! | [`babyjubjub`] | Baby JubJub in circomlib's coordinates (`a = 168700`, `d = 168696`) |
 //! | [`eddsa`] | EdDSA-Poseidon as circomlibjs `signPoseidon` / `verifyPoseidon` |
 //! | [`merkle`] | one level of the quaternary Poseidon Merkle tree, and whole paths |
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod babyjubjub;
+pub mod batch;
 pub mod commitment;
 pub mod eddsa;
 pub mod merkle;

@@ -159,6 +159,8 @@ impl MontVar {
 /// `bits · base` for a constant `base` (bits little-endian), by 3-bit windows of precomputed
 /// multiples: each window's point is a polynomial in its bits (4 constraints for the bit
 /// products, shared by x and y), and the windows are summed with complete additions.
+// Subsets of a window's bits are indexed by bitmask, as the interpolation formula reads.
+#[allow(clippy::needless_range_loop)]
 pub fn fixed_base_mul(base: Point, bits: &[Boolean<Fr>]) -> Result<PointVar, SynthesisError> {
     let mut window_base = PointProjective::from(base);
     let mut acc: Option<PointVar> = None;
