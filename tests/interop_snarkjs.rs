@@ -5,8 +5,10 @@ use std::path::Path;
 use std::process::Command;
 
 use zkrollup::prover::snarkjs::{proof_json, public_json, verification_key_json};
+use zkrollup::primitives::batch::BatchCircuit;
+use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{prove, setup_insecure_dev, PreimageCircuit};
-use zkrollup::Fr;
+use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer};
 
 /// `snarkjs groth16 verify` on the three files; returns (exit success, stdout + stderr).
 fn snarkjs_verify(vk: &serde_json::Value, public: &serde_json::Value, proof: &serde_json::Value) -> (bool, String) {
@@ -35,4 +37,19 @@ fn snarkjs_accepts_our_proofs_and_rejects_a_changed_input() {
 
     let (ok, text) = snarkjs_verify(&vk_json, &public_json(&[circuit.y + Fr::from(1u64)]), &proof_json);
     assert!(!ok && text.contains("Invalid proof"), "snarkjs accepted a changed input:\n{text}");
+}
+
+#[test]
+fn snarkjs_accepts_a_real_batch_proof() {
+    let key = PrivateKey::from_bytes([4; 32]);
+    let depth = 2;
+    let mut state = State::from_accounts(depth, vec![(1, Account::new(key.public_key(), 10, 0))]).unwrap();
+    let params = BatchParams::new(1);
+    let w = state.apply_batch(&Batch::new(vec![Transfer::signed(&key, 1, 1, 3, 0, params.domain)]), &params).unwrap();
+    let (pk, vk) = setup_insecure_dev(BatchCircuit::blank(depth, 1, params.domain), 5).unwrap();
+    let proof = prove(&pk, w.circuit(depth)).unwrap();
+    let (ok, text) = snarkjs_verify(&verification_key_json(&vk), &public_json(&[w.commitment]), &proof_json(&proof));
+    assert!(ok && text.contains("OK"), "snarkjs rejected a batch proof:\n{text}");
+    let (ok, _) = snarkjs_verify(&verification_key_json(&vk), &public_json(&[w.commitment + Fr::from(1u64)]), &proof_json(&proof));
+    assert!(!ok);
 }

@@ -43,6 +43,13 @@ fn poseidon_cost(n: usize) -> Result<usize, SynthesisError> {
     cost(|cs| witnesses(cs, n), |x| poseidon_var(&x).map(drop))
 }
 
+fn batch_cost(n: usize) -> Result<usize, SynthesisError> {
+    use ark_relations::gr1cs::ConstraintSynthesizer;
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    crate::batch::BatchCircuit::blank(MAX_DEPTH, n, Fr::from(0u64)).generate_constraints(cs.clone())?;
+    Ok(cs.num_constraints())
+}
+
 /// Every gadget, by name.
 pub fn gadgets() -> Vec<(&'static str, Measure)> {
     vec![
@@ -95,6 +102,10 @@ pub fn gadgets() -> Vec<(&'static str, Measure)> {
                 },
             )
         }),
+        ("batch_n1_depth_16", || batch_cost(1)),
+        ("batch_n2_depth_16", || batch_cost(2)),
+        ("batch_n4_depth_16", || batch_cost(4)),
+        ("batch_n8_depth_16", || batch_cost(8)),
         ("sha256_first_block", || cost(|cs| bits(cs, 512), |block| compress_var(&iv(), &block).map(drop))),
     ]
 }
@@ -155,5 +166,9 @@ mod tests {
         assert!(all["range_u64"] <= 65);
         assert!(all["sha256_block"] <= 30_000);
         assert!(all["eddsa_poseidon_verify"] <= 4_300);
+        // Per transfer at depth 16, its share of the commitment included: from 4 to 8 slots the
+        // public data grows by one SHA-256 block exactly (128 -> 192 bytes + padding).
+        let per_transfer = (all["batch_n8_depth_16"] - all["batch_n4_depth_16"]) / 4;
+        assert!(per_transfer <= 34_000, "{per_transfer} per transfer");
     }
 }
