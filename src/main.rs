@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
+use zkrollup::prover::{self, bundle, snarkjs};
 use zkrollup::genesis::receive_only_keys;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer, DEFAULT_BATCH_SIZE, DEFAULT_DEPTH};
@@ -48,6 +49,73 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Groth16 setup for N slots at depth D; writes the key folder.
+    ///
+    /// Writes DIR/proving_key.bin, DIR/verifying_key.bin, DIR/verification_key.json (snarkjs)
+    /// and DIR/circuit.json (N, D, domain, constraint count, the proving key's sha256).
+    Setup {
+        /// N, the number of slots.
+        #[arg(long)]
+        batch_size: usize,
+        /// Depth of the state tree (1 to 16).
+        #[arg(long)]
+        depth: usize,
+        /// The deployment's domain, a field element in decimal.
+        #[arg(long, default_value = "0")]
+        domain: String,
+        /// INSECURE: derive the setup from this public seed (development only).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate a batch and prove it; writes proof.json, public.json, public_data.hex, state.json.
+    ///
+    /// An invalid batch exits non-zero with one line naming the slot and the rule, and writes
+    /// nothing.
+    Prove {
+        /// The key folder from `setup`.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The batch file.
+        #[arg(long)]
+        batch: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Threads for proving (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Verify a proof: prints `valid` (exit 0) or `invalid` (exit 1); malformed input exits 2.
+    Verify {
+        /// The key folder from `setup`.
+        #[arg(long)]
+        keys: PathBuf,
+        /// proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public.json.
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// The circuit's size for N slots at depth D.
+    Info {
+        /// N.
+        #[arg(long)]
+        batch_size: usize,
+        /// D (1 to 16).
+        #[arg(long)]
+        depth: usize,
+        /// JSON: batch_size, depth, constraints, constraints_per_transfer (what one more
+        /// transfer costs, its share of the commitment's SHA-256 included), public_inputs.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a key pair; prints {"private_key": hex, "pubkey": [Ax, Ay]}.
     ///
     /// The private key is 32 bytes, as circomlibjs takes it: the same key gives the same public
@@ -60,8 +128,8 @@ enum Command {
     /// Run the whole path on generated accounts, with timings.
     ///
     /// Generates a genesis state, signs a full batch of N transfers, validates and applies it,
-    /// and prints the roots, the commitment and the time of each phase. (The circuit and
-    /// Groth16 prover are not built yet: this runs the native path.)
+    /// proves it and verifies the proof. Development keys (INSECURE, from a fixed seed) are
+    /// made once and cached under keys/dev-n{N}-d{D}/.
     Demo {
         /// N, the number of slots.
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
@@ -72,6 +140,12 @@ enum Command {
         /// Accounts in the genesis state (at least two per slot).
         #[arg(long, default_value_t = 1000)]
         accounts: usize,
+        /// Stop after the native path (no setup, no proof).
+        #[arg(long)]
+        no_proof: bool,
+        /// Threads for proving (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Sign a transfer; prints it as one entry of the batch file's "transfers".
     Sign {
@@ -97,7 +171,24 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Verify { keys, proof, public } = &cli.command {
+        return match verify_cmd(keys, proof, public) {
+            Ok(true) => {
+                println!("valid");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("invalid");
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -108,9 +199,19 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Setup { batch_size, depth, domain, seed, out } => setup_cmd(batch_size, depth, &domain, seed, &out),
+        Command::Prove { keys, state, batch, out, threads } => {
+            set_threads(threads)?;
+            prove_cmd(&keys, &state, &batch, &out)
+        }
+        Command::Verify { .. } => unreachable!("handled in main"),
+        Command::Info { batch_size, depth, json } => info_cmd(batch_size, depth, json),
         Command::Apply { state, batch, domain, batch_size, out } => apply(&state, &batch, &domain, batch_size, &out),
         Command::Keygen { private_key } => keygen(private_key.as_deref()),
-        Command::Demo { batch_size, depth, accounts } => demo(batch_size, depth, accounts),
+        Command::Demo { batch_size, depth, accounts, no_proof, threads } => {
+            set_threads(threads)?;
+            demo(batch_size, depth, accounts, !no_proof)
+        }
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
             let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
@@ -167,7 +268,7 @@ fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path
 }
 
 /// `zkrollup demo`: the native path on generated accounts, with timings.
-fn demo(batch_size: usize, depth: usize, accounts: usize) -> Result<()> {
+fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> Result<()> {
     if batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
@@ -180,7 +281,6 @@ fn demo(batch_size: usize, depth: usize, accounts: usize) -> Result<()> {
         bail!("--depth must be 1..=16 with room for {accounts} accounts besides reserved slot 0");
     }
     println!("zkrollup demo: N = {batch_size} slots, depth {depth} ({capacity} slots), {accounts} accounts");
-    println!("note: the circuit and Groth16 prover are not built yet; this demo runs the native path.");
 
     let started = Instant::now();
     // Signing accounts get circomlibjs-style private keys; the rest of a large genesis gets
@@ -220,6 +320,145 @@ fn demo(batch_size: usize, depth: usize, accounts: usize) -> Result<()> {
     println!("  tree build   {:>10.3} s  (bulk, {} threads)", t_build.as_secs_f64(), rayon::current_num_threads());
     println!("  sign         {:>10.3} s  ({batch_size} transfers)", t_sign.as_secs_f64());
     println!("  apply        {:>10.3} s  (validate, apply, witness)", t_apply.as_secs_f64());
+    if !with_proof {
+        return Ok(());
+    }
+    let dir = PathBuf::from(format!("keys/dev-n{batch_size}-d{depth}"));
+    let cached = bundle::load_info(&dir).ok().filter(|i| {
+        i.batch_size == batch_size && i.depth == depth && i.domain == "0" && i.insecure_dev_seed == Some(DEMO_SEED)
+    });
+    let t0 = Instant::now();
+    let info = match cached {
+        Some(info) => info,
+        None => {
+            eprintln!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display());
+            bundle::setup_to_dir(&dir, batch_size, depth, params.domain, Some(DEMO_SEED))?
+        }
+    };
+    let t_setup = t0.elapsed();
+    let t0 = Instant::now();
+    let pk = bundle::load_proving(&dir, &info)?;
+    let vk = bundle::load_verifying(&dir)?;
+    let t_load = t0.elapsed();
+    let t0 = Instant::now();
+    let proof = prover::prove(&pk, witness.circuit(depth))?;
+    let t_prove = t0.elapsed();
+    let t0 = Instant::now();
+    let valid = prover::verify(&vk, &[witness.commitment], &proof)?;
+    let t_verify = t0.elapsed();
+    if !valid {
+        bail!("the proof did not verify");
+    }
+    println!("proof: valid ({} constraints)", info.constraints);
+    let setup_note = if cached_note(t_setup) { "cached keys" } else { "INSECURE dev setup" };
+    println!("  setup        {:>10.3} s  ({setup_note}, {})", t_setup.as_secs_f64(), dir.display());
+    println!("  load keys    {:>10.3} s  (proving key unchecked behind its sha256)", t_load.as_secs_f64());
+    println!("  prove        {:>10.3} s  ({} threads)", t_prove.as_secs_f64(), rayon::current_num_threads());
+    println!("  verify       {:>10.3} s", t_verify.as_secs_f64());
+    Ok(())
+}
+
+/// The fixed, public seed of the demo's INSECURE development keys.
+const DEMO_SEED: u64 = 2026;
+
+fn cached_note(t: std::time::Duration) -> bool {
+    t.as_millis() < 50
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("--threads")?;
+    }
+    Ok(())
+}
+
+fn check_size(batch_size: usize, depth: usize) -> Result<()> {
+    if batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    if !(1..=16).contains(&depth) {
+        bail!("--depth must be 1..=16");
+    }
+    Ok(())
+}
+
+fn setup_cmd(batch_size: usize, depth: usize, domain: &str, seed: Option<u64>, out: &Path) -> Result<()> {
+    check_size(batch_size, depth)?;
+    let domain = parse_domain(domain)?;
+    if let Some(seed) = seed {
+        eprintln!("WARNING: INSECURE development setup from public seed {seed}: anyone can forge proofs for these keys");
+    }
+    let t0 = Instant::now();
+    eprintln!("setup: N = {batch_size}, depth {depth} ...");
+    let info = bundle::setup_to_dir(out, batch_size, depth, domain, seed)?;
+    eprintln!("setup: done in {:.1} s", t0.elapsed().as_secs_f64());
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+fn prove_cmd(keys: &Path, state: &Path, batch: &Path, out: &Path) -> Result<()> {
+    let info = bundle::load_info(keys)?;
+    let params = info.params()?;
+    let mut st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
+    if st.depth() != info.depth {
+        bail!("state has depth {} but the keys are for depth {}", st.depth(), info.depth);
+    }
+    let b = parse_batch(&read(batch)?).with_context(|| format!("batch file {}", batch.display()))?;
+    let witness = st.apply_batch(&b, &params).context("batch rejected")?;
+    let t0 = Instant::now();
+    eprintln!("prove: loading the proving key ...");
+    let pk = bundle::load_proving(keys, &info)?;
+    eprintln!("prove: key loaded in {:.1} s; synthesizing and proving {} constraints ...", t0.elapsed().as_secs_f64(), info.constraints);
+    let t0 = Instant::now();
+    let proof = prover::prove(&pk, witness.circuit(info.depth))?;
+    eprintln!("prove: done in {:.1} s", t0.elapsed().as_secs_f64());
+    let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON") + "\n";
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_all_atomic(&[
+        (out.join("proof.json"), json(&snarkjs::proof_json(&proof)).into_bytes()),
+        (out.join("public.json"), json(&snarkjs::public_json(&[witness.commitment])).into_bytes()),
+        (out.join("public_data.hex"), hex::encode(&witness.public_data).into_bytes()),
+        (out.join("state.json"), state_to_json(&st).into_bytes()),
+    ])
+    .with_context(|| format!("cannot write to {}", out.display()))?;
+    println!("old root:   {}", fr_to_decimal(witness.old_root));
+    println!("new root:   {}", fr_to_decimal(witness.new_root));
+    println!("commitment: {}", fr_to_decimal(witness.commitment));
+    Ok(())
+}
+
+fn verify_cmd(keys: &Path, proof: &Path, public: &Path) -> Result<bool> {
+    let vk = bundle::load_verifying(keys)?;
+    let proof = snarkjs::parse_proof(&read(proof)?).with_context(|| format!("proof {}", proof.display()))?;
+    let inputs = snarkjs::parse_public(&read(public)?).with_context(|| format!("public inputs {}", public.display()))?;
+    Ok(prover::verify(&vk, &inputs, &proof)?)
+}
+
+fn info_cmd(batch_size: usize, depth: usize, json: bool) -> Result<()> {
+    check_size(batch_size, depth)?;
+    let constraints = bundle::count_constraints(batch_size, depth);
+    let per_transfer = bundle::constraints_per_transfer(depth);
+    if json {
+        let v = serde_json::json!({
+            "batch_size": batch_size,
+            "depth": depth,
+            "constraints": constraints,
+            "constraints_per_transfer": per_transfer,
+            "public_inputs": 1,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let domain = (constraints + 2).next_power_of_two();
+        println!("batch size:               {batch_size}");
+        println!("depth:                    {depth}");
+        println!("constraints:              {constraints}");
+        println!("constraints per transfer: {per_transfer} (one more transfer, its share of the SHA-256 included)");
+        println!("public inputs:            1");
+        println!("Groth16 domain:           2^{} ({:.1}% full)", domain.trailing_zeros(), 100.0 * (constraints + 2) as f64 / domain as f64);
+    }
     Ok(())
 }
 

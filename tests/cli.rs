@@ -95,7 +95,7 @@ fn malformed_inputs_are_clear_errors_not_panics() {
 #[test]
 fn help_explains_every_command() {
     let help = String::from_utf8(zkrollup(&["--help"]).stdout).unwrap();
-    for command in ["apply", "keygen", "sign"] {
+    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo"] {
         assert!(help.contains(command), "{help}");
         let sub = zkrollup(&[command, "--help"]);
         assert!(sub.status.success());
@@ -104,7 +104,7 @@ fn help_explains_every_command() {
 
 #[test]
 fn demo_runs_and_refuses_impossible_sizes() {
-    let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6"]);
+    let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6", "--no-proof"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8(run.stdout).unwrap();
     for line in ["old root:", "new root:", "commitment:", "public data: 96 bytes"] {
@@ -124,4 +124,68 @@ fn demo_runs_and_refuses_impossible_sizes() {
         assert_eq!(run.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.starts_with("error: --"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn setup_prove_verify_info_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let run = zkrollup(&["setup", "--batch-size", "1", "--depth", "2", "--seed", "7", "--out", p(&keys)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("INSECURE"));
+    for f in ["proving_key.bin", "verifying_key.bin", "verification_key.json", "circuit.json"] {
+        assert!(keys.join(f).is_file(), "{f}");
+    }
+    let (state, batch) = setup(dir.path(), 40);
+    let out = dir.path().join("out");
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out), "--threads", "1"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for f in ["proof.json", "public.json", "public_data.hex", "state.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let verify = |public: &Path| zkrollup(&["verify", "--keys", p(&keys), "--proof", p(&out.join("proof.json")), "--public", p(public)]);
+    let ok = verify(&out.join("public.json"));
+    assert_eq!((ok.status.code(), String::from_utf8_lossy(&ok.stdout).trim()), (Some(0), "valid"));
+    // A changed public input: invalid, exit 1.
+    let public: Vec<String> = serde_json::from_str(&std::fs::read_to_string(out.join("public.json")).unwrap()).unwrap();
+    let changed = dir.path().join("changed.json");
+    let bumped = zkrollup::decimal::parse_fr(&public[0]).unwrap() + zkrollup::Fr::from(1u64);
+    std::fs::write(&changed, serde_json::json!([zkrollup::decimal::fr_to_decimal(bumped)]).to_string()).unwrap();
+    let bad = verify(&changed);
+    assert_eq!((bad.status.code(), String::from_utf8_lossy(&bad.stdout).trim()), (Some(1), "invalid"));
+    // Malformed input: a clear error, exit 2.
+    std::fs::write(&changed, "[\"x\"]").unwrap();
+    let malformed = verify(&changed);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("public[0]"));
+    // A tampered proving key is refused before it is used.
+    let pk = keys.join("proving_key.bin");
+    let mut bytes = std::fs::read(&pk).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&pk, bytes).unwrap();
+    let out2 = dir.path().join("out2");
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out2)]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("does not match the recorded"));
+    assert!(!out2.exists());
+
+    let info = stdout_json(&zkrollup(&["info", "--batch-size", "3", "--depth", "16", "--json"]));
+    assert_eq!(info["public_inputs"], 1);
+    assert!(info["constraints_per_transfer"].as_u64().unwrap() <= 34_000, "{info}");
+    assert!(info["constraints"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn prove_refuses_an_invalid_batch_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    assert!(zkrollup(&["setup", "--batch-size", "1", "--depth", "2", "--seed", "7", "--out", p(&keys)]).status.success());
+    let (state, batch) = setup(dir.path(), 101);
+    let out = dir.path().join("out");
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("slot 0: insufficient balance"), "{err}");
+    assert!(!out.exists());
 }

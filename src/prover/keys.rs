@@ -33,6 +33,9 @@ pub enum KeyError {
         /// The file's hash.
         actual: String,
     },
+    /// `circuit.json` is missing a field or malformed.
+    #[error("circuit.json: {0}")]
+    Info(String),
     /// The bytes are not a valid key (truncated, points off the curve or subgroup).
     #[error("{path}: not a valid key: {source}")]
     Invalid {
