@@ -27,16 +27,15 @@ const D: Fr = MontFp!("168696");
 const MONT_A: Fr = MontFp!("168698");
 
 /// `num / den` as a new witness, with one constraint `q * den = num`; folded when both are constant.
+/// A zero denominator (only an invalid witness reaches one) gets `q = 0`, so the system is still
+/// built and the failing constraint can be named.
 fn quotient(num: &FpVar<Fr>, den: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
     if num.is_constant() && den.is_constant() {
         let inv = den.value()?.inverse().ok_or(SynthesisError::DivisionByZero)?;
         return Ok(FpVar::constant(num.value()? * inv));
     }
     let cs = num.cs().or(den.cs());
-    let q = FpVar::new_witness(cs, || {
-        let inv = den.value()?.inverse().ok_or(SynthesisError::DivisionByZero)?;
-        Ok(num.value()? * inv)
-    })?;
+    let q = FpVar::new_witness(cs, || Ok(num.value()? * den.value()?.inverse().unwrap_or_default()))?;
     q.mul_equals(den, num)?;
     Ok(q)
 }
