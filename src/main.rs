@@ -1,7 +1,10 @@
 //! `zkrollup`: the command line over the zkrollup library.
 
 use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -331,8 +334,10 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     let info = match cached {
         Some(info) => info,
         None => {
-            eprintln!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display());
-            bundle::setup_to_dir(&dir, batch_size, depth, params.domain, Some(DEMO_SEED))?
+            let phase = Phase::start(format!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display()));
+            let info = bundle::setup_to_dir(&dir, batch_size, depth, params.domain, Some(DEMO_SEED))?;
+            phase.done();
+            info
         }
     };
     let t_setup = t0.elapsed();
@@ -340,9 +345,9 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     let pk = bundle::load_proving(&dir, &info)?;
     let vk = bundle::load_verifying(&dir)?;
     let t_load = t0.elapsed();
-    let t0 = Instant::now();
+    let phase = Phase::start(format!("synthesis and proof ({} constraints)", info.constraints));
     let proof = prover::prove(&pk, witness.circuit(depth))?;
-    let t_prove = t0.elapsed();
+    let t_prove = phase.done();
     let t0 = Instant::now();
     let valid = prover::verify(&vk, &[witness.commitment], &proof)?;
     let t_verify = t0.elapsed();
@@ -356,6 +361,47 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     println!("  prove        {:>10.3} s  ({} threads)", t_prove.as_secs_f64(), rayon::current_num_threads());
     println!("  verify       {:>10.3} s", t_verify.as_secs_f64());
     Ok(())
+}
+
+/// A long phase: on a terminal a live line with its name and elapsed time, otherwise a plain
+/// line when it starts and one when it ends.
+struct Phase {
+    name: String,
+    started: Instant,
+    ticker: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+}
+
+impl Phase {
+    fn start(name: impl Into<String>) -> Phase {
+        let name = name.into();
+        let started = Instant::now();
+        let ticker = if std::io::stderr().is_terminal() {
+            let stop = Arc::new(AtomicBool::new(false));
+            let (flag, label) = (stop.clone(), name.clone());
+            let handle = std::thread::spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    eprint!("\r{label} ... {:.1} s", started.elapsed().as_secs_f64());
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+            Some((stop, handle))
+        } else {
+            eprintln!("{name} ...");
+            None
+        };
+        Phase { name, started, ticker }
+    }
+
+    fn done(self) -> std::time::Duration {
+        let elapsed = self.started.elapsed();
+        if let Some((stop, handle)) = self.ticker {
+            stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+            eprint!("\r");
+        }
+        eprintln!("{}: done in {:.1} s", self.name, elapsed.as_secs_f64());
+        elapsed
+    }
 }
 
 /// The fixed, public seed of the demo's INSECURE development keys.
@@ -391,10 +437,9 @@ fn setup_cmd(batch_size: usize, depth: usize, domain: &str, seed: Option<u64>, o
     if let Some(seed) = seed {
         eprintln!("WARNING: INSECURE development setup from public seed {seed}: anyone can forge proofs for these keys");
     }
-    let t0 = Instant::now();
-    eprintln!("setup: N = {batch_size}, depth {depth} ...");
+    let phase = Phase::start(format!("setup (N = {batch_size}, depth {depth}: synthesis, keys, files)"));
     let info = bundle::setup_to_dir(out, batch_size, depth, domain, seed)?;
-    eprintln!("setup: done in {:.1} s", t0.elapsed().as_secs_f64());
+    phase.done();
     println!("{}", serde_json::to_string_pretty(&info)?);
     Ok(())
 }
@@ -408,13 +453,12 @@ fn prove_cmd(keys: &Path, state: &Path, batch: &Path, out: &Path) -> Result<()> 
     }
     let b = parse_batch(&read(batch)?).with_context(|| format!("batch file {}", batch.display()))?;
     let witness = st.apply_batch(&b, &params).context("batch rejected")?;
-    let t0 = Instant::now();
-    eprintln!("prove: loading the proving key ...");
+    let phase = Phase::start("loading the proving key (sha256, then unchecked)");
     let pk = bundle::load_proving(keys, &info)?;
-    eprintln!("prove: key loaded in {:.1} s; synthesizing and proving {} constraints ...", t0.elapsed().as_secs_f64(), info.constraints);
-    let t0 = Instant::now();
+    phase.done();
+    let phase = Phase::start(format!("synthesis and proof ({} constraints)", info.constraints));
     let proof = prover::prove(&pk, witness.circuit(info.depth))?;
-    eprintln!("prove: done in {:.1} s", t0.elapsed().as_secs_f64());
+    phase.done();
     let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON") + "\n";
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_all_atomic(&[

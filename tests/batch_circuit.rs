@@ -103,4 +103,19 @@ fn groth16_end_to_end_at_n2_d4() {
     assert!(prove(&pk, bad.clone()).is_err());
     let forced = prove_unchecked(&pk, bad).unwrap();
     assert!(!verify(&vk, &[w.commitment], &forced).unwrap());
+    // More witnesses that break one rule each: none gives a proof that verifies.
+    let mut overdraft = w.circuit(4);
+    overdraft.slots[0].step.amount = 101;
+    let mut padding = w.circuit(4);
+    padding.slots[1].step.amount = 1;
+    let mut data = w.public_data.clone();
+    data[64 + 15] ^= 1;
+    let mut bytes = w.circuit(4);
+    bytes.public_commitment = zkrollup::primitives::commitment::commitment(&data);
+    for (name, circuit) in [("overdraft", overdraft), ("padding amount", padding), ("public data byte", bytes)] {
+        let claimed = circuit.public_commitment;
+        assert!(prove(&pk, circuit.clone()).is_err(), "{name}: prove accepted it");
+        let forced = prove_unchecked(&pk, circuit).unwrap();
+        assert!(!verify(&vk, &[claimed], &forced).unwrap(), "{name}: a proof verified");
+    }
 }

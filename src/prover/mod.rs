@@ -12,8 +12,8 @@ use ark_bn254::Bn254;
 use ark_groth16::{prepare_verifying_key, Groth16};
 use ark_ff::UniformRand;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError, SynthesisMode,
-    R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal, SynthesisError,
+    SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use ark_std::rand::{CryptoRng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -90,16 +90,21 @@ pub fn check_satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(), P
 /// witness that breaks a constraint is reported by name before any expensive work.
 pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
     let cs = synthesize(circuit)?;
-    if let Some(name) = cs.which_is_unsatisfied()? {
+    let (matrices, assignment) = export(&cs)?;
+    if first_unsatisfied(&matrices, &assignment).is_some() {
+        // Naming the constraint is slow in arkworks (seconds), so it runs only on failure.
+        let name = cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into());
         return Err(ProverError::Unsatisfied(name));
     }
-    proof_of(pk, &cs)
+    proof_of(pk, &cs, &matrices, &assignment)
 }
 
 /// Prove without checking the witness first. For soundness tests only: they show that a
 /// witness breaking a constraint gives a proof that does not verify.
 pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
-    proof_of(pk, &synthesize(circuit)?)
+    let cs = synthesize(circuit)?;
+    let (matrices, assignment) = export(&cs)?;
+    proof_of(pk, &cs, &matrices, &assignment)
 }
 
 fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSystemRef<Fr>, ProverError> {
@@ -112,20 +117,38 @@ fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSyst
     Ok(cs)
 }
 
-fn proof_of(pk: &ProvingKey, cs: &ConstraintSystemRef<Fr>) -> Result<Proof, ProverError> {
-    let matrices = cs.to_matrices()?;
-    let r1cs = matrices.get(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
+/// The R1CS matrices `[A, B, C]` and the full assignment `z = (1, inputs, witness)`.
+fn export(cs: &ConstraintSystemRef<Fr>) -> Result<(Vec<Matrix<Fr>>, Vec<Fr>), ProverError> {
+    let mut matrices = cs.to_matrices()?;
+    let r1cs = matrices.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
     let mut assignment = cs.instance_assignment()?;
     assignment.extend(cs.witness_assignment()?);
+    Ok((r1cs, assignment))
+}
+
+/// The first constraint `i` with `(A z)_i (B z)_i != (C z)_i`, evaluated in parallel.
+fn first_unsatisfied(matrices: &[Matrix<Fr>], z: &[Fr]) -> Option<usize> {
+    use rayon::prelude::*;
+    let row = |m: &Matrix<Fr>, i: usize| m[i].iter().map(|(coeff, var)| *coeff * z[*var]).sum::<Fr>();
+    let (a, b, c) = (&matrices[0], &matrices[1], &matrices[2]);
+    (0..a.len()).into_par_iter().with_min_len(1024).find_first(|&i| row(a, i) * row(b, i) != row(c, i))
+}
+
+fn proof_of(
+    pk: &ProvingKey,
+    cs: &ConstraintSystemRef<Fr>,
+    matrices: &[Matrix<Fr>],
+    assignment: &[Fr],
+) -> Result<Proof, ProverError> {
     let (r, s) = (Fr::rand(&mut rand::rngs::OsRng), Fr::rand(&mut rand::rngs::OsRng));
     Ok(Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
         pk,
         r,
         s,
-        r1cs,
+        matrices,
         cs.num_instance_variables(),
         cs.num_constraints(),
-        &assignment,
+        assignment,
     )?)
 }
 

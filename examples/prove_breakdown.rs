@@ -1,0 +1,70 @@
+//! Where one Groth16 proof's time goes, step by step, on the batch circuit at depth 16:
+//! synthesis, the R1CS matrices' sizes, the QAP witness map, and each MSM with the real
+//! assignment. Run: `cargo run --release --example prove_breakdown -- [N]` (default 3).
+
+use std::time::Instant;
+
+use ark_bn254::{Fr, G1Projective, G2Projective};
+use ark_ec::VariableBaseMSM;
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_poly::GeneralEvaluationDomain;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL,
+};
+use zkrollup::primitives::batch::BatchCircuit;
+use zkrollup::primitives::eddsa::PrivateKey;
+use zkrollup::prover::{prove, setup_insecure_dev};
+use zkrollup::{Account, Batch, BatchParams, State, Transfer};
+
+fn main() {
+    let n: usize = std::env::args().nth(1).map_or(3, |a| a.parse().expect("N"));
+    let depth = 16;
+    let keys: Vec<PrivateKey> = (0..2 * n).map(|i| PrivateKey::from_bytes([i as u8 + 1; 32])).collect();
+    let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
+    let mut state = State::from_accounts(depth, accounts).unwrap();
+    let params = BatchParams::new(n);
+    let transfers =
+        (0..n).map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1_000 + i as u64, 0, params.domain)).collect();
+    let w = state.apply_batch(&Batch::new(transfers), &params).unwrap();
+    let (pk, _) = setup_insecure_dev(BatchCircuit::blank(depth, n, params.domain), 1).unwrap();
+
+    let time = |label: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        println!("{label:<28} {:>8.3} s", t.elapsed().as_secs_f64());
+    };
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    time("synthesis + finalize", &mut || {
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove { construct_matrices: true, generate_lc_assignments: false });
+        w.circuit(depth).generate_constraints(cs.clone()).unwrap();
+        cs.finalize();
+    });
+    time("arkworks which_is_unsatisfied", &mut || assert!(cs.which_is_unsatisfied().unwrap().is_none()));
+    let mut matrices = Default::default();
+    time("matrices export", &mut || matrices = cs.to_matrices().unwrap());
+    let m = &matrices[R1CS_PREDICATE_LABEL];
+    let nnz: Vec<usize> = m.iter().map(|mat| mat.iter().map(Vec::len).sum()).collect();
+    println!("constraints {}, variables {}, nnz A {} B {} C {}", cs.num_constraints(), cs.num_instance_variables() + cs.num_witness_variables(), nnz[0], nnz[1], nnz[2]);
+    let mut assignment = cs.instance_assignment().unwrap();
+    assignment.extend(cs.witness_assignment().unwrap());
+    let small = assignment.iter().filter(|x| **x == Fr::from(0u64) || **x == Fr::from(1u64)).count();
+    println!("assignment: {} values, {} of them 0 or 1", assignment.len(), small);
+    let mut h = Vec::new();
+    time("QAP witness map (7 FFTs)", &mut || {
+        h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+            m,
+            cs.num_instance_variables(),
+            cs.num_constraints(),
+            &assignment,
+        )
+        .unwrap();
+    });
+    let witness = &assignment[cs.num_instance_variables()..];
+    time("MSM G1 A (assignment)", &mut || { let _ = G1Projective::msm(&pk.a_query, &assignment).unwrap(); });
+    time("MSM G1 B (assignment)", &mut || { let _ = G1Projective::msm(&pk.b_g1_query, &assignment).unwrap(); });
+    time("MSM G2 B (assignment)", &mut || { let _ = G2Projective::msm(&pk.b_g2_query, &assignment).unwrap(); });
+    time("MSM G1 H (h)", &mut || { let _ = G1Projective::msm(&pk.h_query, &h[..pk.h_query.len()]).unwrap(); });
+    time("MSM G1 L (witness)", &mut || { let _ = G1Projective::msm(&pk.l_query, witness).unwrap(); });
+    time("whole prove (zkrollup)", &mut || { let _ = prove(&pk, w.circuit(depth)).unwrap(); });
+}
