@@ -264,9 +264,7 @@ fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path
         (out.join("public_data.hex"), hex::encode(&witness.public_data).into_bytes()),
     ])
     .with_context(|| format!("cannot write to {}", out.display()))?;
-    println!("old root:   {}", fr_to_decimal(witness.old_root));
-    println!("new root:   {}", fr_to_decimal(witness.new_root));
-    println!("commitment: {}", fr_to_decimal(witness.commitment));
+    print_roots(&witness);
     Ok(())
 }
 
@@ -314,9 +312,7 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     let witness = state.apply_batch(&Batch::new(transfers), &params)?;
     let t_apply = t0.elapsed();
 
-    println!("old root:   {}", fr_to_decimal(witness.old_root));
-    println!("new root:   {}", fr_to_decimal(witness.new_root));
-    println!("commitment: {}", fr_to_decimal(witness.commitment));
+    print_roots(&witness);
     println!("public data: {} bytes", witness.public_data.len());
     println!("timings:");
     println!("  keys         {:>10.3} s  ({accounts} accounts)", t_keys.as_secs_f64());
@@ -468,10 +464,14 @@ fn prove_cmd(keys: &Path, state: &Path, batch: &Path, out: &Path) -> Result<()> 
         (out.join("state.json"), state_to_json(&st).into_bytes()),
     ])
     .with_context(|| format!("cannot write to {}", out.display()))?;
+    print_roots(&witness);
+    Ok(())
+}
+
+fn print_roots(witness: &zkrollup::BatchWitness) {
     println!("old root:   {}", fr_to_decimal(witness.old_root));
     println!("new root:   {}", fr_to_decimal(witness.new_root));
     println!("commitment: {}", fr_to_decimal(witness.commitment));
-    Ok(())
 }
 
 fn verify_cmd(keys: &Path, proof: &Path, public: &Path) -> Result<bool> {

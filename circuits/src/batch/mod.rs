@@ -26,7 +26,7 @@ use crate::eddsa::constraints::verify_var;
 use crate::eddsa::Signature;
 use crate::merkle::{empty_roots, MerklePath};
 use crate::poseidon::constraints::poseidon_var;
-use crate::range::constraints::enforce_le_constant;
+use crate::range::constraints::{enforce_le_constant, pack_le};
 use crate::transfer::constraints::step_var;
 use crate::transfer::{apply_step, StepWitness};
 use crate::Fr;
@@ -91,13 +91,7 @@ fn strict_be_bits(cs: &ConstraintSystemRef<Fr>, x: &FpVar<Fr>) -> Result<Vec<Boo
     let bits = (0..254)
         .map(|i| Boolean::new_witness(cs.clone(), || value.map(|v| v.get_bit(i))))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut power = Fr::from(1u64);
-    let mut packed = FpVar::<Fr>::zero();
-    for bit in &bits {
-        packed += FpVar::from(bit.clone()) * power;
-        power += power;
-    }
-    packed.enforce_equal(x)?;
+    pack_le(&bits).enforce_equal(x)?;
     let mut r_minus_1 = Fr::MODULUS;
     r_minus_1.sub_with_borrow(&ark_ff::BigInt::from(1u64));
     enforce_le_constant(&bits, r_minus_1.as_ref())?;

@@ -26,7 +26,7 @@ use ark_relations::gr1cs::SynthesisError;
 use crate::babyjubjub::constraints::{fixed_base_mul, PointVar};
 use crate::babyjubjub::{base8, Fl, Point};
 use crate::poseidon::constraints::poseidon_var;
-use crate::range::constraints::{enforce_ge_constant, enforce_le_constant};
+use crate::range::constraints::{enforce_ge_constant, enforce_le_constant, pack_le};
 use crate::Fr;
 
 /// Bits of `S` (`l < 2^251`).
@@ -106,14 +106,8 @@ pub fn verify_var(
         .collect::<Result<Vec<_>, _>>()?;
     sigma_bits.push(Boolean::TRUE);
     let offset_in_field = Fr::from_le_bytes_mod_order(&ark_ff::BigInt(low).to_bytes_le());
-    // Packed as a plain combination: σ is 256 bits by design, so no "below r" check applies.
-    let mut power = Fr::from(1u64);
-    let mut packed = FpVar::<Fr>::zero();
-    for bit in &sigma_bits {
-        packed += FpVar::from(bit.clone()) * power;
-        power += power;
-    }
-    packed.enforce_equal(&(&h + offset_in_field))?;
+    // σ is 256 bits by design: packed without a "below r" check, pinned by the comparisons.
+    pack_le(&sigma_bits).enforce_equal(&(&h + offset_in_field))?;
     enforce_le_constant(&sigma_bits, &high)?;
     enforce_ge_constant(&sigma_bits, &low)?;
     // 5.

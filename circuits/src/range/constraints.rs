@@ -1,7 +1,7 @@
 //! The 64-bit range check, twin of [`super::le_bits`]: 64 booleans and one packing constraint
 //! (65 in all). The bits are returned so that the public data and comparisons reuse them.
 
-use ark_r1cs_std::{boolean::Boolean, eq::EqGadget, fields::fp::FpVar, GR1CSVar};
+use ark_r1cs_std::{boolean::Boolean, eq::EqGadget, fields::fp::FpVar, fields::FieldVar, GR1CSVar};
 use ark_relations::gr1cs::{LinearCombination, SynthesisError};
 
 use super::U64_BITS;
@@ -10,6 +10,19 @@ use crate::Fr;
 /// Enforce `x < 2^64` and return its little-endian bits.
 pub fn enforce_u64(x: &FpVar<Fr>) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
     Ok(x.to_bits_le_with_top_bits_zero(U64_BITS)?.0)
+}
+
+/// The field element `sum bits[i] 2^i` (mod r) as a plain linear combination: no constraint, and
+/// unlike `Boolean::le_bits_to_fp`, no "below r" check for 254 bits or more. Callers that need
+/// the integer itself pin it with comparisons of their own.
+pub fn pack_le(bits: &[Boolean<Fr>]) -> FpVar<Fr> {
+    let mut power = Fr::from(1u64);
+    let mut packed = FpVar::<Fr>::zero();
+    for bit in bits {
+        packed += FpVar::from(bit.clone()) * power;
+        power += power;
+    }
+    packed
 }
 
 /// Enforce that the integer with little-endian `bits` is at most the constant `c` (little-endian
