@@ -39,6 +39,7 @@
 pub mod account;
 pub mod batch;
 pub mod decimal;
+pub mod export;
 pub mod files;
 pub mod prover;
 pub mod genesis;

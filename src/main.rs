@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
+use zkrollup::export::calldata::submit_batch_calldata;
+use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::{self, bundle, snarkjs};
 use zkrollup::genesis::receive_only_keys;
 use zkrollup::primitives::eddsa::PrivateKey;
@@ -150,6 +152,25 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Write the Solidity verifier for a key folder (snarkjs's `verifyProof` entry point).
+    ExportVerifier {
+        /// The key folder from `setup`.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The .sol file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the ABI-encoded `ZKRollup.submitBatch` call (0x-prefixed hex) for a proof and the
+    /// public data of its batch, ready for any Ethereum client.
+    Calldata {
+        /// proof.json from `prove`.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public_data.hex from `prove` or `apply`.
+        #[arg(long)]
+        public_data: PathBuf,
+    },
     /// Sign a transfer; prints it as one entry of the batch file's "transfers".
     Sign {
         /// The sender's private key (64 hex digits).
@@ -215,6 +236,8 @@ fn run(cli: Cli) -> Result<()> {
             set_threads(threads)?;
             demo(batch_size, depth, accounts, !no_proof)
         }
+        Command::ExportVerifier { keys, out } => export_verifier(&keys, &out),
+        Command::Calldata { proof, public_data } => calldata(&proof, &public_data),
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
             let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
@@ -247,6 +270,28 @@ fn keygen(private_key: Option<&str>) -> Result<()> {
         "pubkey": [fr_to_decimal(public.x()), fr_to_decimal(public.y())],
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+fn export_verifier(keys: &Path, out: &Path) -> Result<()> {
+    let info = bundle::load_info(keys)?;
+    let vk = bundle::load_verifying(keys)?;
+    let sol = render_verifier(&vk, &info)?;
+    write_all_atomic(&[(out.to_path_buf(), sol.into_bytes())]).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {} (N = {}, D = {})", out.display(), info.batch_size, info.depth);
+    if let Some(seed) = info.insecure_dev_seed {
+        eprintln!("warning: these keys come from an INSECURE development setup (seed {seed}); anyone can forge proofs");
+    }
+    Ok(())
+}
+
+fn calldata(proof: &Path, public_data: &Path) -> Result<()> {
+    let proof = snarkjs::parse_proof(&read(proof)?).with_context(|| format!("proof file {}", proof.display()))?;
+    let text = read(public_data)?;
+    let bytes = hex::decode(text.trim().trim_start_matches("0x"))
+        .with_context(|| format!("{}: not hex", public_data.display()))?;
+    let call = submit_batch_calldata(&proof, &bytes).with_context(|| format!("{}", public_data.display()))?;
+    println!("0x{}", hex::encode(call));
     Ok(())
 }
 
@@ -323,8 +368,13 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
         return Ok(());
     }
     let dir = PathBuf::from(format!("keys/dev-n{batch_size}-d{depth}"));
+    // The folder of the default parameters is committed without its proving key (see keys/README.md).
     let cached = bundle::load_info(&dir).ok().filter(|i| {
-        i.batch_size == batch_size && i.depth == depth && i.domain == "0" && i.insecure_dev_seed == Some(DEMO_SEED)
+        i.batch_size == batch_size
+            && i.depth == depth
+            && i.domain == "0"
+            && i.insecure_dev_seed == Some(DEMO_SEED)
+            && dir.join("proving_key.bin").exists()
     });
     let t0 = Instant::now();
     let info = match cached {
@@ -401,7 +451,7 @@ impl Phase {
 }
 
 /// The fixed, public seed of the demo's INSECURE development keys.
-const DEMO_SEED: u64 = 2026;
+const DEMO_SEED: u64 = prover::INSECURE_DEV_SEED;
 
 fn cached_note(t: std::time::Duration) -> bool {
     t.as_millis() < 50

@@ -81,6 +81,8 @@ fn malformed_inputs_are_clear_errors_not_panics() {
         (vec!["apply", "--state", p(&state), "--batch", p(&batch), "--batch-size", "0", "--out", p(&out)], "--batch-size"),
         (vec!["sign", "--private-key", "abcd", "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"], "32 bytes"),
         (vec!["keygen", "--private-key", "zz"], "not hex"),
+        (vec!["export-verifier", "--keys", "/no/such/dir", "--out", p(&out)], "/no/such/dir/circuit.json"),
+        (vec!["calldata", "--proof", p(&garbage), "--public-data", p(&garbage)], "proof file"),
     ];
     for (args, expected) in cases {
         let run = zkrollup(&args);
@@ -95,7 +97,7 @@ fn malformed_inputs_are_clear_errors_not_panics() {
 #[test]
 fn help_explains_every_command() {
     let help = String::from_utf8(zkrollup(&["--help"]).stdout).unwrap();
-    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo"] {
+    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo", "export-verifier", "calldata"] {
         assert!(help.contains(command), "{help}");
         let sub = zkrollup(&[command, "--help"]);
         assert!(sub.status.success());
@@ -143,6 +145,25 @@ fn setup_prove_verify_info_from_the_command_line() {
     for f in ["proof.json", "public.json", "public_data.hex", "state.json"] {
         assert!(out.join(f).is_file(), "{f}");
     }
+    // The on-chain path: the verifier for these keys, and the submitBatch call for this proof.
+    let sol = dir.path().join("Verifier.sol");
+    let run = zkrollup(&["export-verifier", "--keys", p(&keys), "--out", p(&sol)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(std::fs::read_to_string(&sol).unwrap().contains("function verifyProof("));
+    let calldata = |data: &Path| zkrollup(&["calldata", "--proof", p(&out.join("proof.json")), "--public-data", p(data)]);
+    let run = calldata(&out.join("public_data.hex"));
+    let hex_call = String::from_utf8(run.stdout).unwrap();
+    assert!(hex_call.starts_with("0x51f09c9f"), "{hex_call}");
+    assert_eq!(hex_call.trim().len(), 2 + 2 * (4 + 32 * 11 + 32), "N = 1: 16 bytes of txData, padded to 32");
+    let bad_data = dir.path().join("bad.hex");
+    for (content, expected) in [("xyz", "not hex"), ("00ff", "public data is 2 bytes")] {
+        std::fs::write(&bad_data, content).unwrap();
+        let run = calldata(&bad_data);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+
     let verify = |public: &Path| zkrollup(&["verify", "--keys", p(&keys), "--proof", p(&out.join("proof.json")), "--public", p(public)]);
     let ok = verify(&out.join("public.json"));
     assert_eq!((ok.status.code(), String::from_utf8_lossy(&ok.stdout).trim()), (Some(0), "valid"));

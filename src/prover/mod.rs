@@ -53,6 +53,10 @@ pub enum ProverError {
     Json(#[from] snarkjs::JsonError),
 }
 
+/// The fixed, public seed of the INSECURE development keys: `zkrollup demo`'s, and those of the
+/// default parameters committed under `keys/dev-n3-d16/`.
+pub const INSECURE_DEV_SEED: u64 = 2026;
+
 /// Groth16 setup from the operating system's randomness: the production path.
 pub fn setup<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(ProvingKey, VerifyingKey), ProverError> {
     setup_with_rng(circuit, &mut rand::rngs::OsRng)

@@ -1,0 +1,191 @@
+//! A real EVM for tests: contracts compiled by the pinned solcjs (`verifier-sol/compile.mjs`)
+//! and run in revm at the Osaka rules, with gas accounted as on mainnet.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use revm::context::result::{ExecutionResult, Output};
+use revm::context::{CfgEnv, TxEnv};
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{keccak256, Address, Bytes, Log, TxKind};
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One compiled contract: creation bytecode and its method selectors.
+pub struct Contract {
+    pub bytecode: Vec<u8>,
+    pub methods: HashMap<String, String>,
+}
+
+/// Compile Solidity files with the pinned solcjs; contracts by name.
+pub fn compile(files: &[&Path]) -> HashMap<String, Contract> {
+    let script = root().join("verifier-sol/compile.mjs");
+    assert!(
+        root().join("verifier-sol/node_modules/solc").exists(),
+        "the pinned solc is not installed: run `npm ci --prefix verifier-sol`"
+    );
+    let out = Command::new("node").arg(script).args(files).output().expect("node runs");
+    assert!(out.status.success(), "solc failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("compile.mjs prints JSON");
+    let mut contracts = HashMap::new();
+    for (name, c) in v["contracts"].as_object().unwrap() {
+        let methods = c["methods"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(sig, sel)| (sig.clone(), sel.as_str().unwrap().to_string()))
+            .collect();
+        let bytecode = hex::decode(c["bytecode"].as_str().unwrap()).unwrap();
+        contracts.insert(name.clone(), Contract { bytecode, methods });
+    }
+    contracts
+}
+
+/// What a transaction did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Returned normally.
+    Success { output: Vec<u8>, gas: u64, logs: Vec<Log> },
+    /// Reverted with data (a custom error, say).
+    Revert { output: Vec<u8>, gas: u64 },
+    /// Halted: out of gas, invalid opcode...
+    Halt { reason: String, gas: u64 },
+}
+
+impl Outcome {
+    pub fn gas(&self) -> u64 {
+        match self {
+            Outcome::Success { gas, .. } | Outcome::Revert { gas, .. } | Outcome::Halt { gas, .. } => *gas,
+        }
+    }
+
+    /// The returned words, or a panic naming what happened instead.
+    pub fn output(&self) -> &[u8] {
+        match self {
+            Outcome::Success { output, .. } => output,
+            other => panic!("expected success, got {other:?}"),
+        }
+    }
+
+    /// The 4-byte selector of the custom error it reverted with.
+    pub fn revert_selector(&self) -> [u8; 4] {
+        match self {
+            Outcome::Revert { output, .. } if output.len() >= 4 => output[..4].try_into().unwrap(),
+            other => panic!("expected a revert with an error, got {other:?}"),
+        }
+    }
+}
+
+/// The selector of a function or custom error signature.
+pub fn selector(signature: &str) -> [u8; 4] {
+    keccak256(signature.as_bytes())[..4].try_into().unwrap()
+}
+
+/// An in-memory chain.
+pub struct Chain {
+    evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    nonces: HashMap<Address, u64>,
+}
+
+/// The gas limit of every transaction here: generous, so a test can see what a call spends.
+pub const GAS_LIMIT: u64 = 10_000_000;
+
+impl Chain {
+    pub fn new() -> Chain {
+        let evm = Context::mainnet()
+            .with_db(CacheDB::<EmptyDB>::default())
+            .with_cfg(CfgEnv::new_with_spec(SpecId::OSAKA))
+            .build_mainnet();
+        Chain { evm, nonces: HashMap::new() }
+    }
+
+    fn send(&mut self, from: Address, kind: TxKind, data: Vec<u8>, gas_limit: u64) -> ExecutionResult {
+        let nonce = self.nonces.entry(from).or_insert(0);
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(kind)
+            .data(Bytes::from(data))
+            .gas_limit(gas_limit)
+            .gas_price(0)
+            .nonce(*nonce)
+            .build()
+            .expect("a well-formed transaction");
+        *nonce += 1;
+        self.evm.transact_commit(tx).expect("the transaction is valid")
+    }
+
+    /// Deploy `bytecode ++ constructor_args`; the new address and the gas used.
+    pub fn deploy(&mut self, from: Address, bytecode: &[u8], constructor_args: &[u8]) -> (Address, u64) {
+        let data = [bytecode, constructor_args].concat();
+        match self.send(from, TxKind::Create, data, GAS_LIMIT) {
+            ExecutionResult::Success { output: Output::Create(_, Some(address)), gas, .. } => {
+                (address, gas.tx_gas_used())
+            }
+            other => panic!("deployment failed: {other:?}"),
+        }
+    }
+
+    /// A deployment whose outcome is the point (a constructor that should revert, say).
+    pub fn call_create(&mut self, from: Address, data: Vec<u8>) -> Outcome {
+        outcome(self.send(from, TxKind::Create, data, GAS_LIMIT))
+    }
+
+    /// A transaction calling `to` with `data`.
+    pub fn call(&mut self, from: Address, to: Address, data: Vec<u8>) -> Outcome {
+        self.call_with_gas(from, to, data, GAS_LIMIT)
+    }
+
+    /// A transaction calling `to` with `data` and a gas limit.
+    pub fn call_with_gas(&mut self, from: Address, to: Address, data: Vec<u8>, gas_limit: u64) -> Outcome {
+        outcome(self.send(from, TxKind::Call(to), data, gas_limit))
+    }
+
+    /// A 32-byte view function's result, read by a transaction.
+    pub fn view_word(&mut self, to: Address, selector: [u8; 4]) -> [u8; 32] {
+        let out = self.call(Address::with_last_byte(0xee), to, selector.to_vec());
+        out.output().try_into().expect("one word")
+    }
+}
+
+fn outcome(result: ExecutionResult) -> Outcome {
+    match result {
+        ExecutionResult::Success { output, gas, logs, .. } => {
+            Outcome::Success { output: output.into_data().to_vec(), gas: gas.tx_gas_used(), logs }
+        }
+        ExecutionResult::Revert { output, gas, .. } => Outcome::Revert { output: output.to_vec(), gas: gas.tx_gas_used() },
+        ExecutionResult::Halt { reason, gas, .. } => Outcome::Halt { reason: format!("{reason:?}"), gas: gas.tx_gas_used() },
+    }
+}
+
+/// An address from one byte, for test accounts.
+pub fn account(byte: u8) -> Address {
+    Address::with_last_byte(byte)
+}
+
+/// An address as an ABI word.
+pub fn address_word(a: Address) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[12..].copy_from_slice(a.as_slice());
+    w
+}
+
+/// A u64 as an ABI word.
+pub fn u64_word(x: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&x.to_be_bytes());
+    w
+}
+
+/// The intrinsic calldata gas of `data` (EIP-2028): 4 a zero byte, 16 a non-zero byte.
+pub fn calldata_gas(data: &[u8]) -> u64 {
+    data.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
+}

@@ -1,0 +1,36 @@
+// Compile Solidity files with the pinned solcjs; print one JSON object on stdout:
+// {"solc": version, "contracts": {Name: {"bytecode": hex, "methods": {signature: selector}}}}.
+// Usage: node verifier-sol/compile.mjs FILE.sol... (compiler errors: exit 1, on stderr).
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import solc from 'solc';
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error('usage: node compile.mjs FILE.sol...');
+  process.exit(2);
+}
+const sources = {};
+for (const f of files) sources[basename(f)] = { content: readFileSync(f, 'utf8') };
+const input = {
+  language: 'Solidity',
+  sources,
+  settings: {
+    evmVersion: 'prague',
+    optimizer: { enabled: true, runs: 10000 },
+    outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.methodIdentifiers'] } },
+  },
+};
+const output = JSON.parse(solc.compile(JSON.stringify(input)));
+const errors = (output.errors || []).filter((e) => e.severity === 'error');
+if (errors.length > 0) {
+  for (const e of errors) console.error(e.formattedMessage);
+  process.exit(1);
+}
+const contracts = {};
+for (const file of Object.keys(output.contracts || {})) {
+  for (const [name, c] of Object.entries(output.contracts[file])) {
+    contracts[name] = { bytecode: c.evm.bytecode.object, methods: c.evm.methodIdentifiers };
+  }
+}
+console.log(JSON.stringify({ solc: solc.version(), contracts }));
