@@ -93,5 +93,28 @@ fn groth16(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, groth16);
+/// Stock `ark_groth16::Groth16::prove` against zkrollup's fast path, same keys and batch; the
+/// fast path's matrices are built once, outside the timing (`zkrollup bench --compare-stock`
+/// alternates the two in one loop instead). Filter: `cargo bench --bench prover -- stock_vs_fast`.
+fn stock_vs_fast(c: &mut Criterion) {
+    use ark_snark::SNARK;
+    use zkrollup::prover::compare::sample_batch;
+    use zkrollup::prover::fast::FastProver;
+    for n in [3usize, 16] {
+        let mut group = c.benchmark_group(format!("stock_vs_fast_n{n}_d16"));
+        group.sample_size(10);
+        let w = sample_batch(n, DEPTH);
+        let blank = BatchCircuit::blank(DEPTH, n, w.domain);
+        let (pk, vk) = setup_insecure_dev(blank.clone(), 1).unwrap();
+        let fast = FastProver::new(blank).unwrap();
+        assert!(verify(&vk, &[w.commitment], &fast.prove(&pk, w.circuit(DEPTH)).unwrap()).unwrap());
+        group.bench_function("stock ark-groth16", |b| {
+            b.iter(|| ark_groth16::Groth16::<ark_bn254::Bn254>::prove(&pk, w.circuit(DEPTH), &mut rand::rngs::OsRng).unwrap())
+        });
+        group.bench_function("zkrollup fast", |b| b.iter(|| fast.prove(&pk, w.circuit(DEPTH)).unwrap()));
+        group.finish();
+    }
+}
+
+criterion_group!(benches, groth16, stock_vs_fast);
 criterion_main!(benches);

@@ -13,6 +13,9 @@ use ark_relations::gr1cs::{
 };
 use zkrollup::primitives::batch::BatchCircuit;
 use zkrollup::primitives::eddsa::PrivateKey;
+use ark_ff::{PrimeField, Zero};
+use ark_ec::AffineRepr;
+use zkrollup::prover::msm::msm;
 use zkrollup::prover::{prove, setup_insecure_dev};
 use zkrollup::{Account, Batch, BatchParams, State, Transfer};
 
@@ -61,6 +64,23 @@ fn main() {
         .unwrap();
     });
     let witness = &assignment[cs.num_instance_variables()..];
+    let big = |v: &[Fr]| v.iter().map(|x| x.into_bigint()).collect::<Vec<_>>();
+    let (z, hb, wb) = (big(&assignment), big(&h), big(witness));
+    let useful = |bases: usize, zero_base: &dyn Fn(usize) -> bool, s: &[Fr]| {
+        (0..bases.min(s.len())).filter(|&i| !zero_base(i) && !s[i].is_zero()).count()
+    };
+    println!(
+        "MSM terms with a non-zero scalar and base: A {} / {}, B {} / {}, H {} / {}, L {} / {}",
+        useful(pk.a_query.len(), &|i| pk.a_query[i].is_zero(), &assignment), pk.a_query.len(),
+        useful(pk.b_g2_query.len(), &|i| pk.b_g2_query[i].is_zero(), &assignment), pk.b_g2_query.len(),
+        useful(pk.h_query.len(), &|i| pk.h_query[i].is_zero(), &h), pk.h_query.len(),
+        useful(pk.l_query.len(), &|i| pk.l_query[i].is_zero(), witness), pk.l_query.len(),
+    );
+    time("zkrollup msm G1 A", &mut || { let _ = msm(&pk.a_query, &z); });
+    time("zkrollup msm G1 B", &mut || { let _ = msm(&pk.b_g1_query, &z); });
+    time("zkrollup msm G2 B", &mut || { let _ = msm(&pk.b_g2_query, &z); });
+    time("zkrollup msm G1 H", &mut || { let _ = msm(&pk.h_query, &hb); });
+    time("zkrollup msm G1 L", &mut || { let _ = msm(&pk.l_query, &wb); });
     time("MSM G1 A (assignment)", &mut || { let _ = G1Projective::msm(&pk.a_query, &assignment).unwrap(); });
     time("MSM G1 B (assignment)", &mut || { let _ = G1Projective::msm(&pk.b_g1_query, &assignment).unwrap(); });
     time("MSM G2 B (assignment)", &mut || { let _ = G2Projective::msm(&pk.b_g2_query, &assignment).unwrap(); });

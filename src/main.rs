@@ -13,6 +13,7 @@ use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
 use zkrollup::export::calldata::submit_batch_calldata;
 use zkrollup::export::solidity::render_verifier;
+use zkrollup::prover::compare::{compare, median, sample_batch, Paths};
 use zkrollup::prover::{self, bundle, snarkjs};
 use zkrollup::genesis::receive_only_keys;
 use zkrollup::primitives::eddsa::PrivateKey;
@@ -171,6 +172,34 @@ enum Command {
         #[arg(long)]
         public_data: PathBuf,
     },
+    /// Time proofs of a full batch: zkrollup's prover, and with --compare-stock ark-groth16's
+    /// `Groth16::prove` on the same batch and keys, alternating; every proof is verified.
+    ///
+    /// Uses the INSECURE development keys cached under keys/dev-n{N}-d{D}/ (made when missing).
+    Bench {
+        /// N, the number of slots.
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// Depth of the state tree (1 to 16).
+        #[arg(long, default_value_t = DEFAULT_DEPTH)]
+        depth: usize,
+        /// Also time stock ark-groth16, alternating with zkrollup's prover.
+        #[arg(long)]
+        compare_stock: bool,
+        /// Time stock ark-groth16 only (for measuring its memory alone).
+        #[arg(long, conflicts_with = "compare_stock")]
+        stock_only: bool,
+        /// Proofs per path; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+        /// JSON: batch_size, depth, constraints, threads, samples, prove_ms, stock_prove_ms,
+        /// speedup_vs_stock, matrices_ms (milliseconds, medians).
+        #[arg(long)]
+        json: bool,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Sign a transfer; prints it as one entry of the batch file's "transfers".
     Sign {
         /// The sender's private key (64 hex digits).
@@ -237,6 +266,15 @@ fn run(cli: Cli) -> Result<()> {
             demo(batch_size, depth, accounts, !no_proof)
         }
         Command::ExportVerifier { keys, out } => export_verifier(&keys, &out),
+        Command::Bench { batch_size, depth, compare_stock, stock_only, samples, json, threads } => {
+            set_threads(threads)?;
+            let paths = match (compare_stock, stock_only) {
+                (true, _) => Paths::Both,
+                (_, true) => Paths::Stock,
+                _ => Paths::Fast,
+            };
+            bench(batch_size, depth, samples, paths, json)
+        }
         Command::Calldata { proof, public_data } => calldata(&proof, &public_data),
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
@@ -367,25 +405,8 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     if !with_proof {
         return Ok(());
     }
-    let dir = PathBuf::from(format!("keys/dev-n{batch_size}-d{depth}"));
-    // The folder of the default parameters is committed without its proving key (see keys/README.md).
-    let cached = bundle::load_info(&dir).ok().filter(|i| {
-        i.batch_size == batch_size
-            && i.depth == depth
-            && i.domain == "0"
-            && i.insecure_dev_seed == Some(DEMO_SEED)
-            && dir.join("proving_key.bin").exists()
-    });
     let t0 = Instant::now();
-    let info = match cached {
-        Some(info) => info,
-        None => {
-            let phase = Phase::start(format!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display()));
-            let info = bundle::setup_to_dir(&dir, batch_size, depth, params.domain, Some(DEMO_SEED))?;
-            phase.done();
-            info
-        }
-    };
+    let (dir, info) = dev_keys(batch_size, depth)?;
     let t_setup = t0.elapsed();
     let t0 = Instant::now();
     let pk = bundle::load_proving(&dir, &info)?;
@@ -406,6 +427,78 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     println!("  load keys    {:>10.3} s  (proving key unchecked behind its sha256)", t_load.as_secs_f64());
     println!("  prove        {:>10.3} s  ({} threads)", t_prove.as_secs_f64(), rayon::current_num_threads());
     println!("  verify       {:>10.3} s", t_verify.as_secs_f64());
+    Ok(())
+}
+
+/// The INSECURE development keys for N, D (domain 0) under keys/dev-n{N}-d{D}/: loaded when
+/// cached there, made (and cached) otherwise.
+fn dev_keys(batch_size: usize, depth: usize) -> Result<(PathBuf, bundle::CircuitInfo)> {
+    let dir = PathBuf::from(format!("keys/dev-n{batch_size}-d{depth}"));
+    // The folder of the default parameters is committed without its proving key (see keys/README.md).
+    let cached = bundle::load_info(&dir).ok().filter(|i| {
+        i.batch_size == batch_size
+            && i.depth == depth
+            && i.domain == "0"
+            && i.insecure_dev_seed == Some(DEMO_SEED)
+            && dir.join("proving_key.bin").exists()
+    });
+    let info = match cached {
+        Some(info) => info,
+        None => {
+            let phase = Phase::start(format!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display()));
+            let info = bundle::setup_to_dir(&dir, batch_size, depth, Fr::from(0u64), Some(DEMO_SEED))?;
+            phase.done();
+            info
+        }
+    };
+    Ok((dir, info))
+}
+
+fn bench(batch_size: usize, depth: usize, samples: usize, paths: Paths, json: bool) -> Result<()> {
+    check_size(batch_size, depth)?;
+    if samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    let (dir, info) = dev_keys(batch_size, depth)?;
+    let pk = bundle::load_proving(&dir, &info)?;
+    let witness = sample_batch(batch_size, depth);
+    let phase = Phase::start(format!("proving N = {batch_size}, depth {depth} ({} constraints), {samples} samples", info.constraints));
+    let result = compare(&pk, &witness, depth, samples, paths)?;
+    phase.done();
+    let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    let (stock, fast) = (ms(median(&result.stock)), ms(median(&result.fast)));
+    let speedup = stock.zip(fast).map(|(s, f)| s / f);
+    if json {
+        let mut out = serde_json::json!({
+            "batch_size": batch_size,
+            "depth": depth,
+            "constraints": info.constraints,
+            "threads": rayon::current_num_threads(),
+            "samples": samples,
+        });
+        if let Some(s) = stock {
+            out["stock_prove_ms"] = serde_json::json!(s.round());
+        }
+        if let Some(f) = fast {
+            out["prove_ms"] = serde_json::json!(f.round());
+            out["matrices_ms"] = serde_json::json!((result.matrices.as_secs_f64() * 1e3).round());
+        }
+        if let Some(x) = speedup {
+            out["speedup_vs_stock"] = serde_json::json!((x * 100.0).round() / 100.0);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("N = {batch_size}, depth {depth}: {} constraints, {} threads, median of {samples}", info.constraints, rayon::current_num_threads());
+        if let Some(s) = stock {
+            println!("  stock ark-groth16 prove  {s:>10.0} ms");
+        }
+        if let Some(f) = fast {
+            println!("  zkrollup prove           {f:>10.0} ms  (matrices, once per process: {:.0} ms)", result.matrices.as_secs_f64() * 1e3);
+        }
+        if let Some(x) = speedup {
+            println!("  speedup                  {x:>10.2}x");
+        }
+    }
     Ok(())
 }
 

@@ -95,6 +95,13 @@ fn groth16_end_to_end_at_n2_d4() {
     let (pk, vk) = setup_insecure_dev(BatchCircuit::blank(4, 2, w.domain), 2026).unwrap();
     let proof = prove(&pk, w.circuit(4)).unwrap();
     assert!(verify(&vk, &[w.commitment], &proof).unwrap());
+    // The fast path (matrices built once, witness-only synthesis) proves the same statement and
+    // refuses a corrupt witness.
+    let fast = zkrollup::prover::fast::FastProver::new(BatchCircuit::blank(4, 2, w.domain)).unwrap();
+    assert!(verify(&vk, &[w.commitment], &fast.prove(&pk, w.circuit(4)).unwrap()).unwrap());
+    let mut corrupt = w.circuit(4);
+    corrupt.slots[0].step.amount += 1;
+    assert!(matches!(fast.prove(&pk, corrupt), Err(zkrollup::prover::ProverError::Unsatisfied(_))));
     assert!(!verify(&vk, &[w.commitment + Fr::from(1u64)], &proof).unwrap());
     // A witness with a foreign signature: prove refuses it, and forcing a proof gives one that
     // does not verify.

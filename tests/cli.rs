@@ -97,7 +97,7 @@ fn malformed_inputs_are_clear_errors_not_panics() {
 #[test]
 fn help_explains_every_command() {
     let help = String::from_utf8(zkrollup(&["--help"]).stdout).unwrap();
-    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo", "export-verifier", "calldata"] {
+    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo", "export-verifier", "calldata", "bench"] {
         assert!(help.contains(command), "{help}");
         let sub = zkrollup(&[command, "--help"]);
         assert!(sub.status.success());
@@ -209,4 +209,19 @@ fn prove_refuses_an_invalid_batch_and_writes_nothing() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("slot 0: insufficient balance"), "{err}");
     assert!(!out.exists());
+}
+
+#[test]
+fn bench_compares_both_provers_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_zkrollup"))
+        .args(["bench", "--batch-size", "1", "--depth", "2", "--samples", "1", "--compare-stock", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report = stdout_json(&run);
+    for key in ["stock_prove_ms", "prove_ms", "speedup_vs_stock", "constraints"] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+    }
+    assert!(dir.path().join("keys/dev-n1-d2/circuit.json").is_file(), "dev keys cached where run");
 }

@@ -2,7 +2,10 @@
 //! circuit; key files in [`keys`], snarkjs's JSON in [`snarkjs`].
 
 pub mod bundle;
+pub mod compare;
+pub mod fast;
 pub mod keys;
+pub mod msm;
 mod preimage;
 pub mod snarkjs;
 
@@ -44,6 +47,14 @@ pub enum ProverError {
         expected: usize,
         /// What was given.
         got: usize,
+    },
+    /// The proving key is for another circuit shape.
+    #[error("the proving key has {key_variables} variables, the circuit {circuit_variables}: keys for another circuit")]
+    KeyMismatch {
+        /// Variables in the key's queries.
+        key_variables: usize,
+        /// Variables in the circuit.
+        circuit_variables: usize,
     },
     /// A key or proof file problem.
     #[error(transparent)]
@@ -103,6 +114,13 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Resul
     proof_of(pk, &cs, &matrices, &assignment)
 }
 
+/// The name of the first unsatisfied constraint (a full synthesis with names: slow, for
+/// failures only).
+fn name_unsatisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<String, ProverError> {
+    let cs = synthesize(circuit)?;
+    Ok(cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into()))
+}
+
 /// Prove without checking the witness first. For soundness tests only: they show that a
 /// witness breaking a constraint gives a proof that does not verify.
 pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
@@ -145,15 +163,8 @@ fn proof_of(
     assignment: &[Fr],
 ) -> Result<Proof, ProverError> {
     let (r, s) = (Fr::rand(&mut rand::rngs::OsRng), Fr::rand(&mut rand::rngs::OsRng));
-    Ok(Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        pk,
-        r,
-        s,
-        matrices,
-        cs.num_instance_variables(),
-        cs.num_constraints(),
-        assignment,
-    )?)
+    let qap = fast::Qap { matrices, num_instance: cs.num_instance_variables(), num_constraints: cs.num_constraints() };
+    Ok(fast::proof_from_assignment(pk, &qap, assignment, r, s)?)
 }
 
 /// Verify `proof` for `public_inputs`.

@@ -1,0 +1,180 @@
+//! The fast proving path: standard Groth16 proofs for ark-groth16's keys, made with less work.
+//!
+//! - The R1CS matrices are built once ([`FastProver::new`]) and reused: each proof only computes
+//!   the witness assignment (arkworks' synthesis without matrix construction).
+//! - The five MSMs use [`super::msm`] (signed digits, batch-affine buckets, scalars grouped by
+//!   bit length, zero scalars and identity bases dropped) and run together under rayon, with the
+//!   QAP's FFTs alongside the MSMs that do not need `h`.
+//!
+//! The output is the proof ark-groth16 would make with the same `r` and `s` (tested), so it
+//! verifies wherever ark-groth16's does: ark-groth16, snarkjs, the generated Solidity verifier.
+
+use ark_bn254::{G1Projective, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{PrimeField, UniformRand, Zero};
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_poly::GeneralEvaluationDomain;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisError, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
+};
+use rayon::prelude::*;
+
+use super::msm::msm;
+use super::{first_unsatisfied, Proof, ProverError, ProvingKey};
+use crate::Fr;
+
+/// A prover for one circuit shape: its R1CS matrices, built once.
+pub struct FastProver {
+    matrices: Vec<Matrix<Fr>>,
+    num_instance: usize,
+    num_constraints: usize,
+    num_variables: usize,
+}
+
+impl FastProver {
+    /// Build the matrices from the circuit's shape (a blank instance will do), exactly as
+    /// ark-groth16's setup does.
+    pub fn new<C: ConstraintSynthesizer<Fr>>(blank: C) -> Result<FastProver, ProverError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        blank.generate_constraints(cs.clone())?;
+        cs.finalize();
+        let mut all = cs.to_matrices()?;
+        let matrices = all.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
+        Ok(FastProver {
+            matrices,
+            num_instance: cs.num_instance_variables(),
+            num_constraints: cs.num_constraints(),
+            num_variables: cs.num_instance_variables() + cs.num_witness_variables(),
+        })
+    }
+
+    /// The number of constraints.
+    pub fn num_constraints(&self) -> usize {
+        self.num_constraints
+    }
+
+    /// Prove with fresh randomness from the operating system. A witness that breaks a constraint
+    /// is refused, named as [`super::prove`] names it.
+    pub fn prove<C: ConstraintSynthesizer<Fr> + Clone>(&self, pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
+        let (r, s) = (Fr::rand(&mut rand::rngs::OsRng), Fr::rand(&mut rand::rngs::OsRng));
+        self.prove_with(pk, circuit, r, s)
+    }
+
+    /// Prove with the given zero-knowledge randomness `r`, `s` (tests compare with ark-groth16).
+    pub fn prove_with<C: ConstraintSynthesizer<Fr> + Clone>(
+        &self,
+        pk: &ProvingKey,
+        circuit: C,
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof, ProverError> {
+        if pk.a_query.len() != self.num_variables || pk.vk.gamma_abc_g1.len() != self.num_instance {
+            return Err(ProverError::KeyMismatch {
+                key_variables: pk.a_query.len(),
+                circuit_variables: self.num_variables,
+            });
+        }
+        let z = self.assignment(circuit.clone())?;
+        if first_unsatisfied(&self.matrices, &z).is_some() {
+            return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
+        }
+        let q = Qap { matrices: &self.matrices, num_instance: self.num_instance, num_constraints: self.num_constraints };
+        Ok(proof_from_assignment(pk, &q, &z, r, s)?)
+    }
+
+    /// The full assignment `(1, inputs, witness)`, from synthesis without matrices.
+    fn assignment<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Vec<Fr>, ProverError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+        circuit.generate_constraints(cs.clone())?;
+        let mut z = cs.instance_assignment()?;
+        z.extend(cs.witness_assignment()?);
+        if z.len() != self.num_variables || cs.num_instance_variables() != self.num_instance {
+            return Err(ProverError::KeyMismatch { key_variables: self.num_variables, circuit_variables: z.len() });
+        }
+        Ok(z)
+    }
+}
+
+/// The R1CS a proof is made for: its matrices and shape.
+pub(super) struct Qap<'a> {
+    pub matrices: &'a [Matrix<Fr>],
+    pub num_instance: usize,
+    pub num_constraints: usize,
+}
+
+/// The Groth16 proof for the full assignment `z` with randomness `r`, `s`.
+pub(super) fn proof_from_assignment(pk: &ProvingKey, q: &Qap<'_>, z: &[Fr], r: Fr, s: Fr) -> Result<Proof, SynthesisError> {
+    let bigints = |v: &[Fr]| v.par_iter().map(|x| x.into_bigint()).collect::<Vec<_>>();
+    let zb = bigints(z);
+    let witness = &zb[q.num_instance..];
+    // The QAP (FFTs) and the H MSM on one side, the MSMs over the assignment on the other.
+    let (h_acc, (a_acc, (b1_acc, (b2_acc, l_acc)))) = rayon::join(
+        || -> Result<G1Projective, SynthesisError> {
+            let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+                q.matrices,
+                q.num_instance,
+                q.num_constraints,
+                z,
+            )?;
+            let hb = bigints(&h);
+            Ok(msm(&pk.h_query, &hb))
+        },
+        || {
+            rayon::join(
+                || msm(&pk.a_query, &zb),
+                || {
+                    rayon::join(
+                        || if r.is_zero() { G1Projective::zero() } else { msm(&pk.b_g1_query, &zb) },
+                        || rayon::join(|| msm::<ark_bn254::g2::Config>(&pk.b_g2_query, &zb), || msm(&pk.l_query, witness)),
+                    )
+                },
+            )
+        },
+    );
+    let h_acc = h_acc?;
+    // As ark-groth16's create_proof_with_assignment, with query[0] (the constant 1) inside
+    // the MSMs: z[0] = 1.
+    let delta_g1 = pk.delta_g1.into_group();
+    let g_a = a_acc + pk.vk.alpha_g1 + delta_g1 * r;
+    let g1_b = if r.is_zero() { G1Projective::zero() } else { b1_acc + pk.beta_g1 + delta_g1 * s };
+    let g2_b: G2Projective = b2_acc + pk.vk.beta_g2 + pk.vk.delta_g2 * s;
+    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
+    Ok(Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prover::{setup_insecure_dev, verify, PreimageCircuit};
+    use ark_groth16::Groth16;
+
+    #[test]
+    fn the_same_r_and_s_give_ark_groth16s_proof() {
+        let c = PreimageCircuit::new([Fr::from(3u64), Fr::from(4u64)]);
+        let (pk, vk) = setup_insecure_dev(c, 9).unwrap();
+        let fast = FastProver::new(c).unwrap();
+        for (r, s) in [(Fr::from(5u64), Fr::from(7u64)), (Fr::from(0u64), Fr::from(0u64)), (-Fr::from(1u64), Fr::from(2u64))] {
+            let ours = fast.prove_with(&pk, c, r, s).unwrap();
+            let stock = Groth16::<ark_bn254::Bn254>::create_proof_with_reduction(c, &pk, r, s).unwrap();
+            assert_eq!(ours, stock);
+            assert!(verify(&vk, &[c.y], &ours).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_wrong_witness_is_refused_by_name_and_a_wrong_key_is_refused() {
+        let good = PreimageCircuit::new([Fr::from(3u64), Fr::from(4u64)]);
+        let (pk, _) = setup_insecure_dev(good, 9).unwrap();
+        let fast = FastProver::new(good).unwrap();
+        let bad = PreimageCircuit { x: [Fr::from(3u64), Fr::from(5u64)], ..good };
+        assert!(matches!(fast.prove(&pk, bad), Err(ProverError::Unsatisfied(_))));
+        let mut other = pk.clone();
+        other.a_query.pop();
+        assert!(matches!(fast.prove(&other, good), Err(ProverError::KeyMismatch { .. })));
+    }
+}
