@@ -12,24 +12,17 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use zkrollup::primitives::batch::BatchCircuit;
-use zkrollup::primitives::eddsa::PrivateKey;
 use ark_ff::{PrimeField, Zero};
 use ark_ec::AffineRepr;
 use zkrollup::prover::msm::msm;
+use zkrollup::prover::compare::sample_batch;
 use zkrollup::prover::{prove, setup_insecure_dev};
-use zkrollup::{Account, Batch, BatchParams, State, Transfer};
 
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(3, |a| a.parse().expect("N"));
     let depth = 16;
-    let keys: Vec<PrivateKey> = (0..2 * n).map(|i| PrivateKey::from_bytes([i as u8 + 1; 32])).collect();
-    let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
-    let mut state = State::from_accounts(depth, accounts).unwrap();
-    let params = BatchParams::new(n);
-    let transfers =
-        (0..n).map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1_000 + i as u64, 0, params.domain)).collect();
-    let w = state.apply_batch(&Batch::new(transfers), &params).unwrap();
-    let (pk, _) = setup_insecure_dev(BatchCircuit::blank(depth, n, params.domain), 1).unwrap();
+    let w = sample_batch(n, depth);
+    let (pk, _) = setup_insecure_dev(BatchCircuit::blank(depth, n, w.domain), 1).unwrap();
 
     let time = |label: &str, f: &mut dyn FnMut()| {
         let t = Instant::now();

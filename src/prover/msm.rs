@@ -7,7 +7,7 @@
 //! Tested against ark-ec's `VariableBaseMSM` on random and adversarial inputs (below).
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup};
+use ark_ec::{AdditiveGroup, AffineRepr};
 use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -272,16 +272,11 @@ impl<P: SWCurveConfig> AffineBuckets<P> {
     }
 }
 
-/// Normalize a batch of projective points (one shared inversion).
-pub fn normalize<P: SWCurveConfig>(points: &[Projective<P>]) -> Vec<Affine<P>> {
-    Projective::normalize_batch(points)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-    use ark_ec::VariableBaseMSM;
+    use ark_ec::{CurveGroup, VariableBaseMSM};
     use ark_ff::UniformRand;
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
