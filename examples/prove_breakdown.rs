@@ -12,9 +12,10 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use zkrollup::primitives::batch::BatchCircuit;
-use ark_ff::{PrimeField, Zero};
+use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_ec::AffineRepr;
 use zkrollup::prover::msm::msm;
+use zkrollup::prover::qap::{evaluate_rows, Domain};
 use zkrollup::prover::compare::sample_batch;
 use zkrollup::prover::{prove, setup_insecure_dev};
 
@@ -46,6 +47,12 @@ fn main() {
     assignment.extend(cs.witness_assignment().unwrap());
     let small = assignment.iter().filter(|x| **x == Fr::from(0u64) || **x == Fr::from(1u64)).count();
     println!("assignment: {} values, {} of them 0 or 1", assignment.len(), small);
+    let mut classes = [0usize; 6];
+    for x in &assignment {
+        let b = x.into_bigint().num_bits();
+        classes[match b { 0 => 0, 1 => 1, 2..=16 => 2, 17..=32 => 3, 33..=64 => 4, _ => 5 }] += 1;
+    }
+    println!("assignment bit lengths: 0: {}, 1: {}, <=16: {}, <=32: {}, <=64: {}, wider: {}", classes[0], classes[1], classes[2], classes[3], classes[4], classes[5]);
     let mut h = Vec::new();
     time("QAP witness map (7 FFTs)", &mut || {
         h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
@@ -56,6 +63,13 @@ fn main() {
         )
         .unwrap();
     });
+    let mut ours = Vec::new();
+    time("zkrollup rows + check + QAP", &mut || {
+        let d = Domain::new(cs.num_constraints() + cs.num_instance_variables()).unwrap();
+        let (a, b) = evaluate_rows(m, cs.num_instance_variables(), &assignment, d.size()).unwrap();
+        ours = d.quotient(a, b);
+    });
+    assert_eq!(ours, h, "the same quotient");
     let witness = &assignment[cs.num_instance_variables()..];
     let big = |v: &[Fr]| v.iter().map(|x| x.into_bigint()).collect::<Vec<_>>();
     let (z, hb, wb) = (big(&assignment), big(&h), big(witness));

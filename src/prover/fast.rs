@@ -12,8 +12,6 @@
 use ark_bn254::{G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{PrimeField, UniformRand, Zero};
-use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
-use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisError, SynthesisMode,
     R1CS_PREDICATE_LABEL,
@@ -21,12 +19,14 @@ use ark_relations::gr1cs::{
 use rayon::prelude::*;
 
 use super::msm::msm;
-use super::{first_unsatisfied, Proof, ProverError, ProvingKey};
+use super::qap::{self, Domain};
+use super::{Proof, ProverError, ProvingKey};
 use crate::Fr;
 
 /// A prover for one circuit shape: its R1CS matrices, built once.
 pub struct FastProver {
     matrices: Vec<Matrix<Fr>>,
+    domain: Domain,
     num_instance: usize,
     num_constraints: usize,
     num_variables: usize,
@@ -43,8 +43,11 @@ impl FastProver {
         cs.finalize();
         let mut all = cs.to_matrices()?;
         let matrices = all.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
+        let domain = Domain::new(cs.num_constraints() + cs.num_instance_variables())
+            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
         Ok(FastProver {
             matrices,
+            domain,
             num_instance: cs.num_instance_variables(),
             num_constraints: cs.num_constraints(),
             num_variables: cs.num_instance_variables() + cs.num_witness_variables(),
@@ -78,11 +81,11 @@ impl FastProver {
             });
         }
         let z = self.assignment(circuit.clone())?;
-        if first_unsatisfied(&self.matrices, &z).is_some() {
+        let Ok((a, b)) = qap::evaluate_rows(&self.matrices, self.num_instance, &z, self.domain.size()) else {
             return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
-        }
-        let q = Qap { matrices: &self.matrices, num_instance: self.num_instance, num_constraints: self.num_constraints };
-        Ok(proof_from_assignment(pk, &q, &z, r, s)?)
+        };
+        let rows = Rows { a, b, c: None };
+        Ok(proof_from_rows(pk, &self.domain, rows, &z, self.num_instance, r, s))
     }
 
     /// The full assignment `(1, inputs, witness)`, from synthesis without matrices.
@@ -100,29 +103,27 @@ impl FastProver {
     }
 }
 
-/// The R1CS a proof is made for: its matrices and shape.
-pub(super) struct Qap<'a> {
-    pub matrices: &'a [Matrix<Fr>],
-    pub num_instance: usize,
-    pub num_constraints: usize,
+/// The rows `A z`, `B z` (and `C z` where the system may be unsatisfied; otherwise `A z * B z`
+/// is used), padded to the domain's size.
+pub(super) struct Rows {
+    pub a: Vec<Fr>,
+    pub b: Vec<Fr>,
+    pub c: Option<Vec<Fr>>,
 }
 
-/// The Groth16 proof for the full assignment `z` with randomness `r`, `s`.
-pub(super) fn proof_from_assignment(pk: &ProvingKey, q: &Qap<'_>, z: &[Fr], r: Fr, s: Fr) -> Result<Proof, SynthesisError> {
+/// The Groth16 proof for the full assignment `z` (its rows evaluated) with randomness `r`, `s`.
+pub(super) fn proof_from_rows(pk: &ProvingKey, domain: &Domain, rows: Rows, z: &[Fr], num_instance: usize, r: Fr, s: Fr) -> Proof {
     let bigints = |v: &[Fr]| v.par_iter().map(|x| x.into_bigint()).collect::<Vec<_>>();
     let zb = bigints(z);
-    let witness = &zb[q.num_instance..];
+    let witness = &zb[num_instance..];
     // The QAP (FFTs) and the H MSM on one side, the MSMs over the assignment on the other.
     let (h_acc, (a_acc, (b1_acc, (b2_acc, l_acc)))) = rayon::join(
-        || -> Result<G1Projective, SynthesisError> {
-            let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-                q.matrices,
-                q.num_instance,
-                q.num_constraints,
-                z,
-            )?;
-            let hb = bigints(&h);
-            Ok(msm(&pk.h_query, &hb))
+        || {
+            let h = match rows.c {
+                None => domain.quotient(rows.a, rows.b),
+                Some(c) => domain.quotient_with(rows.a, rows.b, c),
+            };
+            msm(&pk.h_query, &bigints(&h))
         },
         || {
             rayon::join(
@@ -136,7 +137,6 @@ pub(super) fn proof_from_assignment(pk: &ProvingKey, q: &Qap<'_>, z: &[Fr], r: F
             )
         },
     );
-    let h_acc = h_acc?;
     // As ark-groth16's create_proof_with_assignment, with query[0] (the constant 1) inside
     // the MSMs: z[0] = 1.
     let delta_g1 = pk.delta_g1.into_group();
@@ -144,7 +144,7 @@ pub(super) fn proof_from_assignment(pk: &ProvingKey, q: &Qap<'_>, z: &[Fr], r: F
     let g1_b = if r.is_zero() { G1Projective::zero() } else { b1_acc + pk.beta_g1 + delta_g1 * s };
     let g2_b: G2Projective = b2_acc + pk.vk.beta_g2 + pk.vk.delta_g2 * s;
     let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
-    Ok(Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() })
+    Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod fast;
 pub mod keys;
 pub mod msm;
+pub mod qap;
 mod preimage;
 pub mod snarkjs;
 
@@ -105,13 +106,14 @@ pub fn check_satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(), P
 /// witness that breaks a constraint is reported by name before any expensive work.
 pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
     let cs = synthesize(circuit)?;
-    let (matrices, assignment) = export(&cs)?;
-    if first_unsatisfied(&matrices, &assignment).is_some() {
+    let (matrices, z) = export(&cs)?;
+    let domain = domain_of(&cs)?;
+    let Ok((a, b)) = qap::evaluate_rows(&matrices, cs.num_instance_variables(), &z, domain.size()) else {
         // Naming the constraint is slow in arkworks (seconds), so it runs only on failure.
         let name = cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into());
         return Err(ProverError::Unsatisfied(name));
-    }
-    proof_of(pk, &cs, &matrices, &assignment)
+    };
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: None }, &z))
 }
 
 /// The name of the first unsatisfied constraint (a full synthesis with names: slow, for
@@ -125,8 +127,10 @@ fn name_unsatisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<String, 
 /// witness breaking a constraint gives a proof that does not verify.
 pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
     let cs = synthesize(circuit)?;
-    let (matrices, assignment) = export(&cs)?;
-    proof_of(pk, &cs, &matrices, &assignment)
+    let (matrices, z) = export(&cs)?;
+    let domain = domain_of(&cs)?;
+    let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, cs.num_instance_variables(), &z, domain.size());
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c) }, &z))
 }
 
 fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSystemRef<Fr>, ProverError> {
@@ -148,23 +152,14 @@ fn export(cs: &ConstraintSystemRef<Fr>) -> Result<(Vec<Matrix<Fr>>, Vec<Fr>), Pr
     Ok((r1cs, assignment))
 }
 
-/// The first constraint `i` with `(A z)_i (B z)_i != (C z)_i`, evaluated in parallel.
-fn first_unsatisfied(matrices: &[Matrix<Fr>], z: &[Fr]) -> Option<usize> {
-    use rayon::prelude::*;
-    let row = |m: &Matrix<Fr>, i: usize| m[i].iter().map(|(coeff, var)| *coeff * z[*var]).sum::<Fr>();
-    let (a, b, c) = (&matrices[0], &matrices[1], &matrices[2]);
-    (0..a.len()).into_par_iter().with_min_len(1024).find_first(|&i| row(a, i) * row(b, i) != row(c, i))
+/// The QAP domain of a synthesized system, as ark-groth16 sizes it.
+fn domain_of(cs: &ConstraintSystemRef<Fr>) -> Result<qap::Domain, ProverError> {
+    Ok(qap::Domain::new(cs.num_constraints() + cs.num_instance_variables()).ok_or(SynthesisError::PolynomialDegreeTooLarge)?)
 }
 
-fn proof_of(
-    pk: &ProvingKey,
-    cs: &ConstraintSystemRef<Fr>,
-    matrices: &[Matrix<Fr>],
-    assignment: &[Fr],
-) -> Result<Proof, ProverError> {
+fn proof_of(pk: &ProvingKey, cs: &ConstraintSystemRef<Fr>, domain: &qap::Domain, rows: fast::Rows, z: &[Fr]) -> Proof {
     let (r, s) = (Fr::rand(&mut rand::rngs::OsRng), Fr::rand(&mut rand::rngs::OsRng));
-    let qap = fast::Qap { matrices, num_instance: cs.num_instance_variables(), num_constraints: cs.num_constraints() };
-    Ok(fast::proof_from_assignment(pk, &qap, assignment, r, s)?)
+    fast::proof_from_rows(pk, domain, rows, z, cs.num_instance_variables(), r, s)
 }
 
 /// Verify `proof` for `public_inputs`.

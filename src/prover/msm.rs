@@ -17,7 +17,6 @@ type BigIntOf<P> = <<P as ark_ec::CurveConfig>::ScalarField as PrimeField>::BigI
 /// as in ark-ec.
 pub fn msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigIntOf<P>]) -> Projective<P> {
     let n = bases.len().min(scalars.len());
-    let full_bits = <P::ScalarField as PrimeField>::MODULUS_BIT_SIZE as usize;
     // Group by bit length: 0 (dropped), 1 (a plain sum), then by the windows they need.
     let mut ones = Vec::new();
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); GROUP_BITS.len() + 1];
@@ -34,10 +33,21 @@ pub fn msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigIntOf<P>]) -> Pr
             groups[g].push(i);
         }
     }
-    let limit = |g: usize| GROUP_BITS.get(g).copied().unwrap_or(full_bits);
+    // The largest scalar of each class: 2^bits - 1, or r - 1 for the full width.
+    let mut r_minus_one = <P::ScalarField as PrimeField>::MODULUS;
+    r_minus_one.sub_with_borrow(&BigIntOf::<P>::from(1u64));
+    let max = |g: usize| match GROUP_BITS.get(g) {
+        Some(&bits) => {
+            let mut m = BigIntOf::<P>::from(1u64);
+            m <<= bits as u32;
+            m.sub_with_borrow(&BigIntOf::<P>::from(1u64));
+            m
+        }
+        None => r_minus_one,
+    };
     let (sum_ones, sum_rest) = rayon::join(
         || sum_affine(&ones),
-        || groups.par_iter().enumerate().map(|(g, idx)| pippenger(bases, scalars, idx, limit(g))).sum::<Projective<P>>(),
+        || groups.par_iter().enumerate().map(|(g, idx)| pippenger(bases, scalars, idx, &max(g))).sum::<Projective<P>>(),
     );
     sum_ones + sum_rest
 }
@@ -55,13 +65,15 @@ fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
 }
 
 /// The window width c (bits) that minimizes the estimated group additions for `n` points of
-/// `bits`-bit scalars: per window, one bucket addition a point (affine, about 0.6 of a mixed
-/// addition when batched) and two projective additions a bucket to sum the buckets.
-pub fn window_bits(n: usize, bits: usize) -> usize {
+/// scalars up to `max`: per window, one bucket addition a point (affine, about 0.6 of a mixed
+/// addition when batched) and, to sum the buckets, one mixed and one full projective addition a
+/// bucket (about 2.5 mixed additions). Counting the sum as 2 picked windows too wide for G2's
+/// 10^5-point MSMs, where it was a quarter of the time.
+pub fn window_bits<B: BigInteger>(n: usize, max: &B) -> usize {
     let cost = |c: usize| {
-        let windows = window_count(bits, c);
+        let windows = window_count(max, c);
         let per_point = if c >= AFFINE_MIN_WINDOW { 0.6 } else { 1.0 };
-        windows as f64 * (n as f64 * per_point + 2.0 * (1usize << (c - 1)) as f64)
+        windows as f64 * (n as f64 * per_point + 2.5 * (1usize << (c - 1)) as f64)
     };
     (2..=MAX_WINDOW).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(2)
 }
@@ -71,10 +83,20 @@ pub fn window_bits(n: usize, bits: usize) -> usize {
 /// 2.78 s against 2.25-2.39 s for c = 15 (`examples/msm_tune.rs`, G1, 2 threads).
 const MAX_WINDOW: usize = 15;
 
-/// Windows of c bits for `bits`-bit scalars in signed digits: the top window keeps two spare
-/// bits, so its digit plus the carry from below stays under 2^(c-1).
-fn window_count(bits: usize, c: usize) -> usize {
-    (bits + 2).div_ceil(c)
+/// Windows of c bits for signed digits of scalars up to `max`: the fewest whose top window,
+/// plus a carry from below, stays under 2^(c-1) for every scalar (so no carry leaves it). For
+/// BN254's r at c = 15 that is 17 windows, where counting bits (254 + 2) would give 18.
+fn window_count<B: BigInteger>(max: &B, c: usize) -> usize {
+    let limit = B::from((1u64 << (c - 1)) - 2);
+    let mut windows = 1;
+    loop {
+        let mut top = *max;
+        top >>= (c * (windows - 1)) as u32;
+        if top <= limit {
+            return windows;
+        }
+        windows += 1;
+    }
 }
 
 /// Below this window width the buckets are few and collide often within a batch: accumulate
@@ -82,7 +104,8 @@ fn window_count(bits: usize, c: usize) -> usize {
 const AFFINE_MIN_WINDOW: usize = 9;
 
 /// Signed digits of `s` in base 2^c: `s = sum_j d_j 2^(c j)` with `-2^(c-1) <= d_j < 2^(c-1)`.
-fn signed_digits<B: BigInteger>(s: &B, c: usize, windows: usize, out: &mut [i32]) {
+/// Returns the carry out of the top window: 0 whenever `windows` comes from [`window_count`].
+fn signed_digits<B: BigInteger>(s: &B, c: usize, windows: usize, out: &mut [i32]) -> i64 {
     let limbs = s.as_ref();
     let half = 1i64 << (c - 1);
     let mut carry = 0i64;
@@ -105,18 +128,21 @@ fn signed_digits<B: BigInteger>(s: &B, c: usize, windows: usize, out: &mut [i32]
         }
         *d = v as i32;
     }
-    debug_assert_eq!(carry, 0, "the top window absorbs the carry");
+    carry
 }
 
-/// Pippenger over the points `idx` (scalars of at most `bits` bits).
-fn pippenger<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigIntOf<P>], idx: &[usize], bits: usize) -> Projective<P> {
+/// Pippenger over the points `idx` (scalars at most `max`).
+fn pippenger<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigIntOf<P>], idx: &[usize], max: &BigIntOf<P>) -> Projective<P> {
     if idx.is_empty() {
         return Projective::zero();
     }
-    let c = window_bits(idx.len(), bits);
-    let windows = window_count(bits, c);
+    let c = window_bits(idx.len(), max);
+    let windows = window_count(max, c);
     let mut digits = vec![0i32; idx.len() * windows];
-    digits.par_chunks_mut(windows).zip(idx.par_iter()).for_each(|(d, &i)| signed_digits(&scalars[i], c, windows, d));
+    digits.par_chunks_mut(windows).zip(idx.par_iter()).for_each(|(d, &i)| {
+        let carry = signed_digits(&scalars[i], c, windows, d);
+        debug_assert_eq!(carry, 0, "the top window absorbs the carry");
+    });
     let sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
         .map(|j| {
@@ -167,15 +193,17 @@ fn window_projective<'a, P: SWCurveConfig>(
 /// Bucket accumulation in affine coordinates. Additions are queued in batches in which no bucket
 /// appears twice, so all their slopes share one field inversion (Montgomery's trick). A point
 /// whose bucket is already queued goes to a projective twin of the bucket instead (rare for
-/// spread-out digits, and never quadratic for adversarial ones). Cases without a slope (an empty
-/// bucket, P + (-P)) are settled at once; doubling (P + P) takes the tangent's slope.
+/// spread-out digits, and never quadratic for adversarial ones). Queuing reads only a byte of
+/// bucket state; the buckets themselves (one cache line each) are read when the batch is
+/// applied, many independent loads at once. Cases without a slope (P + (-P)) are settled
+/// there; doubling (P + P) takes the tangent's slope.
 fn window_affine<'a, P: SWCurveConfig>(column: impl Iterator<Item = (i32, &'a Affine<P>)>, c: usize) -> Projective<P> {
     let nb = 1usize << (c - 1);
     let batch = (nb / 16).clamp(16, 2048);
     let mut acc = AffineBuckets::<P> {
-        buckets: vec![Affine::identity(); nb],
+        slots: vec![Slot { x: P::BaseField::ZERO, y: P::BaseField::ZERO }; nb],
+        state: vec![EMPTY; nb],
         overflow: vec![Projective::zero(); nb],
-        busy: vec![false; nb],
         queue: Vec::with_capacity(batch),
         scratch: Vec::with_capacity(batch),
         prefix: Vec::with_capacity(batch),
@@ -194,13 +222,37 @@ fn window_affine<'a, P: SWCurveConfig>(column: impl Iterator<Item = (i32, &'a Af
         }
     }
     acc.flush();
-    sum_buckets(acc.buckets.iter().zip(acc.overflow).map(|(a, o)| o + a))
+    // sum_k k b_k by running sums from the top, adding each affine bucket with a mixed addition.
+    let (mut running, mut total) = (Projective::<P>::zero(), Projective::<P>::zero());
+    for ((p, s), o) in acc.slots.iter().zip(&acc.state).zip(&acc.overflow).rev() {
+        if *s != EMPTY {
+            running += Affine::<P>::new_unchecked(p.x, p.y);
+        }
+        if !o.is_zero() {
+            running += o;
+        }
+        total += running;
+    }
+    total
 }
 
+/// A bucket's point, one cache line (G1) or two (G2) and never straddling one.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot<F> {
+    x: F,
+    y: F,
+}
+
+/// Bucket states: no point yet; a point; a point with an addition queued.
+const EMPTY: u8 = 0;
+const FULL: u8 = 1;
+const QUEUED: u8 = 2;
+
 struct AffineBuckets<P: SWCurveConfig> {
-    buckets: Vec<Affine<P>>,
+    slots: Vec<Slot<P::BaseField>>,
+    state: Vec<u8>,
     overflow: Vec<Projective<P>>,
-    busy: Vec<bool>,
     queue: Vec<(usize, Affine<P>)>,
     scratch: Vec<P::BaseField>,
     prefix: Vec<P::BaseField>,
@@ -208,37 +260,40 @@ struct AffineBuckets<P: SWCurveConfig> {
 
 /// Invert every (non-zero) element with one field inversion (Montgomery's trick), serially:
 /// this runs inside one window's thread, and ark-ff's version splits across threads and
-/// allocates on every call.
+/// allocates on every call. Four interleaved chains of products keep the multiplier busy where
+/// one chain would wait on each product in turn.
 fn invert_all<F: Field>(v: &mut [F], prefix: &mut Vec<F>) {
+    const CHAINS: usize = 4;
     prefix.clear();
-    let mut acc = F::one();
-    for x in v.iter() {
-        prefix.push(acc);
-        acc *= x;
+    let mut acc = [F::one(); CHAINS];
+    for (i, x) in v.iter().enumerate() {
+        prefix.push(acc[i % CHAINS]);
+        acc[i % CHAINS] *= x;
     }
-    let mut inv = acc.inverse().expect("no denominator is zero");
-    for (x, before) in v.iter_mut().zip(prefix.iter()).rev() {
-        let next = inv * *x;
-        *x = inv * before;
-        inv = next;
+    let (p01, p23) = (acc[0] * acc[1], acc[2] * acc[3]);
+    let inv = (p01 * p23).inverse().expect("no denominator is zero");
+    let (i01, i23) = (inv * p23, inv * p01);
+    let mut inv = [i01 * acc[1], i01 * acc[0], i23 * acc[3], i23 * acc[2]];
+    for (i, (x, before)) in v.iter_mut().zip(prefix.iter()).enumerate().rev() {
+        let k = i % CHAINS;
+        let next = inv[k] * *x;
+        *x = inv[k] * before;
+        inv[k] = next;
     }
 }
 
 impl<P: SWCurveConfig> AffineBuckets<P> {
     fn add(&mut self, b: usize, p: Affine<P>) {
-        if self.busy[b] {
-            self.overflow[b] += &p;
-            return;
-        }
-        let cur = &self.buckets[b];
-        if cur.is_zero() {
-            self.buckets[b] = p;
-        } else if cur.x == p.x && (cur.y != p.y || cur.y.is_zero()) {
-            // P + (-P), or a point of order 2 doubled.
-            self.buckets[b] = Affine::identity();
-        } else {
-            self.busy[b] = true;
-            self.queue.push((b, p));
+        match self.state[b] {
+            EMPTY => {
+                self.slots[b] = Slot { x: p.x, y: p.y };
+                self.state[b] = FULL;
+            }
+            FULL => {
+                self.state[b] = QUEUED;
+                self.queue.push((b, p));
+            }
+            _ => self.overflow[b] += &p,
         }
     }
 
@@ -247,26 +302,36 @@ impl<P: SWCurveConfig> AffineBuckets<P> {
         if self.queue.is_empty() {
             return;
         }
-        let buckets = &mut self.buckets;
-        // Denominators: x2 - x1, or 2y for a doubling. None is zero (those cases never queue).
+        let slots = &mut self.slots;
+        // Denominators: x2 - x1, or 2y for a doubling; 1 where there is no slope (P + (-P)).
         self.scratch.clear();
         self.scratch.extend(self.queue.iter().map(|(b, p)| {
-            let cur = &buckets[*b];
-            if cur.x == p.x { cur.y.double() } else { p.x - cur.x }
+            let cur = &slots[*b];
+            if cur.x != p.x {
+                p.x - cur.x
+            } else if cur.y == p.y && !cur.y.is_zero() {
+                cur.y.double()
+            } else {
+                P::BaseField::ONE
+            }
         }));
         invert_all(&mut self.scratch, &mut self.prefix);
         for ((b, p), inv) in self.queue.iter().zip(self.scratch.iter()) {
-            let cur = buckets[*b];
-            let lambda = if cur.x == p.x {
+            let cur = slots[*b];
+            let lambda = if cur.x != p.x {
+                (p.y - cur.y) * inv
+            } else if cur.y == p.y && !cur.y.is_zero() {
                 let x2 = cur.x.square();
                 (x2.double() + x2 + P::COEFF_A) * inv
             } else {
-                (p.y - cur.y) * inv
+                // P + (-P), or a point of order 2 doubled: the bucket is empty again.
+                self.state[*b] = EMPTY;
+                continue;
             };
             let x3 = lambda.square() - cur.x - p.x;
             let y3 = lambda * (cur.x - x3) - cur.y;
-            buckets[*b] = Affine::new_unchecked(x3, y3);
-            self.busy[*b] = false;
+            slots[*b] = Slot { x: x3, y: y3 };
+            self.state[*b] = FULL;
         }
         self.queue.clear();
     }
@@ -326,12 +391,17 @@ mod tests {
     #[test]
     fn signed_digits_recompose_the_scalar() {
         let mut rng = StdRng::seed_from_u64(1);
-        for c in [2, 5, 9, 13, 16, 20] {
-            let windows = window_count(254, c);
-            for s in [Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64), Fr::rand(&mut rng)] {
+        let r_minus_one = (-Fr::from(1u64)).into_bigint();
+        for c in [2, 5, 9, 13, 14, 15, 16, 17, 20] {
+            let windows = window_count(&r_minus_one, c);
+            assert!(windows <= 254usize.div_ceil(c) + 1, "c = {c}: {windows} windows");
+            let mut extremes = vec![Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64), -Fr::from(2u64), Fr::rand(&mut rng)];
+            // Every top-window value with every pattern below it: the carry must stay inside.
+            extremes.extend((0..64).map(|k| -Fr::from(1u64) - Fr::from(2u64).pow([(c * (windows - 1)) as u64]) * Fr::from(k as u64)));
+            for s in extremes {
                 let big = s.into_bigint();
                 let mut d = vec![0i32; windows];
-                signed_digits(&big, c, windows, &mut d);
+                assert_eq!(signed_digits(&big, c, windows, &mut d), 0, "c = {c}: a carry leaves the top window");
                 let base = Fr::from(1u64 << c);
                 let back = d.iter().rev().fold(Fr::from(0u64), |acc, &x| acc * base + Fr::from(x as i64));
                 assert_eq!(back, s, "c = {c}");
@@ -403,7 +473,11 @@ mod tests {
 
     #[test]
     fn the_window_grows_with_the_size() {
-        assert!(window_bits(1 << 10, 254) < window_bits(1 << 20, 254));
-        assert!(window_bits(1, 254) >= 2);
+        let full = (-Fr::from(1u64)).into_bigint();
+        assert!(window_bits(1 << 10, &full) < window_bits(1 << 20, &full));
+        assert!(window_bits(1, &full) >= 2);
+        assert_eq!(window_count(&full, 15), 17);
+        let u64_max = ark_ff::BigInt::<4>::from(u64::MAX);
+        assert_eq!(window_count(&u64_max, 15), 5, "64 bits need 66 in signed digits");
     }
 }
