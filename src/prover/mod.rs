@@ -1,6 +1,7 @@
 //! Groth16 on BN254 (ark-groth16, multithreaded with rayon): setup, prove, verify, for any
 //! circuit; key files in [`keys`], snarkjs's JSON in [`snarkjs`].
 
+mod arith;
 pub mod bundle;
 pub mod compare;
 pub mod fast;

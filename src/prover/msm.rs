@@ -345,10 +345,7 @@ mod tests {
     use ark_ff::UniformRand;
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
-    fn reference<G: VariableBaseMSM>(bases: &[G::MulBase], scalars: &[Fr]) -> G
-    where
-        G: VariableBaseMSM<ScalarField = Fr>,
-    {
+    fn reference<G: VariableBaseMSM<ScalarField = Fr>>(bases: &[G::MulBase], scalars: &[Fr]) -> G {
         let s: Vec<_> = scalars.iter().map(|x| x.into_bigint()).collect();
         G::msm_bigint(bases, &s)
     }

@@ -16,6 +16,7 @@ use ark_ff::{FftField, Field, One, Zero};
 use ark_relations::gr1cs::Matrix;
 use rayon::prelude::*;
 
+use super::arith::sub;
 use crate::Fr;
 
 /// log2 of the block that the short stages run in: 2^12 elements, 128 KiB, with its twiddles
@@ -32,8 +33,11 @@ pub struct Domain {
     roots: Vec<Fr>,
     /// `omega^-j` for `j < n/2`.
     inv_roots: Vec<Fr>,
-    /// The coset generator `g` (ark-ff's multiplicative generator, as ark-groth16 uses).
+    /// The coset generator `g` of the general path (ark-ff's multiplicative generator, as
+    /// ark-groth16 uses).
     g: Fr,
+    /// A primitive 2n-th root of unity, where the field has one.
+    half_root: Option<Fr>,
 }
 
 impl Domain {
@@ -48,7 +52,8 @@ impl Domain {
         let omega = Fr::get_root_of_unity(n as u64)?;
         let omega_inv = omega.inverse()?;
         let (roots, inv_roots) = rayon::join(|| powers(omega, n / 2), || powers(omega_inv, n / 2));
-        Some(Domain { log_n, roots, inv_roots, g: Fr::GENERATOR })
+        let half_root = Fr::get_root_of_unity(2 * n as u64);
+        Some(Domain { log_n, roots, inv_roots, g: Fr::GENERATOR, half_root })
     }
 
     /// The number of points.
@@ -58,9 +63,46 @@ impl Domain {
 
     /// The coefficients of `h = (A B - C) / Z` from the row evaluations `a = A z`, `b = B z`
     /// (padded to the domain's size), for a satisfied system (`C z = A z * B z`). Consumes both.
-    pub fn quotient(&self, a: Vec<Fr>, b: Vec<Fr>) -> Vec<Fr> {
-        let c: Vec<Fr> = a.par_iter().zip(b.par_iter()).map(|(x, y)| *x * y).collect();
-        self.quotient_with(a, b, c)
+    ///
+    /// Six transforms instead of seven. Take the coset `w H` with `w` a primitive 2n-th root of
+    /// unity, so that `X^n = -1` there, and write `P = A B = P_lo + X^n P_hi` (degrees below n).
+    /// Then `C = P mod Z = P_lo + P_hi`, so the quotient `h` is `P_hi`; on H, P agrees with
+    /// `P_lo + P_hi` (its values are `a * b`), and on `w H` with `P_lo - P_hi`. Hence
+    /// `h = (interpolate(a * b on H) - interpolate(A B on wH)) / 2`: `C` never goes to the coset.
+    pub fn quotient(&self, mut a: Vec<Fr>, mut b: Vec<Fr>) -> Vec<Fr> {
+        let Some(w) = self.half_root else {
+            // A domain of 2^TWO_ADICITY points has no 2n-th root: the general path.
+            let c: Vec<Fr> = a.par_iter().zip(b.par_iter()).map(|(x, y)| *x * y).collect();
+            return self.quotient_with(a, b, c);
+        };
+        let n = self.size();
+        assert!(a.len() == n && b.len() == n, "row evaluations padded to the domain size");
+        let mut c: Vec<Fr> = a.par_iter().zip(b.par_iter()).map(|(x, y)| *x * y).collect();
+        let n_inv = Fr::from(n as u64).inverse().expect("n < r");
+        let half_n_inv = n_inv * Fr::from(2u64).inverse().expect("2 != 0");
+        let to_coset = self.scaling(w, n_inv);
+        // Both interpolations end in bit-reversed order, scaled by 1/(2n) (and w^-k on the coset).
+        let on_h = self.scaling(Fr::one(), half_n_inv);
+        let from_coset = self.scaling(w.inverse().expect("w != 0"), half_n_inv);
+        rayon::join(
+            || rayon::join(|| self.to_coset(&mut a, &to_coset), || self.to_coset(&mut b, &to_coset)),
+            || self.interpolate(&mut c, &on_h),
+        );
+        a.par_iter_mut().zip(b.par_iter()).for_each(|(x, y)| *x *= y);
+        drop(b);
+        self.interpolate(&mut a, &from_coset);
+        let bits = self.log_n;
+        (0..n).into_par_iter().map(|i| c[bit_reverse(i, bits)] - a[bit_reverse(i, bits)]).collect()
+    }
+
+    /// Natural-order evaluations to bit-reversed coefficients, times the scaling.
+    fn interpolate(&self, x: &mut [Fr], scale: &Scaling) {
+        self.dif_long(x, &self.inv_roots);
+        let (blk, small_inv) = (self.block(), self.small(&self.inv_roots));
+        x.par_chunks_mut(blk).enumerate().for_each(|(q, x)| {
+            dif_short(x, &small_inv);
+            scale.apply(q, x);
+        });
     }
 
     /// The same from all three row evaluations, `c = C z` included: for a system that may be
@@ -81,12 +123,7 @@ impl Domain {
         drop((b, c));
         // Back from the coset: coefficient k is scaled by g^-k / n, times 1/Z.
         let from_coset = self.scaling(self.g.inverse().expect("g != 0"), n_inv * z_inv);
-        self.dif_long(&mut a, &self.inv_roots);
-        let (blk, small_inv) = (self.block(), self.small(&self.inv_roots));
-        a.par_chunks_mut(blk).enumerate().for_each(|(q, x)| {
-            dif_short(x, &small_inv);
-            from_coset.apply(q, x);
-        });
+        self.interpolate(&mut a, &from_coset);
         // Bit-reversed to natural order.
         let bits = self.log_n;
         (0..n).into_par_iter().map(|i| a[bit_reverse(i, bits)]).collect()
@@ -136,7 +173,7 @@ impl Domain {
             let stride = n / (2 * m);
             stage(x, m, |lo, hi, j0| {
                 for (k, (u, v)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
-                    let d = *u - *v;
+                    let d = sub(u, v);
                     *u += *v;
                     *v = d * t[(j0 + k) * stride];
                 }
@@ -155,7 +192,7 @@ impl Domain {
             stage(x, m, |lo, hi, j0| {
                 for (k, (u, v)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
                     let w = *v * t[(j0 + k) * stride];
-                    *v = *u - w;
+                    *v = sub(u, &w);
                     *u += w;
                 }
             });
@@ -182,7 +219,7 @@ fn dif_short(x: &mut [Fr], small: &[Fr]) {
         for chunk in x.chunks_exact_mut(2 * m) {
             let (lo, hi) = chunk.split_at_mut(m);
             for (j, (u, v)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
-                let d = *u - *v;
+                let d = sub(u, v);
                 *u += *v;
                 *v = if j == 0 { d } else { d * small[j * stride] };
             }
@@ -201,7 +238,7 @@ fn dit_short(x: &mut [Fr], small: &[Fr]) {
             let (lo, hi) = chunk.split_at_mut(m);
             for (j, (u, v)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
                 let w = if j == 0 { *v } else { *v * small[j * stride] };
-                *v = *u - w;
+                *v = sub(u, &w);
                 *u += w;
             }
         }
