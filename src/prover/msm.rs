@@ -67,8 +67,7 @@ fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
 /// The window width c (bits) that minimizes the estimated group additions for `n` points of
 /// scalars up to `max`: per window, one bucket addition a point (affine, about 0.6 of a mixed
 /// addition when batched) and, to sum the buckets, one mixed and one full projective addition a
-/// bucket (about 2.5 mixed additions). Counting the sum as 2 picked windows too wide for G2's
-/// 10^5-point MSMs, where it was a quarter of the time.
+/// bucket (about 2.5 mixed additions).
 pub fn window_bits<B: BigInteger>(n: usize, max: &B) -> usize {
     let cost = |c: usize| {
         let windows = window_count(max, c);
