@@ -5,10 +5,13 @@
 //! - The rows `A z` and `B z` are evaluated once, together with the satisfaction check, and
 //!   `C z` is taken as `A z * B z` (true on every row of a satisfied system, padding included),
 //!   so `C` is never multiplied out for the QAP.
+//! - Six transforms, not seven: on the coset of 2n-th roots of unity the quotient is half the
+//!   difference of two interpolations, so `C z` is interpolated but never taken to the coset
+//!   (see [`Domain::quotient`]).
 //! - Each "inverse FFT, then FFT on the coset" pair is one decimation-in-frequency transform
 //!   (natural order in, bit-reversed out) followed by one decimation-in-time transform
 //!   (bit-reversed in, natural out): no bit-reversal permutation between them, and the coset
-//!   shift, the `1/n` and the vanishing polynomial's inverse are folded into one scaling pass.
+//!   shift and the `1/n` (or `1/(2n)`) are folded into one scaling pass.
 //! - Stages whose butterflies span less than a block run block by block while the block is in
 //!   cache; the scaling between the two transforms runs there too.
 
@@ -37,7 +40,7 @@ pub struct Domain {
     /// ark-groth16 uses).
     g: Fr,
     /// A primitive 2n-th root of unity, where the field has one.
-    half_root: Option<Fr>,
+    root_2n: Option<Fr>,
 }
 
 impl Domain {
@@ -52,8 +55,8 @@ impl Domain {
         let omega = Fr::get_root_of_unity(n as u64)?;
         let omega_inv = omega.inverse()?;
         let (roots, inv_roots) = rayon::join(|| powers(omega, n / 2), || powers(omega_inv, n / 2));
-        let half_root = Fr::get_root_of_unity(2 * n as u64);
-        Some(Domain { log_n, roots, inv_roots, g: Fr::GENERATOR, half_root })
+        let root_2n = Fr::get_root_of_unity(2 * n as u64);
+        Some(Domain { log_n, roots, inv_roots, g: Fr::GENERATOR, root_2n })
     }
 
     /// The number of points.
@@ -70,7 +73,7 @@ impl Domain {
     /// `P_lo + P_hi` (its values are `a * b`), and on `w H` with `P_lo - P_hi`. Hence
     /// `h = (interpolate(a * b on H) - interpolate(A B on wH)) / 2`: `C` never goes to the coset.
     pub fn quotient(&self, mut a: Vec<Fr>, mut b: Vec<Fr>) -> Vec<Fr> {
-        let Some(w) = self.half_root else {
+        let Some(w) = self.root_2n else {
             // A domain of 2^TWO_ADICITY points has no 2n-th root: the general path.
             let c: Vec<Fr> = a.par_iter().zip(b.par_iter()).map(|(x, y)| *x * y).collect();
             return self.quotient_with(a, b, c);
