@@ -74,12 +74,7 @@ impl FastProver {
         r: Fr,
         s: Fr,
     ) -> Result<Proof, ProverError> {
-        if pk.a_query.len() != self.num_variables || pk.vk.gamma_abc_g1.len() != self.num_instance {
-            return Err(ProverError::KeyMismatch {
-                key_variables: pk.a_query.len(),
-                circuit_variables: self.num_variables,
-            });
-        }
+        check_key(pk, self.num_variables, self.num_instance)?;
         let z = self.assignment(circuit.clone())?;
         let Ok((a, b)) = qap::evaluate_rows(&self.matrices, self.num_instance, &z, self.domain.size()) else {
             return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
@@ -101,6 +96,15 @@ impl FastProver {
         }
         Ok(z)
     }
+}
+
+/// Refuse a proving key made for another circuit shape (its queries would be cut short by the
+/// MSMs and give a proof that does not verify).
+pub(super) fn check_key(pk: &ProvingKey, num_variables: usize, num_instance: usize) -> Result<(), ProverError> {
+    if pk.a_query.len() != num_variables || pk.vk.gamma_abc_g1.len() != num_instance {
+        return Err(ProverError::KeyMismatch { key_variables: pk.a_query.len(), circuit_variables: num_variables });
+    }
+    Ok(())
 }
 
 /// The rows `A z`, `B z` (and `C z` where the system may be unsatisfied; otherwise `A z * B z`

@@ -108,6 +108,7 @@ pub fn check_satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(), P
 pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
     let cs = synthesize(circuit)?;
     let (matrices, z) = export(&cs)?;
+    fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
     let Ok((a, b)) = qap::evaluate_rows(&matrices, cs.num_instance_variables(), &z, domain.size()) else {
         // Naming the constraint is slow in arkworks (seconds), so it runs only on failure.
@@ -129,6 +130,7 @@ fn name_unsatisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<String, 
 pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
     let cs = synthesize(circuit)?;
     let (matrices, z) = export(&cs)?;
+    fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
     let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, cs.num_instance_variables(), &z, domain.size());
     Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c) }, &z))
