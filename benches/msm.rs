@@ -8,7 +8,7 @@ use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::{PrimeField, UniformRand};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use zkrollup::prover::msm::msm;
+use zkrollup::prover::msm::{msm, BatchInverse};
 
 fn points<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
     let seeds: Vec<G> = (0..16).map(|_| G::rand(rng)).collect();
@@ -45,6 +45,7 @@ where
     G: CurveGroup<ScalarField = Fr, Config: ark_ec::short_weierstrass::SWCurveConfig>
         + VariableBaseMSM<MulBase = G::Affine>,
     G::Config: ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>,
+    G::BaseField: BatchInverse,
     G: From<ark_ec::short_weierstrass::Projective<G::Config>>,
     G::Affine: Into<ark_ec::short_weierstrass::Affine<G::Config>> + Copy,
 {
