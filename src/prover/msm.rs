@@ -1,9 +1,9 @@
 //! Multi-scalar multiplication on short Weierstrass curves (BN254 G1 and G2), the prover's hot
 //! loop: Pippenger's bucket method with signed-digit windows (half the buckets), bucket
 //! accumulation in affine coordinates with one shared inversion per batch of additions (in G2,
-//! through the norm to Fq), a window
-//! size from a cost model, and scalars grouped by bit length so that the many 0/1 and 64-bit
-//! values of a circuit's witness pay only for the windows they use.
+//! through the norm to Fq), a window size from a cost model, and scalars grouped by bit length
+//! so that the many 0/1 and 64-bit values of a circuit's witness pay only for the windows they
+//! use.
 //!
 //! Tested against ark-ec's `VariableBaseMSM` on random and adversarial inputs (below).
 
@@ -275,7 +275,10 @@ where
     state: Vec<u8>,
     overflow: Vec<Projective<P>>,
     queue: Vec<(usize, Affine<P>)>,
+    /// Points whose bucket was queued, for the next batch; its capacity (half a batch) is the
+    /// most that wait before the projective twins take over.
     pending: Vec<(usize, Affine<P>)>,
+    /// `pending`'s twin, swapped in while the waiting points are queued again.
     spare: Vec<(usize, Affine<P>)>,
     scratch: Vec<P::BaseField>,
     inverse_scratch: <P::BaseField as BatchInverse>::Scratch,
