@@ -43,8 +43,7 @@ impl FastProver {
         cs.finalize();
         let mut all = cs.to_matrices()?;
         let matrices = all.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
-        let domain = Domain::new(cs.num_constraints() + cs.num_instance_variables())
-            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        let domain = super::domain_of(&cs)?;
         Ok(FastProver {
             matrices,
             domain,
