@@ -5,7 +5,7 @@ use ark_ff::UniformRand;
 use ark_std::rand::Rng;
 use ark_std::test_rng;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use zkrollup::genesis::receive_only_keys;
+use zkrollup::genesis::insecure_public_scalar_keys;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::primitives::poseidon::Poseidon;
 use zkrollup::{Account, Fr, State, StateTree};
@@ -44,7 +44,7 @@ fn tree_update(c: &mut Criterion) {
 
 fn bulk_build(c: &mut Criterion) {
     let accounts: Vec<(u32, Account)> =
-        receive_only_keys(1_000_000).into_iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k, 1_000, 0))).collect();
+        insecure_public_scalar_keys(1_000_000).into_iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k, 1_000, 0))).collect();
     let mut group = c.benchmark_group("state");
     group.sample_size(10);
     group.bench_function("bulk_build_1M_depth16", |b| {

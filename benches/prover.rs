@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use zkrollup::primitives::batch::BatchCircuit;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{prove, setup_insecure_dev, verify};
+use zkrollup::primitives::batch::Shape;
 use zkrollup::{Account, Batch, BatchParams, BatchWitness, State, Transfer};
 
 const DEPTH: usize = 16;
@@ -37,7 +38,7 @@ fn groth16(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("groth16_n{n}_d16"));
         group.sample_size(10);
         let w = witness(n);
-        let blank = BatchCircuit::blank(DEPTH, n, w.domain);
+        let blank = BatchCircuit::blank(w.circuit(DEPTH).shape());
         group.bench_function("setup", |b| b.iter(|| setup_insecure_dev(blank.clone(), 1).unwrap()));
         let (pk, vk) = setup_insecure_dev(blank.clone(), 1).unwrap();
         group.bench_function("witness", |b| {
@@ -103,8 +104,8 @@ fn stock_vs_fast(c: &mut Criterion) {
     for n in [3usize, 16] {
         let mut group = c.benchmark_group(format!("stock_vs_fast_n{n}_d16"));
         group.sample_size(10);
-        let w = sample_batch(n, DEPTH);
-        let blank = BatchCircuit::blank(DEPTH, n, w.domain);
+        let w = sample_batch(Shape { depth: DEPTH, l1_slots: 0, batch_size: n });
+        let blank = BatchCircuit::blank(w.circuit(DEPTH).shape());
         let (pk, vk) = setup_insecure_dev(blank.clone(), 1).unwrap();
         let fast = FastProver::new(blank).unwrap();
         assert!(verify(&vk, &[w.commitment], &fast.prove(&pk, w.circuit(DEPTH)).unwrap()).unwrap());

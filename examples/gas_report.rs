@@ -11,9 +11,12 @@ use zkrollup::export::calldata::{submit_batch_calldata, verify_proof_calldata, w
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{bundle, prove};
+use ark_ff::PrimeField;
 use zkrollup::{Account, Batch, BatchParams, State, Transfer};
 
 const DEPTH: usize = 16;
+/// M of the measured circuits; today's `ZKRollup` publishes these L1 slots as padding.
+const L1_SLOTS: usize = zkrollup::DEFAULT_L1_SLOTS;
 
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("N")).collect();
@@ -27,7 +30,8 @@ fn main() {
 
 fn row(n: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let info = bundle::setup_to_dir(dir.path(), n, DEPTH, 0u64.into(), Some(1)).unwrap();
+    let shape = zkrollup::primitives::batch::Shape { depth: DEPTH, l1_slots: L1_SLOTS, batch_size: n };
+    let info = bundle::setup_to_dir(dir.path(), shape, Some(1)).unwrap();
     let pk = bundle::load_proving(dir.path(), &info).unwrap();
     let sol = dir.path().join("Groth16Verifier.sol");
     std::fs::write(&sol, render_verifier(&pk.vk, &info).unwrap()).unwrap();
@@ -38,7 +42,16 @@ fn row(n: usize) {
     let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0)));
     let mut state = State::from_accounts(DEPTH, accounts.collect()).unwrap();
     let genesis = state.root();
-    let params = BatchParams::new(n);
+
+    // The rollup's address, and so its domain, is known before the batches are signed.
+    let mut chain = Chain::new();
+    let (verifier, deploy_verifier) = chain.deploy(account(1), &contracts["Groth16Verifier"].bytecode, &[]);
+    let args =
+        [address_word(verifier), word(genesis), u64_word(n as u64), u64_word(L1_SLOTS as u64), address_word(account(2))]
+            .concat();
+    let (rollup, deploy_rollup) = chain.deploy(account(1), &contracts["ZKRollup"].bytecode, &args);
+    let domain = zkrollup::Fr::from_be_bytes_mod_order(&chain.view_word(rollup, evm::selector("domain()")));
+    let params = BatchParams::new(n).with_l1_slots(L1_SLOTS).with_domain(domain);
     let batch = |nonce: u64| {
         let transfers = (0..n).map(|i| {
             let from = 2 * i as u32 + 1;
@@ -46,15 +59,10 @@ fn row(n: usize) {
         });
         Batch::new(transfers.collect())
     };
-    let w1 = state.apply_batch(&batch(0), &params).unwrap();
-    let w2 = state.apply_batch(&batch(1), &params).unwrap();
+    let w1 = state.apply_batch(&batch(0), &params.with_batch_id(1)).unwrap();
+    let w2 = state.apply_batch(&batch(1), &params.with_batch_id(2)).unwrap();
     let p1 = prove(&pk, w1.circuit(DEPTH)).unwrap();
     let p2 = prove(&pk, w2.circuit(DEPTH)).unwrap();
-
-    let mut chain = Chain::new();
-    let (verifier, deploy_verifier) = chain.deploy(account(1), &contracts["Groth16Verifier"].bytecode, &[]);
-    let args = [address_word(verifier), word(genesis), u64_word(n as u64), address_word(account(2))].concat();
-    let (rollup, deploy_rollup) = chain.deploy(account(1), &contracts["ZKRollup"].bytecode, &args);
 
     let verify_call = verify_proof_calldata(&p1, w1.commitment);
     let verify = chain.call(account(3), verifier, verify_call.clone());
@@ -62,11 +70,11 @@ fn row(n: usize) {
     let floor = 21_000 + calldata_gas(&verify_call) + 181_000 + 6_150;
     let mut submits = Vec::new();
     for (w, p) in [(&w1, &p1), (&w2, &p2)] {
-        let out = chain.call(account(2), rollup, submit_batch_calldata(p, &w.public_data).unwrap());
+        let out = chain.call(account(2), rollup, submit_batch_calldata(p, &w.public_data, L1_SLOTS).unwrap());
         assert!(matches!(out, Outcome::Success { .. }), "{out:?}");
         submits.push(out.gas());
     }
-    let tx_data_gas = calldata_gas(&submit_batch_calldata(&p2, &w2.public_data).unwrap());
+    let tx_data_gas = calldata_gas(&submit_batch_calldata(&p2, &w2.public_data, L1_SLOTS).unwrap());
     println!(
         "| {n} | {deploy_verifier} | {deploy_rollup} | {} | {floor} | {:+.2}% | {} | {} | {tx_data_gas} |",
         verify.gas(),

@@ -22,8 +22,10 @@ use zkrollup::prover::{prove, setup_insecure_dev};
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(3, |a| a.parse().expect("N"));
     let depth = 16;
-    let w = sample_batch(n, depth);
-    let (pk, _) = setup_insecure_dev(BatchCircuit::blank(depth, n, w.domain), 1).unwrap();
+    let m: usize = std::env::args().nth(2).map_or(0, |a| a.parse().expect("M"));
+    let shape = zkrollup::primitives::batch::Shape { depth, l1_slots: m, batch_size: n };
+    let w = sample_batch(shape);
+    let (pk, _) = setup_insecure_dev(BatchCircuit::blank(shape), 1).unwrap();
 
     let time = |label: &str, f: &mut dyn FnMut()| {
         let t = Instant::now();

@@ -2,6 +2,7 @@
 
 use zkrollup_circuits::eddsa::PublicKey;
 use zkrollup_circuits::poseidon::poseidon;
+use zkrollup_circuits::transfer::LeafPreimage;
 
 use crate::Fr;
 
@@ -10,9 +11,9 @@ use crate::Fr;
 pub struct Account {
     /// The owner's EdDSA-Poseidon key.
     pub pubkey: PublicKey,
-    /// Balance, in the rollup's smallest unit.
+    /// Balance in gwei (SPEC-v2 section 1).
     pub balance: u64,
-    /// Number of transfers sent so far; the next transfer must carry this nonce.
+    /// Number of transfers and withdrawals sent so far; the next must carry this nonce.
     pub nonce: u64,
 }
 
@@ -25,5 +26,10 @@ impl Account {
     /// The leaf `H(Ax, Ay, balance, nonce)`.
     pub fn leaf(&self) -> Fr {
         poseidon(&[self.pubkey.x(), self.pubkey.y(), Fr::from(self.balance), Fr::from(self.nonce)])
+    }
+
+    /// The leaf's preimage, as the circuit takes it.
+    pub fn preimage(&self) -> LeafPreimage {
+        LeafPreimage { ax: self.pubkey.x(), ay: self.pubkey.y(), balance: self.balance, nonce: self.nonce }
     }
 }

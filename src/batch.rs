@@ -1,12 +1,15 @@
-//! Transfers, batches and the rules a batch must follow (SPEC section 4).
+//! L2 slots, batches and the rules a batch must follow (SPEC-v2 sections 3 and 4).
 
 use thiserror::Error;
-use zkrollup_circuits::eddsa::{PrivateKey, Signature, SignatureError};
+use zkrollup_circuits::eddsa::{PrivateKey, PublicKeyError, Signature, SignatureError};
 use zkrollup_circuits::poseidon::poseidon;
+use zkrollup_circuits::transfer::message_to;
 
+use crate::request::Request;
 use crate::Fr;
 
-/// One slot of a batch: a signed transfer, or padding (`from == 0`).
+/// One L2 slot of a batch: a signed transfer, a signed withdrawal (`to == 0`), or padding
+/// (`from == 0`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transfer {
     /// Sender's slot; 0 marks padding.
@@ -32,14 +35,21 @@ impl Transfer {
         t
     }
 
-    /// The signed message `H(domain, from, to, amount, nonce)`.
+    /// The signed message: `H(domain, from, to, amount, nonce)` for a transfer,
+    /// `H(domain, from, 2^32, amount, nonce)` for a withdrawal (SPEC-v2 section 4).
     pub fn message(&self, domain: Fr) -> Fr {
-        poseidon(&[domain, Fr::from(self.from), Fr::from(self.to), Fr::from(self.amount), Fr::from(self.nonce)])
+        let to = message_to(self.from, self.to);
+        poseidon(&[domain, Fr::from(self.from), Fr::from(to), Fr::from(self.amount), Fr::from(self.nonce)])
     }
 
     /// Whether this slot is padding.
     pub fn is_padding(&self) -> bool {
         self.from == 0
+    }
+
+    /// Whether this slot is a withdrawal: from an account to L1 (`to == 0`).
+    pub fn is_withdrawal(&self) -> bool {
+        self.from != 0 && self.to == 0
     }
 
     /// The slot's `(from, to, amount)` as the public data publishes it.
@@ -48,17 +58,25 @@ impl Transfer {
     }
 }
 
-/// The transfers of a batch, at most N; the rest of the N slots are padding.
+/// A batch: at most M L1 requests, then at most N L2 slots; the rest of each section is
+/// padding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
-    /// The transfers in order.
+    /// The L1 requests consumed, in queue order.
+    pub requests: Vec<Request>,
+    /// The L2 slots in order.
     pub transfers: Vec<Transfer>,
 }
 
 impl Batch {
-    /// A batch of these transfers.
+    /// A batch of these L2 slots and no L1 requests.
     pub fn new(transfers: Vec<Transfer>) -> Self {
-        Batch { transfers }
+        Batch { requests: Vec::new(), transfers }
+    }
+
+    /// The same batch consuming these L1 requests first.
+    pub fn with_requests(self, requests: Vec<Request>) -> Self {
+        Batch { requests, ..self }
     }
 
     /// The transfers followed by padding up to `batch_size` slots.
@@ -72,34 +90,68 @@ impl Batch {
     }
 }
 
-/// The circuit parameters a batch is validated against.
+/// What a batch is validated against: the circuit's section sizes and the batch's header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchParams {
-    /// N, the number of slots.
+    /// N, the number of L2 slots.
     pub batch_size: usize,
-    /// The deployment's domain, hashed into every signed message.
+    /// M, the number of L1 slots.
+    pub l1_slots: usize,
+    /// The deployment's domain, hashed into every signed message and opening the public data.
     pub domain: Fr,
+    /// The batch's number in the chain (`batchCount + 1` on L1; the first batch is 1).
+    pub batch_id: u64,
 }
 
 impl BatchParams {
-    /// `batch_size` slots and the default domain 0.
+    /// `batch_size` L2 slots, no L1 slots, domain 0, batch 1.
     pub fn new(batch_size: usize) -> Self {
-        BatchParams { batch_size, domain: Fr::from(0u64) }
+        BatchParams { batch_size, l1_slots: 0, domain: Fr::from(0u64), batch_id: 1 }
+    }
+
+    /// The same parameters with `l1_slots` L1 slots.
+    pub fn with_l1_slots(self, l1_slots: usize) -> Self {
+        BatchParams { l1_slots, ..self }
     }
 
     /// The same parameters with another domain.
     pub fn with_domain(self, domain: Fr) -> Self {
         BatchParams { domain, ..self }
     }
+
+    /// The same parameters for another batch number.
+    pub fn with_batch_id(self, batch_id: u64) -> Self {
+        BatchParams { batch_id, ..self }
+    }
 }
 
-/// Which side of a transfer a rule is about.
+/// The section of a batch a slot is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// The L1 requests, applied first.
+    L1,
+    /// The L2 transfers and withdrawals.
+    L2,
+}
+
+impl std::fmt::Display for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Section::L1 => "L1",
+            Section::L2 => "L2",
+        })
+    }
+}
+
+/// Which account of a slot a rule is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Party {
-    /// The `from` slot.
+    /// An L2 slot's `from`.
     Sender,
-    /// The `to` slot.
+    /// An L2 slot's `to`.
     Receiver,
+    /// An L1 request's `index`.
+    Account,
 }
 
 impl std::fmt::Display for Party {
@@ -107,11 +159,12 @@ impl std::fmt::Display for Party {
         f.write_str(match self {
             Party::Sender => "sender",
             Party::Receiver => "receiver",
+            Party::Account => "account",
         })
     }
 }
 
-/// A rule of SPEC section 4 that a transfer breaks, with the values involved.
+/// A rule of SPEC-v2 sections 2-4 that a slot breaks, with the values involved.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Rule {
     /// Padding (`from == 0`) with another field non-zero.
@@ -124,9 +177,26 @@ pub enum Rule {
         /// The slot's nonce.
         nonce: u64,
     },
-    /// A real transfer sent to slot 0, which is reserved.
-    #[error("receiver is slot 0, which is reserved")]
-    ReceiverIsZero,
+    /// A DepositNew for slot 0, which never holds an account.
+    #[error("slot 0 is reserved and cannot hold an account")]
+    ReservedIndex,
+    /// A DepositNew onto a slot that already holds an account.
+    #[error("slot {index} already holds an account")]
+    AccountExists {
+        /// The slot.
+        index: u32,
+    },
+    /// A DepositNew whose key the protocol refuses.
+    #[error("bad key: {0}")]
+    BadKey(PublicKeyError),
+    /// A FullExit whose amount is neither 0 (as queued) nor the account's balance.
+    #[error("full exit amount {amount} is neither 0 nor the balance {balance}")]
+    WrongExitAmount {
+        /// The account's balance.
+        balance: u64,
+        /// The request's amount.
+        amount: u64,
+    },
     /// `from` or `to` at least `4^D`.
     #[error("{party} slot {index} is outside the tree ({capacity} slots)")]
     IndexOutOfRange {
@@ -170,7 +240,7 @@ pub enum Rule {
     /// The sender's nonce is `2^64 - 1` and cannot be incremented.
     #[error("sender's nonce is exhausted (2^64 - 1)")]
     NonceExhausted,
-    /// `receiver.balance + amount >= 2^64`.
+    /// `receiver.balance + amount >= 2^64` (for a Deposit, the account's).
     #[error("receiver balance overflows: {balance} + {amount} >= 2^64")]
     ReceiverOverflow {
         /// The receiver's balance (after the sender's update).
@@ -183,18 +253,28 @@ pub enum Rule {
 /// Why a batch was rejected; the state is left as it was.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum BatchError {
-    /// More transfers than the batch has slots.
+    /// More L2 slots than the batch has.
     #[error("batch has {transfers} transfers but only {batch_size} slots")]
     TooManyTransfers {
-        /// Transfers given.
+        /// L2 slots given.
         transfers: usize,
         /// N.
         batch_size: usize,
     },
+    /// More L1 requests than the batch has L1 slots.
+    #[error("batch consumes {requests} L1 requests but has only {l1_slots} L1 slots")]
+    TooManyRequests {
+        /// Requests given.
+        requests: usize,
+        /// M.
+        l1_slots: usize,
+    },
     /// A slot breaks a rule.
-    #[error("slot {slot}: {rule}")]
+    #[error("{section} slot {slot}: {rule}")]
     Slot {
-        /// The slot's position in the batch (0-based).
+        /// The section the slot is in.
+        section: Section,
+        /// The slot's position in its section (0-based).
         slot: usize,
         /// The rule it breaks.
         rule: Rule,
@@ -206,7 +286,7 @@ impl BatchError {
     pub fn rule(&self) -> Option<&Rule> {
         match self {
             BatchError::Slot { rule, .. } => Some(rule),
-            BatchError::TooManyTransfers { .. } => None,
+            BatchError::TooManyTransfers { .. } | BatchError::TooManyRequests { .. } => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The state and batch JSON files of SPEC section 6, and atomic file writes.
+//! The state, batch and requests JSON files (SPEC section 6, SPEC-v2 section 7), and atomic
+//! file writes.
 //!
 //! Values are decimal strings; slot indices and the depth are JSON numbers. Parsing names the
 //! entry and field at fault and never reduces a value modulo r.
@@ -14,7 +15,7 @@ use zkrollup_circuits::eddsa::{PublicKey, PublicKeyError, Signature};
 use crate::decimal::{fr_to_decimal, parse_fr, parse_u64, DecimalError};
 use crate::state::{State, StateError};
 use crate::tree::{StateTree, TreeError};
-use crate::{Account, Batch, Transfer};
+use crate::{Account, Batch, Request, RequestKind, Transfer};
 
 /// Why a state or batch file was refused.
 #[derive(Debug, Error)]
@@ -65,6 +66,14 @@ pub enum FileError {
     /// The state as a whole (depth, duplicate slots).
     #[error("state: {0}")]
     State(#[from] StateError),
+    /// A request entry whose fields do not fit its type.
+    #[error("requests[{entry}]: {problem}")]
+    Request {
+        /// The entry.
+        entry: usize,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,6 +119,33 @@ struct SignatureEntry {
     s: String,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestsFile {
+    requests: Vec<RequestEntry>,
+}
+
+/// One L1 request as the requests file holds it (SPEC-v2 section 7).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestEntry {
+    #[serde(rename = "type")]
+    kind: RequestType,
+    index: u64,
+    amount: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pubkey: Option<[String; 2]>,
+    addr: String,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RequestType {
+    DepositNew,
+    Deposit,
+    FullExit,
+}
+
 fn value<T>(field: impl FnOnce() -> String, r: Result<T, DecimalError>) -> Result<T, FileError> {
     r.map_err(|problem| FileError::Value { field: field(), problem })
 }
@@ -128,8 +164,8 @@ pub fn parse_state(json: &str) -> Result<State, FileError> {
     let file: StateFile = serde_json::from_str(json)?;
     let depth = usize::try_from(file.depth).unwrap_or(usize::MAX);
     let capacity = StateTree::new(depth).map_err(StateError::from)?.capacity();
-    // Key checks (a subgroup check is a 251-bit scalar multiplication) run in parallel; the
-    // first bad entry in file order is the one reported.
+    // Key checks (three doublings each: `8·A != identity`) run in parallel; the first bad entry
+    // in file order is the one reported.
     let parsed: Vec<Result<(u32, Account), FileError>> = file
         .accounts
         .par_iter()
@@ -206,6 +242,66 @@ pub fn parse_batch(json: &str) -> Result<Batch, FileError> {
         })
         .collect::<Result<Vec<_>, FileError>>()?;
     Ok(Batch::new(transfers))
+}
+
+/// Parse a requests file: the L1 requests a batch consumes, in queue order. Keys are checked
+/// when the batch is applied (the error then names the L1 slot), not here.
+pub fn parse_requests(json: &str) -> Result<Vec<Request>, FileError> {
+    let file: RequestsFile = serde_json::from_str(json)?;
+    file.requests
+        .iter()
+        .enumerate()
+        .map(|(entry, r)| {
+            let at = |what: &str| format!("requests[{entry}].{what}");
+            let bad = |problem: &str| FileError::Request { entry, problem: problem.to_string() };
+            let index = index_u32(|| at("index"), r.index)?;
+            let amount = value(|| at("amount"), parse_u64(&r.amount))?;
+            let addr = parse_address(&r.addr).ok_or_else(|| bad("addr: expected 0x and 40 hex digits"))?;
+            let pubkey = match (&r.pubkey, r.kind) {
+                (Some(k), RequestType::DepositNew) => {
+                    Some((value(|| at("pubkey[0]"), parse_fr(&k[0]))?, value(|| at("pubkey[1]"), parse_fr(&k[1]))?))
+                }
+                (None, RequestType::DepositNew) => return Err(bad("a deposit_new needs a pubkey")),
+                (Some(_), _) => return Err(bad("only a deposit_new has a pubkey")),
+                (None, _) => None,
+            };
+            let kind = match r.kind {
+                RequestType::DepositNew => RequestKind::DepositNew,
+                RequestType::Deposit => RequestKind::Deposit,
+                RequestType::FullExit => RequestKind::FullExit,
+            };
+            Ok(Request { kind, index, amount, pubkey, addr })
+        })
+        .collect()
+}
+
+/// The requests file of `requests`.
+pub fn requests_to_json(requests: &[Request]) -> String {
+    let entries = requests
+        .iter()
+        .map(|r| RequestEntry {
+            kind: match r.kind {
+                RequestKind::DepositNew => RequestType::DepositNew,
+                RequestKind::Deposit => RequestType::Deposit,
+                RequestKind::FullExit | RequestKind::Padding => RequestType::FullExit,
+            },
+            index: u64::from(r.index),
+            amount: r.amount.to_string(),
+            pubkey: r.pubkey.map(|(x, y)| [fr_to_decimal(x), fr_to_decimal(y)]),
+            addr: format!("0x{}", hex::encode(r.addr)),
+        })
+        .collect();
+    serde_json::to_string_pretty(&RequestsFile { requests: entries }).expect("plain data serializes") + "
+"
+}
+
+/// `0x` and 40 hex digits (either case) as 20 bytes.
+pub fn parse_address(s: &str) -> Option<[u8; 20]> {
+    let digits = s.strip_prefix("0x")?;
+    if digits.len() != 40 {
+        return None;
+    }
+    hex::decode(digits).ok()?.try_into().ok()
 }
 
 /// A transfer in the batch file's shape.
@@ -337,6 +433,31 @@ mod tests {
         ];
         for (json, expected) in cases {
             let err = parse_batch(json).err().unwrap_or_else(|| panic!("accepted {json}")).to_string();
+            assert!(err.contains(expected), "{json}\n  gave {err}\n  expected {expected}");
+        }
+    }
+
+    #[test]
+    fn requests_round_trip_and_malformed_ones_name_the_problem() {
+        let k = PrivateKey::from_bytes([5; 32]).public_key();
+        let requests = vec![
+            Request::deposit_new(4, 10, (k.x(), k.y()), [0xAB; 20]),
+            Request::deposit(4, 3, [1; 20]),
+            Request::full_exit(2, [2; 20]),
+        ];
+        assert_eq!(parse_requests(&requests_to_json(&requests)).unwrap(), requests);
+        let key = format!(r#"["{}", "{}"]"#, fr_to_decimal(k.x()), fr_to_decimal(k.y()));
+        let addr = format!("0x{}", "ab".repeat(20));
+        let cases = [
+            (format!(r#"{{"requests": [{{"type": "deposit", "index": 1, "amount": "1", "addr": "0x12"}}]}}"#), "requests[0]: addr: expected 0x and 40 hex digits"),
+            (format!(r#"{{"requests": [{{"type": "deposit_new", "index": 1, "amount": "1", "addr": "{addr}"}}]}}"#), "requests[0]: a deposit_new needs a pubkey"),
+            (format!(r#"{{"requests": [{{"type": "deposit", "index": 1, "amount": "1", "pubkey": {key}, "addr": "{addr}"}}]}}"#), "requests[0]: only a deposit_new has a pubkey"),
+            (format!(r#"{{"requests": [{{"type": "withdraw", "index": 1, "amount": "1", "addr": "{addr}"}}]}}"#), "unknown variant `withdraw`"),
+            (format!(r#"{{"requests": [{{"type": "deposit", "index": 1, "amount": "x", "addr": "{addr}"}}]}}"#), "requests[0].amount"),
+            (format!(r#"{{"requests": [{{"type": "deposit", "index": 4294967296, "amount": "1", "addr": "{addr}"}}]}}"#), "requests[0].index: 4294967296 does not fit in 32 bits"),
+        ];
+        for (json, expected) in cases {
+            let err = parse_requests(&json).err().unwrap_or_else(|| panic!("accepted {json}")).to_string();
             assert!(err.contains(expected), "{json}\n  gave {err}\n  expected {expected}");
         }
     }

@@ -10,21 +10,25 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
-use zkrollup::files::{parse_batch, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
+use zkrollup::files::{parse_batch, parse_requests, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
 use zkrollup::export::calldata::submit_batch_calldata;
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::compare::{compare, median, sample_batch, Paths};
 use zkrollup::prover::{self, bundle, snarkjs};
-use zkrollup::genesis::receive_only_keys;
+use zkrollup::genesis::insecure_public_scalar_keys;
+use zkrollup::primitives::batch::Shape;
 use zkrollup::primitives::eddsa::PrivateKey;
-use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer, DEFAULT_BATCH_SIZE, DEFAULT_DEPTH};
+use zkrollup::{
+    Account, Batch, BatchParams, Fr, Request, State, Transfer, DEFAULT_BATCH_SIZE, DEFAULT_DEPTH, DEFAULT_L1_SLOTS,
+};
 
 #[derive(Parser)]
 #[command(name = "zkrollup", version, about = "Zero-knowledge proving engine for a Poseidon-tree transfer rollup")]
 #[command(long_about = "Zero-knowledge proving engine for a Poseidon-tree transfer rollup.\n\n\
-    Accounts live in a quaternary Poseidon Merkle tree; transfers are signed with EdDSA-Poseidon \
-    over Baby JubJub (circomlibjs-compatible). Files are the JSON of the protocol spec: \
-    decimal strings for field elements and 64-bit values.")]
+    Accounts live in a quaternary Poseidon Merkle tree. A batch applies up to M L1 requests \
+    (deposits, new accounts, full exits) and then N L2 transfers and withdrawals, signed with \
+    EdDSA-Poseidon over Baby JubJub (circomlibjs-compatible). Files are the JSON of the protocol \
+    spec (v2): decimal strings for field elements and 64-bit values.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,39 +40,49 @@ enum Command {
     ///
     /// Writes OUT/state.json (the new state) and OUT/public_data.hex (the batch's public data,
     /// lowercase hex without prefix), then prints the old root, the new root and the commitment.
-    /// An invalid batch exits non-zero with one line naming the slot and the rule, and writes
-    /// nothing.
+    /// An invalid batch exits non-zero with one line naming the section, slot and rule, and
+    /// writes nothing.
     Apply {
         /// The state file.
         #[arg(long)]
         state: PathBuf,
-        /// The batch file (fewer than N transfers are padded).
-        #[arg(long)]
-        batch: PathBuf,
-        /// The deployment's domain, a field element in decimal.
-        #[arg(long, default_value = "0")]
-        domain: String,
-        /// N, the number of slots of the circuit the batch is for.
+        #[command(flatten)]
+        inputs: BatchInputs,
+        /// N, the number of L2 slots of the circuit the batch is for.
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
         batch_size: usize,
+        /// M, the number of L1 slots of the circuit the batch is for.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
     },
-    /// Groth16 setup for N slots at depth D; writes the key folder.
+    /// Print a genesis state's root, next index and total (the `ZKRollup` constructor's
+    /// genesisRoot, genesisNextIndex and genesisTotal); refuses a state with gaps.
+    Genesis {
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// JSON: genesis_root, genesis_next_index, genesis_total (decimal strings but the index).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Groth16 setup for M L1 and N L2 slots at depth D; writes the key folder.
     ///
     /// Writes DIR/proving_key.bin, DIR/verifying_key.bin, DIR/verification_key.json (snarkjs)
-    /// and DIR/circuit.json (N, D, domain, constraint count, the proving key's sha256).
+    /// and DIR/circuit.json (N, M, D, constraint count, the proving key's sha256). The keys
+    /// serve every domain: the domain is in each batch's public data.
     Setup {
-        /// N, the number of slots.
+        /// N, the number of L2 slots.
         #[arg(long)]
         batch_size: usize,
+        /// M, the number of L1 slots.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
         /// Depth of the state tree (1 to 16).
         #[arg(long)]
         depth: usize,
-        /// The deployment's domain, a field element in decimal.
-        #[arg(long, default_value = "0")]
-        domain: String,
         /// INSECURE: derive the setup from this public seed (development only).
         #[arg(long)]
         seed: Option<u64>,
@@ -78,8 +92,8 @@ enum Command {
     },
     /// Validate a batch and prove it; writes proof.json, public.json, public_data.hex, state.json.
     ///
-    /// An invalid batch exits non-zero with one line naming the slot and the rule, and writes
-    /// nothing.
+    /// An invalid batch exits non-zero with one line naming the section, slot and rule, and
+    /// writes nothing. N and M come from the key folder.
     Prove {
         /// The key folder from `setup`.
         #[arg(long)]
@@ -87,9 +101,14 @@ enum Command {
         /// The state file.
         #[arg(long)]
         state: PathBuf,
-        /// The batch file.
+        #[command(flatten)]
+        inputs: BatchInputs,
+        /// N; refused if the keys are for another N.
         #[arg(long)]
-        batch: PathBuf,
+        batch_size: Option<usize>,
+        /// M; refused if the keys are for another M.
+        #[arg(long)]
+        l1_slots: Option<usize>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -109,16 +128,20 @@ enum Command {
         #[arg(long)]
         public: PathBuf,
     },
-    /// The circuit's size for N slots at depth D.
+    /// The circuit's size for M L1 and N L2 slots at depth D.
     Info {
-        /// N.
+        /// N, the L2 slots.
         #[arg(long)]
         batch_size: usize,
+        /// M, the L1 slots.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
         /// D (1 to 16).
         #[arg(long)]
         depth: usize,
-        /// JSON: batch_size, depth, constraints, constraints_per_transfer (what one more
-        /// transfer costs, its share of the commitment's SHA-256 included), public_inputs.
+        /// JSON: batch_size, l1_slots, depth, constraints, constraints_per_transfer (one more L2
+        /// slot), constraints_per_l1_slot, fixed_constraints (no slots), public_inputs; each
+        /// slot with its share of the commitment's SHA-256.
         #[arg(long)]
         json: bool,
     },
@@ -133,17 +156,22 @@ enum Command {
     },
     /// Run the whole path on generated accounts, with timings.
     ///
-    /// Generates a genesis state, signs a full batch of N transfers, validates and applies it,
-    /// proves it and verifies the proof. Development keys (INSECURE, from a fixed seed) are
-    /// made once and cached under keys/dev-n{N}-d{D}/.
+    /// Generates a genesis state and one batch with every operation: L1 requests (a new
+    /// account, a deposit, a full exit, then more deposits) and L2 slots (a transfer from the
+    /// new account, a withdrawal, then transfers); validates and applies it, proves it and
+    /// verifies the proof. Development keys (INSECURE, from a fixed seed) are made once and
+    /// cached under keys/dev-m{M}-n{N}-d{D}/.
     Demo {
-        /// N, the number of slots.
+        /// N, the number of L2 slots.
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
         batch_size: usize,
+        /// M, the number of L1 slots.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
         /// Depth of the state tree (1 to 16).
         #[arg(long, default_value_t = DEFAULT_DEPTH)]
         depth: usize,
-        /// Accounts in the genesis state (at least two per slot).
+        /// Accounts in the genesis state (at least two per L2 slot, and three).
         #[arg(long, default_value_t = 1000)]
         accounts: usize,
         /// Stop after the native path (no setup, no proof).
@@ -164,6 +192,9 @@ enum Command {
     },
     /// Print the ABI-encoded `ZKRollup.submitBatch` call (0x-prefixed hex) for a proof and the
     /// public data of its batch, ready for any Ethereum client.
+    ///
+    /// Today's `ZKRollup` takes batches without L1 requests only (its request queue comes with
+    /// the v2 contract); a batch whose L1 section is not all padding is refused.
     Calldata {
         /// proof.json from `prove`.
         #[arg(long)]
@@ -171,15 +202,22 @@ enum Command {
         /// public_data.hex from `prove` or `apply`.
         #[arg(long)]
         public_data: PathBuf,
+        /// M, the L1 slots of the circuit the proof is for.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
     },
     /// Time proofs of a full batch: zkrollup's prover, and with --compare-stock ark-groth16's
     /// `Groth16::prove` on the same batch and keys, alternating; every proof is verified.
     ///
-    /// Uses the INSECURE development keys cached under keys/dev-n{N}-d{D}/ (made when missing).
+    /// Uses the INSECURE development keys cached under keys/dev-m{M}-n{N}-d{D}/ (made when
+    /// missing). The batch fills every slot: M DepositNew requests and N transfers.
     Bench {
-        /// N, the number of slots.
+        /// N, the number of L2 slots.
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
         batch_size: usize,
+        /// M, the number of L1 slots.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
         /// Depth of the state tree (1 to 16).
         #[arg(long, default_value_t = DEFAULT_DEPTH)]
         depth: usize,
@@ -192,7 +230,7 @@ enum Command {
         /// Proofs per path; the median is reported.
         #[arg(long, default_value_t = 5)]
         samples: usize,
-        /// JSON: batch_size, depth, constraints, threads, samples, prove_ms, stock_prove_ms,
+        /// JSON: batch_size, l1_slots, depth, constraints, threads, samples, prove_ms, stock_prove_ms,
         /// speedup_vs_stock, matrices_ms (milliseconds, medians).
         #[arg(long)]
         json: bool,
@@ -200,7 +238,7 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Sign a transfer; prints it as one entry of the batch file's "transfers".
+    /// Sign a transfer or withdrawal; prints it as one entry of the batch file's "transfers".
     Sign {
         /// The sender's private key (64 hex digits).
         #[arg(long)]
@@ -208,7 +246,7 @@ enum Command {
         /// Sender's slot.
         #[arg(long)]
         from: u32,
-        /// Receiver's slot.
+        /// Receiver's slot; 0 signs a withdrawal to the account's L1 owner.
         #[arg(long)]
         to: u32,
         /// Amount.
@@ -221,6 +259,39 @@ enum Command {
         #[arg(long, default_value = "0")]
         domain: String,
     },
+}
+
+/// What a batch is made of besides the state: its files and its header.
+#[derive(clap::Args)]
+struct BatchInputs {
+    /// The requests file: the L1 requests the batch consumes, in queue order (none if absent).
+    #[arg(long)]
+    requests: Option<PathBuf>,
+    /// The batch file: L2 transfers and withdrawals (fewer than N are padded).
+    #[arg(long)]
+    batch: PathBuf,
+    /// The deployment's domain, a field element in decimal (the contract's `domain()`).
+    #[arg(long, default_value = "0")]
+    domain: String,
+    /// The batch's number in the chain (the contract's `batchCount() + 1`).
+    #[arg(long, default_value_t = 1)]
+    batch_id: u64,
+}
+
+impl BatchInputs {
+    /// The batch, and its parameters for a circuit of `l1_slots` and `batch_size` slots.
+    fn load(&self, batch_size: usize, l1_slots: usize) -> Result<(Batch, BatchParams)> {
+        let requests = match &self.requests {
+            Some(path) => parse_requests(&read(path)?).with_context(|| format!("requests file {}", path.display()))?,
+            None => Vec::new(),
+        };
+        let b = parse_batch(&read(&self.batch)?).with_context(|| format!("batch file {}", self.batch.display()))?;
+        let params = BatchParams::new(batch_size)
+            .with_l1_slots(l1_slots)
+            .with_domain(parse_domain(&self.domain)?)
+            .with_batch_id(self.batch_id);
+        Ok((b.with_requests(requests), params))
+    }
 }
 
 fn main() -> ExitCode {
@@ -252,30 +323,33 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Setup { batch_size, depth, domain, seed, out } => setup_cmd(batch_size, depth, &domain, seed, &out),
-        Command::Prove { keys, state, batch, out, threads } => {
+        Command::Setup { batch_size, l1_slots, depth, seed, out } => {
+            setup_cmd(shape(l1_slots, batch_size, depth)?, seed, &out)
+        }
+        Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {
             set_threads(threads)?;
-            prove_cmd(&keys, &state, &batch, &out)
+            prove_cmd(&keys, &state, &inputs, (batch_size, l1_slots), &out)
         }
         Command::Verify { .. } => unreachable!("handled in main"),
-        Command::Info { batch_size, depth, json } => info_cmd(batch_size, depth, json),
-        Command::Apply { state, batch, domain, batch_size, out } => apply(&state, &batch, &domain, batch_size, &out),
+        Command::Info { batch_size, l1_slots, depth, json } => info_cmd(shape(l1_slots, batch_size, depth)?, json),
+        Command::Apply { state, inputs, batch_size, l1_slots, out } => apply(&state, &inputs, batch_size, l1_slots, &out),
+        Command::Genesis { state, json } => genesis_cmd(&state, json),
         Command::Keygen { private_key } => keygen(private_key.as_deref()),
-        Command::Demo { batch_size, depth, accounts, no_proof, threads } => {
+        Command::Demo { batch_size, l1_slots, depth, accounts, no_proof, threads } => {
             set_threads(threads)?;
-            demo(batch_size, depth, accounts, !no_proof)
+            demo(shape(l1_slots, batch_size, depth)?, accounts, !no_proof)
         }
         Command::ExportVerifier { keys, out } => export_verifier(&keys, &out),
-        Command::Bench { batch_size, depth, compare_stock, stock_only, samples, json, threads } => {
+        Command::Bench { batch_size, l1_slots, depth, compare_stock, stock_only, samples, json, threads } => {
             set_threads(threads)?;
             let paths = match (compare_stock, stock_only) {
                 (true, _) => Paths::Both,
                 (_, true) => Paths::Stock,
                 _ => Paths::Fast,
             };
-            bench(batch_size, depth, samples, paths, json)
+            bench(shape(l1_slots, batch_size, depth)?, samples, paths, json)
         }
-        Command::Calldata { proof, public_data } => calldata(&proof, &public_data),
+        Command::Calldata { proof, public_data, l1_slots } => calldata(&proof, &public_data, l1_slots),
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
             let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
@@ -323,23 +397,22 @@ fn export_verifier(keys: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn calldata(proof: &Path, public_data: &Path) -> Result<()> {
+fn calldata(proof: &Path, public_data: &Path, l1_slots: usize) -> Result<()> {
     let proof = snarkjs::parse_proof(&read(proof)?).with_context(|| format!("proof file {}", proof.display()))?;
     let text = read(public_data)?;
     let bytes = hex::decode(text.trim().trim_start_matches("0x"))
         .with_context(|| format!("{}: not hex", public_data.display()))?;
-    let call = submit_batch_calldata(&proof, &bytes).with_context(|| format!("{}", public_data.display()))?;
+    let call = submit_batch_calldata(&proof, &bytes, l1_slots).with_context(|| format!("{}", public_data.display()))?;
     println!("0x{}", hex::encode(call));
     Ok(())
 }
 
-fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path) -> Result<()> {
+fn apply(state: &Path, inputs: &BatchInputs, batch_size: usize, l1_slots: usize, out: &Path) -> Result<()> {
     if batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let params = BatchParams::new(batch_size).with_domain(parse_domain(domain)?);
+    let (b, params) = inputs.load(batch_size, l1_slots)?;
     let mut st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
-    let b = parse_batch(&read(batch)?).with_context(|| format!("batch file {}", batch.display()))?;
     let witness = st.apply_batch(&b, &params).context("batch rejected")?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_all_atomic(&[
@@ -351,62 +424,112 @@ fn apply(state: &Path, batch: &Path, domain: &str, batch_size: usize, out: &Path
     Ok(())
 }
 
-/// `zkrollup demo`: the native path on generated accounts, with timings.
-fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> Result<()> {
-    if batch_size == 0 {
-        bail!("--batch-size must be at least 1");
+fn genesis_cmd(state: &Path, json: bool) -> Result<()> {
+    let st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
+    let g = st.genesis().with_context(|| format!("state file {}", state.display()))?;
+    if json {
+        let v = serde_json::json!({
+            "genesis_root": fr_to_decimal(g.root),
+            "genesis_next_index": g.next_index,
+            "genesis_total": g.total.to_string(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("genesis root:       {}", fr_to_decimal(g.root));
+        println!("genesis next index: {}", g.next_index);
+        println!("genesis total:      {} gwei", g.total);
     }
-    let signers = (2 * batch_size).max(2);
+    Ok(())
+}
+
+/// `zkrollup demo`: the whole path on generated accounts, with timings.
+fn demo(shape: Shape, accounts: usize, with_proof: bool) -> Result<()> {
+    let Shape { depth, l1_slots, batch_size } = shape;
+    let signers = (2 * batch_size + 2).max(3);
     if accounts < signers {
-        bail!("--accounts must be at least {signers} (two per slot) for --batch-size {batch_size}");
+        bail!("--accounts must be at least {signers} for --batch-size {batch_size}");
     }
-    let capacity = 1u64 << (2 * depth.min(16));
-    if !(1..=16).contains(&depth) || (accounts as u64) >= capacity {
-        bail!("--depth must be 1..=16 with room for {accounts} accounts besides reserved slot 0");
+    let capacity = 1u64 << (2 * depth);
+    if (accounts as u64) + 1 >= capacity {
+        bail!("--depth {depth} has no room for {accounts} accounts, reserved slot 0 and a new account");
     }
-    println!("zkrollup demo: N = {batch_size} slots, depth {depth} ({capacity} slots), {accounts} accounts");
+    println!(
+        "zkrollup demo: M = {l1_slots} L1 slots, N = {batch_size} L2 slots, depth {depth} ({capacity} slots), {accounts} accounts"
+    );
 
     let started = Instant::now();
     // Signing accounts get circomlibjs-style private keys; the rest of a large genesis gets
-    // receive-only keys, which are cheap to make (key derivation is not what a large demo shows).
+    // INSECURE keys of public scalar, which are cheap to make (key derivation is not what a
+    // large demo shows).
     let keys: Vec<PrivateKey> = (0..signers).map(|i| PrivateKey::from_bytes(demo_key_bytes(i))).collect();
     let mut genesis: Vec<(u32, Account)> =
         keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
-    genesis.extend(receive_only_keys(accounts - signers).into_iter().enumerate().map(|(i, k)| {
+    genesis.extend(insecure_public_scalar_keys(accounts - signers).into_iter().enumerate().map(|(i, k)| {
         ((signers + i) as u32 + 1, Account::new(k, 1_000, 0))
     }));
     let t_keys = started.elapsed();
 
     let t0 = Instant::now();
     let mut state = State::from_accounts(depth, genesis)?;
+    let genesis = state.genesis()?;
     let t_build = t0.elapsed();
+    println!("genesis: {} accounts, {} gwei", genesis.next_index - 1, genesis.total);
 
-    let params = BatchParams::new(batch_size);
+    // L1: a new account, a deposit, a full exit, then deposits; L2: a transfer from the new
+    // account, a withdrawal, then transfers between the signers.
+    let params = BatchParams::new(batch_size).with_l1_slots(l1_slots);
+    let owner = [0x11; 20];
+    let newcomer = PrivateKey::from_bytes(demo_key_bytes(usize::MAX >> 1));
+    let new_index = genesis.next_index;
+    let pk = newcomer.public_key();
+    let mut requests = vec![
+        Request::deposit_new(new_index, 5_000, (pk.x(), pk.y()), owner),
+        Request::deposit(1, 2_500, owner),
+        Request::full_exit(2, owner),
+    ];
+    requests.extend((3..).map(|i| Request::deposit(i, 100, owner)).take(l1_slots.saturating_sub(3)));
+    requests.truncate(l1_slots);
+    let has_newcomer = l1_slots > 0;
     let t0 = Instant::now();
-    let transfers: Vec<Transfer> = (0..batch_size)
-        .map(|i| {
-            let from = 2 * i as u32 + 1;
-            Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, 0, params.domain)
-        })
-        .collect();
+    let mut transfers = Vec::with_capacity(batch_size);
+    if has_newcomer {
+        transfers.push(Transfer::signed(&newcomer, new_index, 3, 1_200, 0, params.domain));
+    }
+    transfers.push(Transfer::signed(&keys[3], 4, 0, 40_000, 0, params.domain));
+    for i in 0.. {
+        if transfers.len() >= batch_size {
+            break;
+        }
+        let from = 2 * i as u32 + 5;
+        transfers.push(Transfer::signed(&keys[from as usize - 1], from, from + 1, 1_000 + i as u64, 0, params.domain));
+    }
+    transfers.truncate(batch_size);
     let t_sign = t0.elapsed();
 
     let t0 = Instant::now();
-    let witness = state.apply_batch(&Batch::new(transfers), &params)?;
+    let batch = Batch::new(transfers).with_requests(requests);
+    let witness = state.apply_batch(&batch, &params)?;
     let t_apply = t0.elapsed();
 
+    for (r, slot) in batch.requests.iter().zip(&witness.requests) {
+        println!("  L1 {:?} of {} gwei, account {}", r.kind, slot.amount, r.index);
+    }
+    for t in &batch.transfers {
+        let what = if t.is_withdrawal() { "withdrawal to L1".to_string() } else { format!("transfer to {}", t.to) };
+        println!("  L2 {what} of {} gwei from account {}", t.amount, t.from);
+    }
     print_roots(&witness);
     println!("public data: {} bytes", witness.public_data.len());
     println!("timings:");
     println!("  keys         {:>10.3} s  ({accounts} accounts)", t_keys.as_secs_f64());
     println!("  tree build   {:>10.3} s  (bulk, {} threads)", t_build.as_secs_f64(), rayon::current_num_threads());
-    println!("  sign         {:>10.3} s  ({batch_size} transfers)", t_sign.as_secs_f64());
+    println!("  sign         {:>10.3} s  ({} L2 slots)", t_sign.as_secs_f64(), batch.transfers.len());
     println!("  apply        {:>10.3} s  (validate, apply, witness)", t_apply.as_secs_f64());
     if !with_proof {
         return Ok(());
     }
     let t0 = Instant::now();
-    let (dir, info) = dev_keys(batch_size, depth)?;
+    let (dir, info) = dev_keys(shape)?;
     let t_setup = t0.elapsed();
     let t0 = Instant::now();
     let pk = bundle::load_proving(&dir, &info)?;
@@ -430,23 +553,19 @@ fn demo(batch_size: usize, depth: usize, accounts: usize, with_proof: bool) -> R
     Ok(())
 }
 
-/// The INSECURE development keys for N, D (domain 0) under keys/dev-n{N}-d{D}/: loaded when
+/// The INSECURE development keys for a shape under keys/dev-m{M}-n{N}-d{D}/: loaded when
 /// cached there, made (and cached) otherwise.
-fn dev_keys(batch_size: usize, depth: usize) -> Result<(PathBuf, bundle::CircuitInfo)> {
-    let dir = PathBuf::from(format!("keys/dev-n{batch_size}-d{depth}"));
+fn dev_keys(shape: Shape) -> Result<(PathBuf, bundle::CircuitInfo)> {
+    let dir = PathBuf::from(format!("keys/dev-m{}-n{}-d{}", shape.l1_slots, shape.batch_size, shape.depth));
     // The folder of the default parameters is committed without its proving key (see keys/README.md).
     let cached = bundle::load_info(&dir).ok().filter(|i| {
-        i.batch_size == batch_size
-            && i.depth == depth
-            && i.domain == "0"
-            && i.insecure_dev_seed == Some(DEMO_SEED)
-            && dir.join("proving_key.bin").exists()
+        i.shape() == shape && i.insecure_dev_seed == Some(DEMO_SEED) && dir.join("proving_key.bin").exists()
     });
     let info = match cached {
         Some(info) => info,
         None => {
             let phase = Phase::start(format!("setup: INSECURE development keys (seed {DEMO_SEED}) -> {}", dir.display()));
-            let info = bundle::setup_to_dir(&dir, batch_size, depth, Fr::from(0u64), Some(DEMO_SEED))?;
+            let info = bundle::setup_to_dir(&dir, shape, Some(DEMO_SEED))?;
             phase.done();
             info
         }
@@ -454,15 +573,18 @@ fn dev_keys(batch_size: usize, depth: usize) -> Result<(PathBuf, bundle::Circuit
     Ok((dir, info))
 }
 
-fn bench(batch_size: usize, depth: usize, samples: usize, paths: Paths, json: bool) -> Result<()> {
-    check_size(batch_size, depth)?;
+fn bench(shape: Shape, samples: usize, paths: Paths, json: bool) -> Result<()> {
+    let Shape { depth, l1_slots, batch_size } = shape;
     if samples == 0 {
         bail!("--samples must be at least 1");
     }
-    let (dir, info) = dev_keys(batch_size, depth)?;
+    let (dir, info) = dev_keys(shape)?;
     let pk = bundle::load_proving(&dir, &info)?;
-    let witness = sample_batch(batch_size, depth);
-    let phase = Phase::start(format!("proving N = {batch_size}, depth {depth} ({} constraints), {samples} samples", info.constraints));
+    let witness = sample_batch(shape);
+    let phase = Phase::start(format!(
+        "proving M = {l1_slots}, N = {batch_size}, depth {depth} ({} constraints), {samples} samples",
+        info.constraints
+    ));
     let result = compare(&pk, &witness, depth, samples, paths)?;
     phase.done();
     let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e3);
@@ -471,6 +593,7 @@ fn bench(batch_size: usize, depth: usize, samples: usize, paths: Paths, json: bo
     if json {
         let mut out = serde_json::json!({
             "batch_size": batch_size,
+            "l1_slots": l1_slots,
             "depth": depth,
             "constraints": info.constraints,
             "threads": rayon::current_num_threads(),
@@ -488,7 +611,11 @@ fn bench(batch_size: usize, depth: usize, samples: usize, paths: Paths, json: bo
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("N = {batch_size}, depth {depth}: {} constraints, {} threads, median of {samples}", info.constraints, rayon::current_num_threads());
+        println!(
+            "M = {l1_slots}, N = {batch_size}, depth {depth}: {} constraints, {} threads, median of {samples}",
+            info.constraints,
+            rayon::current_num_threads()
+        );
         if let Some(s) = stock {
             println!("  stock ark-groth16 prove  {s:>10.0} ms");
         }
@@ -560,37 +687,44 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-fn check_size(batch_size: usize, depth: usize) -> Result<()> {
+/// A circuit shape from the command line, checked.
+fn shape(l1_slots: usize, batch_size: usize, depth: usize) -> Result<Shape> {
     if batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
     if !(1..=16).contains(&depth) {
         bail!("--depth must be 1..=16");
     }
-    Ok(())
+    Ok(Shape { depth, l1_slots, batch_size })
 }
 
-fn setup_cmd(batch_size: usize, depth: usize, domain: &str, seed: Option<u64>, out: &Path) -> Result<()> {
-    check_size(batch_size, depth)?;
-    let domain = parse_domain(domain)?;
+fn setup_cmd(shape: Shape, seed: Option<u64>, out: &Path) -> Result<()> {
     if let Some(seed) = seed {
         eprintln!("WARNING: INSECURE development setup from public seed {seed}: anyone can forge proofs for these keys");
     }
-    let phase = Phase::start(format!("setup (N = {batch_size}, depth {depth}: synthesis, keys, files)"));
-    let info = bundle::setup_to_dir(out, batch_size, depth, domain, seed)?;
+    let phase = Phase::start(format!(
+        "setup (M = {}, N = {}, depth {}: synthesis, keys, files)",
+        shape.l1_slots, shape.batch_size, shape.depth
+    ));
+    let info = bundle::setup_to_dir(out, shape, seed)?;
     phase.done();
     println!("{}", serde_json::to_string_pretty(&info)?);
     Ok(())
 }
 
-fn prove_cmd(keys: &Path, state: &Path, batch: &Path, out: &Path) -> Result<()> {
+fn prove_cmd(keys: &Path, state: &Path, inputs: &BatchInputs, sizes: (Option<usize>, Option<usize>), out: &Path) -> Result<()> {
     let info = bundle::load_info(keys)?;
-    let params = info.params()?;
+    if let Some(n) = sizes.0.filter(|&n| n != info.batch_size) {
+        bail!("--batch-size {n} but the keys in {} are for N = {}", keys.display(), info.batch_size);
+    }
+    if let Some(m) = sizes.1.filter(|&m| m != info.l1_slots) {
+        bail!("--l1-slots {m} but the keys in {} are for M = {}", keys.display(), info.l1_slots);
+    }
+    let (b, params) = inputs.load(info.batch_size, info.l1_slots)?;
     let mut st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
     if st.depth() != info.depth {
         bail!("state has depth {} but the keys are for depth {}", st.depth(), info.depth);
     }
-    let b = parse_batch(&read(batch)?).with_context(|| format!("batch file {}", batch.display()))?;
     let witness = st.apply_batch(&b, &params).context("batch rejected")?;
     let phase = Phase::start("loading the proving key (sha256, then unchecked)");
     let pk = bundle::load_proving(keys, &info)?;
@@ -624,25 +758,30 @@ fn verify_cmd(keys: &Path, proof: &Path, public: &Path) -> Result<bool> {
     Ok(prover::verify(&vk, &inputs, &proof)?)
 }
 
-fn info_cmd(batch_size: usize, depth: usize, json: bool) -> Result<()> {
-    check_size(batch_size, depth)?;
-    let constraints = bundle::count_constraints(batch_size, depth);
-    let per_transfer = bundle::constraints_per_transfer(depth);
+fn info_cmd(shape: Shape, json: bool) -> Result<()> {
+    let constraints = bundle::count_constraints(shape);
+    let costs = zkrollup::primitives::stats::slot_costs(shape.depth).context("measuring slot costs")?;
     if json {
         let v = serde_json::json!({
-            "batch_size": batch_size,
-            "depth": depth,
+            "batch_size": shape.batch_size,
+            "l1_slots": shape.l1_slots,
+            "depth": shape.depth,
             "constraints": constraints,
-            "constraints_per_transfer": per_transfer,
+            "constraints_per_transfer": costs.l2_slot,
+            "constraints_per_l1_slot": costs.l1_slot,
+            "fixed_constraints": costs.fixed,
             "public_inputs": 1,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let domain = (constraints + 2).next_power_of_two();
-        println!("batch size:               {batch_size}");
-        println!("depth:                    {depth}");
+        println!("L2 slots (N):             {}", shape.batch_size);
+        println!("L1 slots (M):             {}", shape.l1_slots);
+        println!("depth:                    {}", shape.depth);
         println!("constraints:              {constraints}");
-        println!("constraints per transfer: {per_transfer} (one more transfer, its share of the SHA-256 included)");
+        println!("per L2 slot:              {} (transfer or withdrawal, its share of the SHA-256 included)", costs.l2_slot);
+        println!("per L1 slot:              {} (request, its share of the SHA-256 included)", costs.l1_slot);
+        println!("fixed (no slots):         {}", costs.fixed);
         println!("public inputs:            1");
         println!("Groth16 domain:           2^{} ({:.1}% full)", domain.trailing_zeros(), 100.0 * (constraints + 2) as f64 / domain as f64);
     }

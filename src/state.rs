@@ -4,9 +4,13 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 use thiserror::Error;
-use zkrollup_circuits::commitment::{commitment, public_data};
+use zkrollup_circuits::commitment::{commitment, public_data, Header};
+use zkrollup_circuits::eddsa::{PublicKey, PublicKeyError};
+use zkrollup_circuits::request::{RequestWitness, SlotKey};
+use zkrollup_circuits::transfer::LeafPreimage;
 
-use crate::batch::{Batch, BatchError, BatchParams, Party, Rule, Transfer};
+use crate::batch::{Batch, BatchError, BatchParams, Party, Rule, Section, Transfer};
+use crate::request::{Request, RequestKind};
 use crate::tree::{StateTree, TreeError};
 use crate::witness::{BatchWitness, SlotWitness};
 use crate::{Account, Fr};
@@ -23,6 +27,23 @@ pub enum StateError {
     /// Depth, range or duplicate problems.
     #[error(transparent)]
     Tree(#[from] TreeError),
+    /// A genesis state must fill slots `1 .. G-1` with no gap (SPEC-v2 section 1).
+    #[error("genesis accounts must fill slots 1, 2, .. with no gap: slot {0} is empty")]
+    GenesisGap(u32),
+    /// The genesis balances add up to `2^64` gwei or more (`genesisTotal` is a uint64).
+    #[error("genesis balances add up to {0} gwei, which does not fit in 64 bits")]
+    GenesisTotalOverflow(u128),
+}
+
+/// What a `ZKRollup` v2 deployment needs to know of its genesis state (SPEC-v2 section 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Genesis {
+    /// The state root.
+    pub root: Fr,
+    /// `genesisNextIndex`: one past the last account (1 for an empty tree).
+    pub next_index: u32,
+    /// `genesisTotal`: the sum of the balances, in gwei.
+    pub total: u64,
 }
 
 /// Accounts and the state tree, always consistent with each other.
@@ -32,7 +53,15 @@ pub struct State {
     accounts: HashMap<u32, Account>,
 }
 
-/// A slot that passed validation, with the accounts it will write.
+/// An L1 request that passed validation: its final amount (a FullExit's balance) and the
+/// account it writes.
+struct PlannedRequest {
+    request: Request,
+    amount: u64,
+    after: Account,
+}
+
+/// An L2 slot that passed validation, with the accounts it will write.
 struct Planned {
     transfer: Transfer,
     sender_after: Option<Account>,
@@ -96,6 +125,19 @@ impl State {
         all
     }
 
+    /// The genesis parameters of this state, if its accounts fill slots `1 .. G-1` with no gap
+    /// and their balances add up to less than `2^64`.
+    pub fn genesis(&self) -> Result<Genesis, StateError> {
+        let accounts = self.accounts();
+        if let Some(gap) = accounts.iter().enumerate().find(|&(i, &(index, _))| index as usize != i + 1) {
+            return Err(StateError::GenesisGap(gap.0 as u32 + 1));
+        }
+        let total: u128 = accounts.iter().map(|(_, a)| u128::from(a.balance)).sum();
+        let total = u64::try_from(total).map_err(|_| StateError::GenesisTotalOverflow(total))?;
+        let next_index = u32::try_from(accounts.len() + 1).map_err(|_| StateError::GenesisGap(u32::MAX))?;
+        Ok(Genesis { root: self.root(), next_index, total })
+    }
+
     /// Check a batch against this state without changing it.
     pub fn check_batch(&self, batch: &Batch, params: &BatchParams) -> Result<(), BatchError> {
         self.plan(batch, params).map(|_| ())
@@ -104,21 +146,38 @@ impl State {
     /// Validate a batch and, only if every slot is valid, apply it; returns the circuit's witness.
     /// On error the state is exactly as before.
     pub fn apply_batch(&mut self, batch: &Batch, params: &BatchParams) -> Result<BatchWitness, BatchError> {
-        let plan = self.plan(batch, params)?;
+        let (requests, slots) = self.plan(batch, params)?;
         // Nothing below can fail: every index and value was checked by `plan`.
         let old_root = self.root();
-        let slots: Vec<SlotWitness> = plan.into_iter().map(|p| self.write(p)).collect();
+        let mut request_witnesses: Vec<RequestWitness> = requests.into_iter().map(|p| self.write_request(p)).collect();
+        while request_witnesses.len() < params.l1_slots {
+            request_witnesses.push(RequestWitness::padding(self.tree.path(0).expect("slot 0 exists")));
+        }
+        let slots: Vec<SlotWitness> = slots.into_iter().map(|p| self.write(p)).collect();
         let new_root = self.root();
-        let public: Vec<(u32, u32, u64)> = slots.iter().map(|s| s.transfer.public_slot()).collect();
-        let data = public_data(old_root, new_root, &public);
+        let header = Header { domain: params.domain, batch_id: params.batch_id, old_root, new_root };
+        let l1: Vec<_> = request_witnesses.iter().map(RequestWitness::public_bytes).collect();
+        let l2: Vec<(u32, u32, u64)> = slots.iter().map(|s| s.transfer.public_slot()).collect();
+        let data = public_data(&header, &l1, &l2);
         Ok(BatchWitness {
             domain: params.domain,
+            batch_id: params.batch_id,
             old_root,
             new_root,
             commitment: commitment(&data),
             public_data: data,
+            requests: request_witnesses,
             slots,
         })
+    }
+
+    fn write_request(&mut self, p: PlannedRequest) -> RequestWitness {
+        let r = p.request;
+        let path = self.tree.path(u64::from(r.index)).expect("index validated");
+        let leaf = self.accounts.get(&r.index).map_or_else(LeafPreimage::default, |a| a.preimage());
+        let key = if r.kind == RequestKind::DepositNew { SlotKey::of(&p.after.pubkey) } else { SlotKey::default() };
+        self.put(r.index, p.after);
+        RequestWitness { kind: r.kind, index: r.index, amount: p.amount, key, leaf, path }
     }
 
     fn write(&mut self, p: Planned) -> SlotWitness {
@@ -154,15 +213,60 @@ impl State {
         self.accounts.insert(index, account);
     }
 
-    /// Every rule of SPEC section 4, slot by slot, against an overlay of the accounts that the
-    /// earlier slots change.
-    fn plan(&self, batch: &Batch, params: &BatchParams) -> Result<Vec<Planned>, BatchError> {
+    /// Every rule of SPEC-v2 sections 2-4, slot by slot (L1 first), against an overlay of the
+    /// accounts that the earlier slots change.
+    fn plan(&self, batch: &Batch, params: &BatchParams) -> Result<(Vec<PlannedRequest>, Vec<Planned>), BatchError> {
+        if batch.requests.len() > params.l1_slots {
+            return Err(BatchError::TooManyRequests { requests: batch.requests.len(), l1_slots: params.l1_slots });
+        }
         let slots = batch.padded(params.batch_size)?;
         let mut overlay: HashMap<u32, Account> = HashMap::new();
         let capacity = self.tree.capacity();
+        let lookup = |overlay: &HashMap<u32, Account>, index: u32| {
+            overlay.get(&index).or_else(|| self.accounts.get(&index)).copied()
+        };
+        let mut requests = Vec::with_capacity(batch.requests.len());
+        for (slot, r) in batch.requests.iter().enumerate() {
+            let fail = |rule: Rule| BatchError::Slot { section: Section::L1, slot, rule };
+            if u64::from(r.index) >= capacity {
+                return Err(fail(Rule::IndexOutOfRange { party: Party::Account, index: r.index, capacity }));
+            }
+            let existing = lookup(&overlay, r.index);
+            let no_account = || fail(Rule::NoAccount { party: Party::Account, index: r.index });
+            let (amount, after) = match r.kind {
+                RequestKind::DepositNew => {
+                    if r.index == 0 {
+                        return Err(fail(Rule::ReservedIndex));
+                    }
+                    if existing.is_some() {
+                        return Err(fail(Rule::AccountExists { index: r.index }));
+                    }
+                    let (x, y) = r.pubkey.ok_or_else(|| fail(Rule::BadKey(PublicKeyError::NotOnCurve)))?;
+                    let key = PublicKey::from_coordinates(x, y).map_err(|e| fail(Rule::BadKey(e)))?;
+                    (r.amount, Account::new(key, r.amount, 0))
+                }
+                RequestKind::Deposit => {
+                    let account = existing.ok_or_else(no_account)?;
+                    let balance = account.balance.checked_add(r.amount).ok_or_else(|| {
+                        fail(Rule::ReceiverOverflow { balance: account.balance, amount: r.amount })
+                    })?;
+                    (r.amount, Account { balance, ..account })
+                }
+                RequestKind::FullExit => {
+                    let account = existing.ok_or_else(no_account)?;
+                    if r.amount != 0 && r.amount != account.balance {
+                        return Err(fail(Rule::WrongExitAmount { balance: account.balance, amount: r.amount }));
+                    }
+                    (account.balance, Account { balance: 0, ..account })
+                }
+                RequestKind::Padding => return Err(no_account()),
+            };
+            overlay.insert(r.index, after);
+            requests.push(PlannedRequest { request: *r, amount, after });
+        }
         let mut planned = Vec::with_capacity(slots.len());
         for (slot, t) in slots.into_iter().enumerate() {
-            let fail = |rule: Rule| BatchError::Slot { slot, rule };
+            let fail = |rule: Rule| BatchError::Slot { section: Section::L2, slot, rule };
             if t.is_padding() {
                 if t.to != 0 || t.amount != 0 || t.nonce != 0 {
                     return Err(fail(Rule::PaddingNotEmpty { to: t.to, amount: t.amount, nonce: t.nonce }));
@@ -170,17 +274,11 @@ impl State {
                 planned.push(Planned { transfer: t, sender_after: None, receiver_after: None });
                 continue;
             }
-            if t.to == 0 {
-                return Err(fail(Rule::ReceiverIsZero));
-            }
             for (party, index) in [(Party::Sender, t.from), (Party::Receiver, t.to)] {
                 if u64::from(index) >= capacity {
                     return Err(fail(Rule::IndexOutOfRange { party, index, capacity }));
                 }
             }
-            let lookup = |overlay: &HashMap<u32, Account>, index: u32| {
-                overlay.get(&index).or_else(|| self.accounts.get(&index)).copied()
-            };
             let sender =
                 lookup(&overlay, t.from).ok_or_else(|| fail(Rule::NoAccount { party: Party::Sender, index: t.from }))?;
             let signature = t.signature.ok_or_else(|| fail(Rule::MissingSignature))?;
@@ -196,6 +294,11 @@ impl State {
             }
             let sender_after = Account { balance: sender.balance - t.amount, nonce: sender.nonce + 1, ..sender };
             overlay.insert(t.from, sender_after);
+            if t.is_withdrawal() {
+                // The amount leaves for L1: no receiver in the tree.
+                planned.push(Planned { transfer: t, sender_after: Some(sender_after), receiver_after: None });
+                continue;
+            }
             let receiver =
                 lookup(&overlay, t.to).ok_or_else(|| fail(Rule::NoAccount { party: Party::Receiver, index: t.to }))?;
             let balance = receiver
@@ -206,6 +309,6 @@ impl State {
             overlay.insert(t.to, receiver_after);
             planned.push(Planned { transfer: t, sender_after: Some(sender_after), receiver_after: Some(receiver_after) });
         }
-        Ok(planned)
+        Ok((requests, planned))
     }
 }

@@ -1,14 +1,16 @@
-//! What the circuit needs to prove a batch: per slot, the leaves and Merkle paths around each
-//! update and the roots between them, plus the public data and its commitment.
+//! What the circuit needs to prove a batch: per L1 slot, the request as the circuit takes it;
+//! per L2 slot, the leaves and Merkle paths around each update and the roots between them; plus
+//! the public data and its commitment.
 //!
 //! A leaf's siblings do not change when that leaf is updated, so one path per update serves both
 //! the membership check before it and the recomputed root after it.
 
 use zkrollup_circuits::merkle::MerklePath;
+use zkrollup_circuits::request::RequestWitness;
 
 use crate::{Account, Fr, Transfer};
 
-/// The witness of one slot.
+/// The witness of one L2 slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotWitness {
     /// The slot as proved (padding for an empty slot).
@@ -23,11 +25,12 @@ pub struct SlotWitness {
     pub sender_path: MerklePath,
     /// Root after the sender's update.
     pub root_after_sender: Fr,
-    /// Receiver's account after the sender's update and before its own.
+    /// Receiver's account after the sender's update and before its own (`None` for a
+    /// withdrawal, whose receiver side is the empty slot 0).
     pub receiver_before: Option<Account>,
     /// Receiver's account after the slot.
     pub receiver_after: Option<Account>,
-    /// Path of `to` in the tree after the sender's update.
+    /// Path of `to` (slot 0 for a withdrawal) in the tree after the sender's update.
     pub receiver_path: MerklePath,
     /// Root after the slot.
     pub root_after: Fr,
@@ -38,13 +41,17 @@ pub struct SlotWitness {
 pub struct BatchWitness {
     /// The deployment's domain.
     pub domain: Fr,
+    /// The batch's number in the chain.
+    pub batch_id: u64,
     /// Root before the batch.
     pub old_root: Fr,
     /// Root after the batch.
     pub new_root: Fr,
-    /// One witness per slot, N in all.
+    /// One witness per L1 slot, M in all (padding after the requests).
+    pub requests: Vec<RequestWitness>,
+    /// One witness per L2 slot, N in all.
     pub slots: Vec<SlotWitness>,
-    /// The public data bytes (SPEC section 5).
+    /// The public data bytes (SPEC-v2 section 5).
     pub public_data: Vec<u8>,
     /// The commitment, the proof's single public input.
     pub commitment: Fr,
@@ -53,14 +60,7 @@ pub struct BatchWitness {
 impl SlotWitness {
     /// The circuit's view of this slot's state transition (its signature aside).
     pub fn step_witness(&self) -> zkrollup_circuits::transfer::StepWitness {
-        let preimage = |a: Option<Account>| {
-            a.map_or_else(Default::default, |a| zkrollup_circuits::transfer::LeafPreimage {
-                ax: a.pubkey.x(),
-                ay: a.pubkey.y(),
-                balance: a.balance,
-                nonce: a.nonce,
-            })
-        };
+        let preimage = |a: Option<Account>| a.map_or_else(Default::default, |a| a.preimage());
         zkrollup_circuits::transfer::StepWitness {
             from: self.transfer.from,
             to: self.transfer.to,
@@ -86,6 +86,12 @@ impl BatchWitness {
                 signature: if s.transfer.is_padding() { None } else { s.transfer.signature },
             })
             .collect();
-        zkrollup_circuits::batch::BatchCircuit::new(depth, self.domain, self.old_root, slots)
+        zkrollup_circuits::batch::BatchCircuit::new(
+            depth,
+            (self.domain, self.batch_id),
+            self.old_root,
+            self.requests.clone(),
+            slots,
+        )
     }
 }

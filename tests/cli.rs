@@ -51,7 +51,59 @@ fn keygen_sign_apply_round_trip() {
     assert_eq!(new_state["accounts"][0]["nonce"], "1");
     assert_eq!(new_state["accounts"][1]["balance"], "40");
     let hex = std::fs::read_to_string(out.join("public_data.hex")).unwrap();
-    assert_eq!(hex.len(), 2 * (64 + 16 * zkrollup::DEFAULT_BATCH_SIZE));
+    assert_eq!(hex.len(), 2 * (104 + 45 * zkrollup::DEFAULT_L1_SLOTS + 16 * zkrollup::DEFAULT_BATCH_SIZE));
+}
+
+#[test]
+fn requests_withdrawals_and_genesis_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = setup(dir.path(), 1);
+    let carol = stdout_json(&zkrollup(&["keygen"]));
+    let genesis = stdout_json(&zkrollup(&["genesis", "--state", p(&state), "--json"]));
+    assert_eq!(genesis["genesis_next_index"], 3);
+    assert_eq!(genesis["genesis_total"], "100");
+    let addr = format!("0x{}", "ab".repeat(20));
+    let requests = serde_json::json!({"requests": [
+        {"type": "deposit_new", "index": 3, "amount": "70", "pubkey": carol["pubkey"], "addr": addr},
+        {"type": "full_exit", "index": 1, "amount": "0", "addr": addr},
+    ]});
+    let requests_path = dir.path().join("requests.json");
+    std::fs::write(&requests_path, requests.to_string()).unwrap();
+    // Carol's new account withdraws in the same batch, on a deployment of domain 5, batch 9.
+    let withdrawal = stdout_json(&zkrollup(&[
+        "sign", "--private-key", carol["private_key"].as_str().unwrap(),
+        "--from", "3", "--to", "0", "--amount", "20", "--nonce", "0", "--domain", "5",
+    ]));
+    let batch = dir.path().join("withdraw.json");
+    std::fs::write(&batch, serde_json::json!({"transfers": [withdrawal]}).to_string()).unwrap();
+    let out = dir.path().join("out");
+    let args = ["apply", "--state", p(&state), "--requests", p(&requests_path), "--batch", p(&batch), "--domain", "5", "--batch-id", "9", "--out", p(&out)];
+    let run = zkrollup(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let new_state: Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!(new_state["accounts"][0]["balance"], "0", "the full exit took account 1's 100");
+    assert_eq!(new_state["accounts"][2]["balance"], "50");
+    let hex = hex::decode(std::fs::read_to_string(out.join("public_data.hex")).unwrap()).unwrap();
+    assert_eq!(hex[31], 5, "domain");
+    assert_eq!(hex[39], 9, "batch id");
+    assert_eq!(&hex[104 + 45..104 + 58], &[3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 100], "full exit with the proved balance");
+    // The same batch under another domain: the signature no longer verifies.
+    std::fs::remove_dir_all(&out).unwrap();
+    let mut other = args;
+    other[8] = "6";
+    let run = zkrollup(&other);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(err.contains("L2 slot 0: signature invalid"), "{err}");
+    assert!(!out.exists());
+    // A state with a gap is no genesis.
+    let gap = dir.path().join("gap.json");
+    let mut with_gap: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    with_gap["accounts"][1]["index"] = 3.into();
+    std::fs::write(&gap, with_gap.to_string()).unwrap();
+    let run = zkrollup(&["genesis", "--state", p(&gap)]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("slot 2 is empty"));
 }
 
 #[test]
@@ -79,6 +131,7 @@ fn malformed_inputs_are_clear_errors_not_panics() {
         (vec!["apply", "--state", "/no/such/file", "--batch", p(&batch), "--out", p(&out)], "cannot read /no/such/file"),
         (vec!["apply", "--state", p(&state), "--batch", p(&batch), "--domain", "x", "--out", p(&out)], "--domain"),
         (vec!["apply", "--state", p(&state), "--batch", p(&batch), "--batch-size", "0", "--out", p(&out)], "--batch-size"),
+        (vec!["apply", "--state", p(&state), "--requests", p(&garbage), "--batch", p(&batch), "--out", p(&out)], "requests file"),
         (vec!["sign", "--private-key", "abcd", "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"], "32 bytes"),
         (vec!["keygen", "--private-key", "zz"], "not hex"),
         (vec!["export-verifier", "--keys", "/no/such/dir", "--out", p(&out)], "/no/such/dir/circuit.json"),
@@ -97,7 +150,7 @@ fn malformed_inputs_are_clear_errors_not_panics() {
 #[test]
 fn help_explains_every_command() {
     let help = String::from_utf8(zkrollup(&["--help"]).stdout).unwrap();
-    for command in ["setup", "prove", "verify", "info", "apply", "keygen", "sign", "demo", "export-verifier", "calldata", "bench"] {
+    for command in ["setup", "prove", "verify", "info", "apply", "genesis", "keygen", "sign", "demo", "export-verifier", "calldata", "bench"] {
         assert!(help.contains(command), "{help}");
         let sub = zkrollup(&[command, "--help"]);
         assert!(sub.status.success());
@@ -109,7 +162,7 @@ fn demo_runs_and_refuses_impossible_sizes() {
     let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6", "--no-proof"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8(run.stdout).unwrap();
-    for line in ["old root:", "new root:", "commitment:", "public data: 96 bytes"] {
+    for line in ["old root:", "new root:", "commitment:", "public data: 271 bytes", "L1 DepositNew", "L1 FullExit", "L2 withdrawal"] {
         assert!(text.contains(line), "{text}");
     }
     let bad: [&[&str]; 5] = [
@@ -190,9 +243,18 @@ fn setup_prove_verify_info_from_the_command_line() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("does not match the recorded"));
     assert!(!out2.exists());
 
-    let info = stdout_json(&zkrollup(&["info", "--batch-size", "3", "--depth", "16", "--json"]));
+    // The keys fix N: prove refuses another.
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--batch-size", "2", "--out", p(&out2)]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("keys in"), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let info = stdout_json(&zkrollup(&["info", "--batch-size", "3", "--l1-slots", "3", "--depth", "16", "--json"]));
     assert_eq!(info["public_inputs"], 1);
-    assert!(info["constraints_per_transfer"].as_u64().unwrap() <= 34_000, "{info}");
+    assert_eq!(info["l1_slots"], 3);
+    // Issue 11's budgets at depth 16, each slot with its share of the SHA-256.
+    assert!(info["constraints_per_transfer"].as_u64().unwrap() <= 32_100, "{info}");
+    assert!(info["constraints_per_l1_slot"].as_u64().unwrap() <= 31_000, "{info}");
+    assert!(info["fixed_constraints"].as_u64().unwrap() <= 64_000, "{info}");
     assert!(info["constraints"].as_u64().unwrap() > 0);
 }
 
@@ -223,5 +285,5 @@ fn bench_compares_both_provers_and_reports_json() {
     for key in ["stock_prove_ms", "prove_ms", "speedup_vs_stock", "constraints"] {
         assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
     }
-    assert!(dir.path().join("keys/dev-n1-d2/circuit.json").is_file(), "dev keys cached where run");
+    assert!(dir.path().join("keys/dev-m3-n1-d2/circuit.json").is_file(), "dev keys cached where run");
 }

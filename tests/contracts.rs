@@ -15,9 +15,14 @@ use revm::primitives::{Address, U256};
 use zkrollup::export::calldata::{proof_words, submit_batch_calldata, verify_proof_calldata, word, SUBMIT_BATCH_SELECTOR};
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{bundle, prove, snarkjs, Proof};
+use zkrollup::primitives::batch::Shape;
 use zkrollup::{Account, Batch, BatchParams, BatchWitness, Fr, State, Transfer};
 
+/// Where the L2 slots start in the public data: the header, then M L1 slots of 45 bytes.
+const L2_START: usize = 104 + 45 * M;
+
 const N: usize = 2;
+const M: usize = 1;
 const D: usize = 4;
 const SEED: u64 = 11;
 
@@ -25,23 +30,26 @@ fn key(i: u8) -> PrivateKey {
     PrivateKey::from_bytes([i; 32])
 }
 
-/// Genesis and two consecutive batches over it.
-fn two_batches() -> (Fr, BatchWitness, BatchWitness) {
+/// Genesis and three consecutive batches over it for a deployment of this domain: two with
+/// transfers and a withdrawal, then one of padding only (its roots are equal).
+fn three_batches(domain: Fr) -> (Fr, [BatchWitness; 3]) {
     let mut state = State::from_accounts(
         D,
         vec![(1, Account::new(key(1).public_key(), 100, 0)), (2, Account::new(key(2).public_key(), 50, 0))],
     )
     .unwrap();
     let genesis = state.root();
-    let params = BatchParams::new(N);
+    let params = |id| BatchParams::new(N).with_l1_slots(M).with_domain(domain).with_batch_id(id);
     let first = Batch::new(vec![
-        Transfer::signed(&key(1), 1, 2, 30, 0, params.domain),
-        Transfer::signed(&key(2), 2, 1, 5, 0, params.domain),
+        Transfer::signed(&key(1), 1, 2, 30, 0, domain),
+        Transfer::signed(&key(2), 2, 0, 5, 0, domain),
     ]);
-    let w1 = state.apply_batch(&first, &params).unwrap();
-    let second = Batch::new(vec![Transfer::signed(&key(1), 1, 2, 1, 1, params.domain)]);
-    let w2 = state.apply_batch(&second, &params).unwrap();
-    (genesis, w1, w2)
+    let w1 = state.apply_batch(&first, &params(1)).unwrap();
+    let second = Batch::new(vec![Transfer::signed(&key(1), 1, 2, 1, 1, domain)]);
+    let w2 = state.apply_batch(&second, &params(2)).unwrap();
+    let w3 = state.apply_batch(&Batch::default(), &params(3)).unwrap();
+    assert_eq!(w3.old_root, w3.new_root);
+    (genesis, [w1, w2, w3])
 }
 
 fn zkrollup(args: &[&str]) -> std::process::Output {
@@ -58,22 +66,32 @@ struct Fixture {
     dir: tempfile::TempDir,
     contracts: std::collections::HashMap<String, evm::Contract>,
     genesis: Fr,
-    batches: [(BatchWitness, Proof); 2],
+    batches: [(BatchWitness, Proof); 3],
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    let info = bundle::setup_to_dir(&keys, N, D, Fr::from(0u64), Some(SEED)).unwrap();
+    let info = bundle::setup_to_dir(&keys, Shape { depth: D, l1_slots: M, batch_size: N }, Some(SEED)).unwrap();
     let sol = dir.path().join("Groth16Verifier.sol");
     let out = zkrollup(&["export-verifier", "--keys", s(&keys), "--out", s(&sol)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let contracts = evm::compile(&[&sol, &evm::root().join("verifier-sol/ZKRollup.sol")]);
+    // Deployments are deterministic (same deployer, same nonces), so every test's rollup has the
+    // address, and so the domain, of this first one.
+    let mut chain = Chain::new();
+    let (verifier, _) = chain.deploy(account(DEPLOYER), &contracts["Groth16Verifier"].bytecode, &[]);
+    let args = rollup_args(verifier, Fr::from(0u64));
+    let (rollup, _) = chain.deploy(account(DEPLOYER), &contracts["ZKRollup"].bytecode, &args);
+    let domain = Fr::from_be_bytes_mod_order(&chain.view_word(rollup, selector("domain()")));
+    assert_ne!(domain, Fr::from(0u64));
     let pk = bundle::load_proving(&keys, &info).unwrap();
-    let (genesis, w1, w2) = two_batches();
-    let p1 = prove(&pk, w1.circuit(D)).unwrap();
-    let p2 = prove(&pk, w2.circuit(D)).unwrap();
-    Fixture { dir, contracts, genesis, batches: [(w1, p1), (w2, p2)] }
+    let (genesis, witnesses) = three_batches(domain);
+    let batches = witnesses.map(|w| {
+        let proof = prove(&pk, w.circuit(D)).unwrap();
+        (w, proof)
+    });
+    Fixture { dir, contracts, genesis, batches }
 }
 
 const DEPLOYER: u8 = 0xd0;
@@ -83,9 +101,13 @@ fn deploy_verifier(chain: &mut Chain, f: &Fixture) -> (Address, u64) {
     chain.deploy(account(DEPLOYER), &f.contracts["Groth16Verifier"].bytecode, &[])
 }
 
+fn rollup_args(verifier: Address, genesis: Fr) -> Vec<u8> {
+    [address_word(verifier), word(genesis), u64_word(N as u64), u64_word(M as u64), address_word(account(SEQUENCER))]
+        .concat()
+}
+
 fn deploy_rollup(chain: &mut Chain, f: &Fixture, verifier: Address, genesis: Fr) -> (Address, u64) {
-    let args = [address_word(verifier), word(genesis), u64_word(N as u64), address_word(account(SEQUENCER))].concat();
-    chain.deploy(account(DEPLOYER), &f.contracts["ZKRollup"].bytecode, &args)
+    chain.deploy(account(DEPLOYER), &f.contracts["ZKRollup"].bytecode, &rollup_args(verifier, genesis))
 }
 
 fn is_true(out: &Outcome) -> bool {
@@ -172,11 +194,12 @@ fn cli_calldata(dir: &Path, name: &str, w: &BatchWitness, proof: &Proof) -> Vec<
     let data_path = dir.join(format!("{name}.public_data.hex"));
     std::fs::write(&proof_path, snarkjs::proof_json(proof).to_string()).unwrap();
     std::fs::write(&data_path, hex::encode(&w.public_data)).unwrap();
-    let out = zkrollup(&["calldata", "--proof", s(&proof_path), "--public-data", s(&data_path)]);
+    let m = M.to_string();
+    let out = zkrollup(&["calldata", "--proof", s(&proof_path), "--public-data", s(&data_path), "--l1-slots", &m]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let bytes = hex::decode(text.trim().trim_start_matches("0x")).expect("hex on stdout");
-    assert_eq!(bytes, submit_batch_calldata(proof, &w.public_data).unwrap(), "CLI and library agree");
+    assert_eq!(bytes, submit_batch_calldata(proof, &w.public_data, M).unwrap(), "CLI and library agree");
     bytes
 }
 
@@ -186,26 +209,28 @@ fn the_rollup_moves_through_two_batches_and_refuses_everything_else() {
     let mut chain = Chain::new();
     let (verifier, _) = deploy_verifier(&mut chain, &f);
     let (rollup, _) = deploy_rollup(&mut chain, &f, verifier, f.genesis);
-    let [(w1, p1), (w2, p2)] = &f.batches;
+    let [(w1, p1), (w2, p2), (w3, p3)] = &f.batches;
     assert_eq!(chain.view_word(rollup, selector("sequencer()")), address_word(account(SEQUENCER)));
     assert_eq!(chain.view_word(rollup, selector("batchSize()")), u64_word(N as u64));
+    assert_eq!(chain.view_word(rollup, selector("l1Slots()")), u64_word(M as u64));
     assert_eq!(root_and_count(&mut chain, rollup), (word(f.genesis), u64_word(0)));
 
     let call1 = cli_calldata(f.dir.path(), "first", w1, p1);
     let call2 = cli_calldata(f.dir.path(), "second", w2, p2);
+    let call3 = cli_calldata(f.dir.path(), "third", w3, p3);
     let invalid_proof = selector("InvalidProof(uint256)");
 
     // Refused before any batch: the right call from someone else, a wrong proof.
     let before = root_and_count(&mut chain, rollup);
     let out = submit(&mut chain, rollup, 0x77, call1.clone());
     assert_eq!(out.revert_selector(), selector("NotSequencer(address)"));
-    let out = submit(&mut chain, rollup, SEQUENCER, submit_batch_calldata(p2, &w1.public_data).unwrap());
+    let out = submit(&mut chain, rollup, SEQUENCER, submit_batch_calldata(p2, &w1.public_data, M).unwrap());
     assert_eq!(out.revert_selector(), invalid_proof, "batch 1 with batch 2's proof");
     assert_eq!(root_and_count(&mut chain, rollup), before);
 
-    // Batch 1, then batch 2.
+    // Batches 1, 2 and 3.
     let event = revm::primitives::keccak256("BatchSubmitted(uint256,uint256,uint256)".as_bytes());
-    for (i, (call, w)) in [(&call1, w1), (&call2, w2)].into_iter().enumerate() {
+    for (i, (call, w)) in [(&call1, w1), (&call2, w2), (&call3, w3)].into_iter().enumerate() {
         let out = submit(&mut chain, rollup, SEQUENCER, call.clone());
         let Outcome::Success { logs, .. } = &out else { panic!("batch {} refused: {out:?}", i + 1) };
         assert_eq!(logs.len(), 1);
@@ -222,13 +247,15 @@ fn the_rollup_moves_through_two_batches_and_refuses_everything_else() {
     let mut long = w2.public_data.clone();
     long.extend_from_slice(&[0; 16]);
     let mut flipped = w2.public_data.clone();
-    flipped[64 + 15] ^= 1; // slot 0's amount
+    flipped[L2_START + 15] ^= 1; // slot 0's amount
     let mut out_of_field = w2.public_data.clone();
-    out_of_field[32..64].copy_from_slice(&r_plus(w2.new_root));
+    out_of_field[72..104].copy_from_slice(&r_plus(w2.new_root));
     let wrong_length = selector("WrongTxDataLength(uint256,uint256)");
     let cases: Vec<(&str, u8, Vec<u8>, [u8; 4])> = vec![
         ("replay of batch 1", SEQUENCER, call1.clone(), invalid_proof),
         ("replay of batch 2", SEQUENCER, call2.clone(), invalid_proof),
+        // Same roots, same slots: only the batch id in the public data tells them apart.
+        ("the all-padding batch 3 offered again as batch 4", SEQUENCER, call3.clone(), invalid_proof),
         ("txData one slot short", SEQUENCER, encode_raw(p2, &short), wrong_length),
         ("txData one slot long", SEQUENCER, encode_raw(p2, &long), wrong_length),
         ("txData with one byte changed", SEQUENCER, encode_raw(p2, &flipped), invalid_proof),
@@ -245,9 +272,9 @@ fn the_rollup_moves_through_two_batches_and_refuses_everything_else() {
 /// `submitBatch` calldata encoded here, without the library's checks, to send what a hostile
 /// caller might.
 fn encode_raw(proof: &Proof, public_data: &[u8]) -> Vec<u8> {
-    let tx_data = &public_data[64..];
+    let tx_data = &public_data[L2_START..];
     let mut call = SUBMIT_BATCH_SELECTOR.to_vec();
-    call.extend_from_slice(&public_data[32..64]);
+    call.extend_from_slice(&public_data[72..104]);
     call.extend_from_slice(&u64_word(0x140));
     for w in proof_words(proof) {
         call.extend_from_slice(&w);
@@ -263,13 +290,13 @@ fn the_rollup_constructor_refuses_bad_configuration() {
     let f = fixture_contracts_only();
     let mut chain = Chain::new();
     let (verifier, _) = chain.deploy(account(DEPLOYER), &f["Groth16Verifier"].bytecode, &[]);
-    let ok = [address_word(verifier), word(Fr::from(1u64)), u64_word(2), address_word(account(SEQUENCER))];
+    let ok = [address_word(verifier), word(Fr::from(1u64)), u64_word(2), u64_word(1), address_word(account(SEQUENCER))];
     let r = U256::from_be_bytes(word(-Fr::from(1u64))) + U256::from(1u64);
     let bad: Vec<(&str, usize, [u8; 32])> = vec![
         ("verifier without code", 0, address_word(account(0x99))),
         ("genesis root = r", 1, r.to_be_bytes()),
         ("batch size 0", 2, u64_word(0)),
-        ("zero sequencer", 3, [0; 32]),
+        ("zero sequencer", 4, [0; 32]),
     ];
     for (name, i, value) in bad {
         let mut args = ok;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
 use zkrollup::primitives::eddsa::{PrivateKey, PublicKey, Signature};
 use zkrollup::primitives::poseidon::{poseidon, Poseidon, MAX_INPUTS};
-use zkrollup::{Fr, StateTree};
+use zkrollup::{Fr, StateTree, Transfer};
 
 /// Run `node tests/js/oracle.mjs COMMAND` with `input` on stdin.
 fn oracle(command: &str, input: Value) -> Value {
@@ -161,26 +161,40 @@ fn apply_on_files_made_outside_the_project() {
                    "balance": balance.to_string(), "nonce": nonce.to_string()})
         })
         .collect();
-    // A chain through one sender, a self-transfer, a receiver that then sends, and a receiver
-    // filled to the last unit below 2^64.
+    // L1: a new account (then spending in L2), a deposit, a full exit; L2: a chain through one
+    // sender, a self-transfer, a receiver that then sends, a receiver filled to the last unit
+    // below 2^64, and two withdrawals.
+    let new_key = hex::encode(random_key(&mut rng).as_bytes());
+    let requests = json!([
+        {"type": "deposit_new", "index": 6, "amount": "700", "private_key": new_key, "addr": format!("0x{}", "ab".repeat(20))},
+        {"type": "deposit", "index": 5, "amount": "40", "addr": format!("0x{}", "01".repeat(20))},
+        {"type": "full_exit", "index": 2, "amount": "0", "addr": format!("0x{}", "02".repeat(20))},
+    ]);
     let transfers = json!([
         {"from": 1, "to": 2, "amount": 300, "nonce": 0},
-        {"from": 2, "to": 2, "amount": 305, "nonce": 3},
-        {"from": 2, "to": 5, "amount": 305, "nonce": 4},
+        {"from": 2, "to": 2, "amount": 300, "nonce": 3},
+        {"from": 2, "to": 5, "amount": 300, "nonce": 4},
         {"from": 1, "to": 63, "amount": 100, "nonce": 1},
         {"from": 5, "to": 1, "amount": 1, "nonce": 0},
+        {"from": 6, "to": 0, "amount": 650, "nonce": 0},
+        {"from": 1, "to": 0, "amount": 1, "nonce": 2},
     ]);
     let scenario = oracle(
         "scenario",
-        json!({"depth": 3, "batch_size": 8, "domain": "12345", "accounts": accounts, "transfers": transfers}),
+        json!({"depth": 3, "batch_size": 8, "l1_slots": 4, "domain": "12345", "batch_id": 77,
+               "accounts": accounts, "requests": requests, "transfers": transfers}),
     );
     let dir = tempfile::tempdir().unwrap();
     let (state, batch, out) = (dir.path().join("state.json"), dir.path().join("batch.json"), dir.path().join("out"));
+    let requests_file = dir.path().join("requests.json");
     std::fs::write(&state, scenario["state"].to_string()).unwrap();
     std::fs::write(&batch, scenario["batch"].to_string()).unwrap();
+    std::fs::write(&requests_file, scenario["requests"].to_string()).unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_zkrollup"))
-        .args(["apply", "--batch-size", "8", "--domain", "12345", "--state"])
+        .args(["apply", "--batch-size", "8", "--l1-slots", "4", "--domain", "12345", "--batch-id", "77", "--state"])
         .arg(&state)
+        .arg("--requests")
+        .arg(&requests_file)
         .arg("--batch")
         .arg(&batch)
         .arg("--out")
@@ -203,4 +217,63 @@ fn apply_on_files_made_outside_the_project() {
     assert_eq!(fr_to_decimal(new_state.root()), expected["new_root"].as_str().unwrap());
     assert_eq!(new_state.account(63).unwrap().balance, u64::MAX);
     assert_eq!(new_state.account(2).map(|a| (a.balance, a.nonce)), Some((0, 5)));
+    assert_eq!(new_state.account(6).map(|a| (a.balance, a.nonce)), Some((50, 1)));
+}
+
+#[test]
+fn packed_keys_match_circomlibjs_both_ways() {
+    use zkrollup::primitives::babyjubjub::torsion_points;
+    use zkrollup::primitives::packed_key::{pack_le, unpack_point};
+    let mut rng = test_rng();
+    let mut points: Vec<(Fr, Fr)> = (0..12)
+        .map(|_| {
+            let k = random_key(&mut rng).public_key();
+            (k.x(), k.y())
+        })
+        .collect();
+    // Outside the subgroup too (packing does not care about the order).
+    let shifted = ark_ec::CurveGroup::into_affine(random_key(&mut rng).public_key().point() + torsion_points()[3]);
+    points.push((shifted.x, shifted.y));
+    let theirs = oracle("pack", json!(points.iter().map(|&(x, y)| json!([dec(x), dec(y)])).collect::<Vec<_>>()));
+    let mut signs = [0; 2];
+    for (i, &(x, y)) in points.iter().enumerate() {
+        let ours = pack_le(x, y);
+        assert_eq!(theirs[i].as_str().unwrap(), hex::encode(ours), "pack {i}");
+        signs[usize::from(ours[31] >> 7)] += 1;
+    }
+    assert!(signs[0] > 0 && signs[1] > 0, "both signs: {signs:?}");
+    // circomlibjs unpacks what we pack, and we unpack what it packs, to the same point.
+    let packed: Vec<String> = points.iter().map(|&(x, y)| hex::encode(pack_le(x, y))).collect();
+    let unpacked = oracle("unpack", json!(packed));
+    for (i, &(x, y)) in points.iter().enumerate() {
+        assert_eq!(unpacked[i], json!([dec(x), dec(y)]), "circomlibjs unpack {i}");
+        let mut be: [u8; 32] = hex::decode(theirs[i].as_str().unwrap()).unwrap().try_into().unwrap();
+        be.reverse();
+        let p = unpack_point(&be).unwrap();
+        assert_eq!((p.x, p.y), (x, y), "our unpack {i}");
+    }
+}
+
+#[test]
+fn withdrawal_signatures_verify_in_circomlibjs() {
+    let mut rng = test_rng();
+    let domain = Fr::rand(&mut rng);
+    let cases: Vec<Value> = (0..4u64)
+        .map(|i| {
+            let key = random_key(&mut rng);
+            let t = Transfer::signed(&key, 3 + i as u32, 0, 10 * i, i, domain);
+            let sig = t.signature.unwrap();
+            json!({"pubkey": [dec(key.public_key().x()), dec(key.public_key().y())], "domain": dec(domain),
+                   "from": (3 + i).to_string(), "amount": (10 * i).to_string(), "nonce": i.to_string(),
+                   "R8": [dec(sig.r8.0), dec(sig.r8.1)], "S": dec(sig.s)})
+        })
+        .collect();
+    assert_eq!(oracle("verify_withdrawal", json!(cases)), json!([true, true, true, true]));
+    // A transfer's signature on the same values is not a withdrawal's.
+    let key = random_key(&mut rng);
+    let t = Transfer::signed(&key, 3, 4, 10, 0, domain);
+    let sig = t.signature.unwrap();
+    let case = json!([{"pubkey": [dec(key.public_key().x()), dec(key.public_key().y())], "domain": dec(domain),
+                       "from": "3", "amount": "10", "nonce": "0", "R8": [dec(sig.r8.0), dec(sig.r8.1)], "S": dec(sig.s)}]);
+    assert_eq!(oracle("verify_withdrawal", case), json!([false]));
 }

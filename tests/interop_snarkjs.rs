@@ -8,7 +8,7 @@ use zkrollup::prover::snarkjs::{proof_json, public_json, verification_key_json};
 use zkrollup::primitives::batch::BatchCircuit;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{prove, setup_insecure_dev, PreimageCircuit};
-use zkrollup::{Account, Batch, BatchParams, Fr, State, Transfer};
+use zkrollup::{Account, Batch, BatchParams, Fr, Request, State, Transfer};
 
 /// `snarkjs groth16 verify` on the three files; returns (exit success, stdout + stderr).
 fn snarkjs_verify(vk: &serde_json::Value, public: &serde_json::Value, proof: &serde_json::Value) -> (bool, String) {
@@ -39,15 +39,36 @@ fn snarkjs_accepts_our_proofs_and_rejects_a_changed_input() {
     assert!(!ok && text.contains("Invalid proof"), "snarkjs accepted a changed input:\n{text}");
 }
 
+/// Groth16 end to end on a v2 batch with every operation (M = 3, N = 2, D = 2): a new
+/// account, a deposit and a full exit on L1, then a transfer from the new account and a
+/// withdrawal on L2. Setup, prove, verify here, and snarkjs verifies.
 #[test]
 fn snarkjs_accepts_a_real_batch_proof() {
-    let key = PrivateKey::from_bytes([4; 32]);
+    let (alice, bob, carol) = (PrivateKey::from_bytes([4; 32]), PrivateKey::from_bytes([5; 32]), PrivateKey::from_bytes([6; 32]));
     let depth = 2;
-    let mut state = State::from_accounts(depth, vec![(1, Account::new(key.public_key(), 10, 0))]).unwrap();
-    let params = BatchParams::new(1);
-    let w = state.apply_batch(&Batch::new(vec![Transfer::signed(&key, 1, 1, 3, 0, params.domain)]), &params).unwrap();
-    let (pk, vk) = setup_insecure_dev(BatchCircuit::blank(depth, 1, params.domain), 5).unwrap();
+    let mut state = State::from_accounts(
+        depth,
+        vec![(1, Account::new(alice.public_key(), 10, 0)), (2, Account::new(bob.public_key(), 7, 0))],
+    )
+    .unwrap();
+    let params = BatchParams::new(2).with_l1_slots(3).with_domain(Fr::from(123_456u64)).with_batch_id(7);
+    let c = carol.public_key();
+    let batch = Batch::new(vec![
+        Transfer::signed(&carol, 3, 1, 4, 0, params.domain),
+        Transfer::signed(&alice, 1, 0, 6, 0, params.domain),
+    ])
+    .with_requests(vec![
+        Request::deposit_new(3, 20, (c.x(), c.y()), [3; 20]),
+        Request::deposit(1, 5, [1; 20]),
+        Request::full_exit(2, [2; 20]),
+    ]);
+    let w = state.apply_batch(&batch, &params).unwrap();
+    assert_eq!(state.account(1).unwrap().balance, 10 + 5 + 4 - 6);
+    assert_eq!(state.account(2).unwrap().balance, 0);
+    assert_eq!(state.account(3).unwrap().balance, 16);
+    let (pk, vk) = setup_insecure_dev(BatchCircuit::blank(w.circuit(depth).shape()), 5).unwrap();
     let proof = prove(&pk, w.circuit(depth)).unwrap();
+    assert!(zkrollup::prover::verify(&vk, &[w.commitment], &proof).unwrap());
     let (ok, text) = snarkjs_verify(&verification_key_json(&vk), &public_json(&[w.commitment]), &proof_json(&proof));
     assert!(ok && text.contains("OK"), "snarkjs rejected a batch proof:\n{text}");
     let (ok, _) = snarkjs_verify(&verification_key_json(&vk), &public_json(&[w.commitment + Fr::from(1u64)]), &proof_json(&proof));

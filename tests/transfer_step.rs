@@ -60,6 +60,7 @@ fn every_slot_of_real_batches_satisfies_the_gadget() {
         Transfer::signed(&key(1), 1, 1, 995, 5, params.domain),
         Transfer::signed(&key(2), 2, 15, u64::MAX, 0, params.domain),
         Transfer::signed(&key(15), 15, 1, 0, 0, params.domain),
+        Transfer::signed(&key(1), 1, 0, 7, 6, params.domain),
     ];
     let w = s.apply_batch(&Batch::new(transfers), &params).unwrap();
     for (i, slot) in w.slots.iter().enumerate() {
@@ -68,7 +69,7 @@ fn every_slot_of_real_batches_satisfies_the_gadget() {
         let (ok, root, bytes) = gadget(slot.root_before, &step);
         assert!(ok, "slot {i} unsatisfied");
         assert_eq!(root, slot.root_after, "slot {i} root");
-        assert_eq!(bytes, w.public_data[64 + 16 * i..80 + 16 * i], "slot {i} public bytes");
+        assert_eq!(bytes, w.public_data[104 + 16 * i..120 + 16 * i], "slot {i} public bytes");
     }
     assert_eq!(w.slots[5].root_after, w.new_root);
 }
@@ -153,9 +154,26 @@ fn sender_leaf_with_a_made_up_balance() {
 }
 
 #[test]
-fn receiver_slot_zero() {
-    let (root, w) = manual(&state(), 1, 0, 1, 4);
-    rejected(root, &w, StepFault::ReceiverIsZero, "receiver is not slot 0");
+fn a_withdrawal_changes_only_the_sender() {
+    let s = state();
+    let (root, w) = manual(&s, 1, 0, 1, 4);
+    let (ok, after, bytes) = gadget(root, &w);
+    assert!(ok);
+    assert_eq!(apply_step(DEPTH, root, &w), Ok(after));
+    let sender = LeafPreimage { balance: 999, nonce: 5, ..w.sender };
+    assert_eq!(after, w.sender_path.root(sender.leaf()));
+    assert_eq!(bytes, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+}
+
+#[test]
+fn a_withdrawal_with_a_receiver_leaf_or_over_the_balance() {
+    let (root, mut w) = manual(&state(), 1, 0, 1, 4);
+    w.receiver = LeafPreimage { balance: 1, ..w.sender };
+    rejected(root, &w, StepFault::PaddingNotEmpty, "padding is all zero");
+    let (root, w) = manual(&state(), 1, 0, 1001, 4);
+    rejected(root, &w, StepFault::InsufficientBalance, "sender balance covers amount");
+    let (root, w) = manual(&state(), 7, 0, 1, u64::MAX);
+    rejected(root, &w, StepFault::NonceExhausted, "sender nonce below 2^64 - 1");
 }
 
 #[test]

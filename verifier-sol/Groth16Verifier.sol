@@ -5,14 +5,15 @@ pragma solidity ^0.8.20;
 
 /// @title Groth16 verifier for the zkrollup batch circuit, BN254
 /// @notice Verifies a Groth16 proof whose one public input is a batch commitment
-///         c = uint256(sha256(public_data)) & (2^253 - 1) (zkrollup SPEC section 5).
+///         c = uint256(sha256(public_data)) & (2^253 - 1) (zkrollup SPEC-v2 section 5).
 /// @dev Circuit parameters of this key:
-///        batch size N        3
+///        L2 slots N          3
+///        L1 slots M          3
 ///        tree depth D        16
-///        domain              0
-///        constraints         129410
-///        verifying key       sha256 86a38e4b05066fe683d2beca5f44772cfc76c4370539613525cac07b9497a6a5 (arkworks compressed encoding)
-///        proving key         sha256 ae1f596fa098e18e343fc25cd9d068e36bc8d27399e9d4ccfbd78fa9a79d10b6
+///        domain              any: it is in the public data
+///        constraints         243794
+///        verifying key       sha256 ee127dbe3b89db657ff0ccf9cbca7970a9b2f92838aba8e38a3e9748eecedaee (arkworks compressed encoding)
+///        proving key         sha256 ed76e640493113621a3006827f7ea6c63b399dcbccc9961be593fc3c10a11df1
 ///        setup               INSECURE development setup from the public seed 2026: anyone can forge proofs
 ///      Same entry point as snarkjs's generated verifier; `b` is in EVM order
 ///      [[x.c1, x.c0], [y.c1, y.c0]]. The check is the pairing product
@@ -48,10 +49,10 @@ contract Groth16Verifier {
     uint256 internal constant DELTA_X0 = 14097645786496907429616708400155811683728861871744546170478001738562519973562;
     uint256 internal constant DELTA_Y1 = 1217980677483230433517948016030122458121979655192046269699661165411691892138;
     uint256 internal constant DELTA_Y0 = 8574656040756569114206692862397902330972959970831723453417033650742855136519;
-    uint256 internal constant IC0_X = 14708261846158960466709722548845604259759792450008807327740123663435769215625;
-    uint256 internal constant IC0_Y = 19382478296734597115961288106621537523739825287512409190059136096168808230210;
-    uint256 internal constant IC1_X = 20554578646611431879627083695869153548786426479763059984749409655976270478447;
-    uint256 internal constant IC1_Y = 5404065662662143543535302966778219675386306884795038293691619712060660787891;
+    uint256 internal constant IC0_X = 14093597667163356475056971877227979884656238204946732159708838942962192451932;
+    uint256 internal constant IC0_Y = 15518228988951760142836133651507333934707488758299869442508939740211449846713;
+    uint256 internal constant IC1_X = 2311369663189893620090672644806930042557040030364682415774278521285839324981;
+    uint256 internal constant IC1_Y = 17084995094085427615748538814323732075591362020414973950538918776522347099725;
 
     /// @notice True when (a, b, c) is a valid proof for the public input `input[0]`.
     /// @param a The proof's A, a G1 point (x, y).

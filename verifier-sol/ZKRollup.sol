@@ -12,12 +12,14 @@ interface IGroth16Verifier {
     ) external view returns (bool);
 }
 
-/// @title zkrollup's rollup contract (SPEC section 8)
+/// @title zkrollup's rollup contract (SPEC section 8, with the v2 commitment of SPEC-v2 section 5)
 /// @notice Holds the state root of the rollup and moves it only with a valid Groth16 proof of a
-///         batch whose transfers are published here as calldata.
-/// @dev The proof's one public input is recomputed on chain from the current root, the new root
-///      and `txData` (SPEC section 5), so the proof binds exactly the data published, and a batch
-///      proved against an older root cannot be replayed.
+///         batch whose L2 slots are published here as calldata.
+/// @dev The proof's one public input is recomputed on chain from this deployment's domain, the
+///      batch's number, the current root, the new root, an all-padding L1 section and `txData`
+///      (SPEC-v2 section 5), so the proof binds exactly the data published, to this deployment
+///      and to its place in the chain. Interim: the request queue, withdrawals' payouts and
+///      exodus of SPEC-v2 section 6 are not here yet, so batches carry no L1 requests.
 contract ZKRollup {
     /// @dev BN254 scalar field modulus r: roots are field elements.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -25,11 +27,17 @@ contract ZKRollup {
     uint256 internal constant COMMITMENT_MASK = (1 << 253) - 1;
     /// @dev One slot of public data: from (4 bytes), to (4 bytes), amount (8 bytes).
     uint256 internal constant SLOT_BYTES = 16;
+    /// @dev One L1 slot of public data: type, index, amount, packed key (45 bytes).
+    uint256 internal constant L1_SLOT_BYTES = 45;
 
     /// @notice The verifier of this rollup's circuit.
     IGroth16Verifier public immutable verifier;
-    /// @notice Slots per batch (N); every batch publishes exactly N * 16 bytes.
+    /// @notice L2 slots per batch (N); every batch publishes exactly N * 16 bytes.
     uint256 public immutable batchSize;
+    /// @notice L1 slots per batch (M) of the circuit; all padding until the request queue lands.
+    uint256 public immutable l1Slots;
+    /// @notice keccak256(abi.encode(chainid, this)) mod r: signatures and proofs are bound to it.
+    uint256 public immutable domain;
     /// @notice The only account allowed to submit batches.
     address public immutable sequencer;
     /// @notice The current state root.
@@ -53,17 +61,20 @@ contract ZKRollup {
 
     /// @param verifier_ The generated Groth16 verifier for the circuit with N = batchSize_.
     /// @param genesisRoot The state root before the first batch.
-    /// @param batchSize_ N, the circuit's slots per batch.
+    /// @param batchSize_ N, the circuit's L2 slots per batch.
+    /// @param l1Slots_ M, the circuit's L1 slots per batch.
     /// @param sequencer_ The only account allowed to submit batches.
-    constructor(address verifier_, uint256 genesisRoot, uint256 batchSize_, address sequencer_) {
+    constructor(address verifier_, uint256 genesisRoot, uint256 batchSize_, uint256 l1Slots_, address sequencer_) {
         if (verifier_.code.length == 0) revert BadConfiguration("verifier has no code");
         if (batchSize_ == 0) revert BadConfiguration("batch size is zero");
         if (sequencer_ == address(0)) revert BadConfiguration("sequencer is the zero address");
         if (genesisRoot >= R) revert RootNotInField(genesisRoot);
         verifier = IGroth16Verifier(verifier_);
         batchSize = batchSize_;
+        l1Slots = l1Slots_;
         sequencer = sequencer_;
         stateRoot = genesisRoot;
+        domain = uint256(keccak256(abi.encode(block.chainid, address(this)))) % R;
     }
 
     /// @notice Accept a batch: verify its proof against the current root, `newRoot` and `txData`,
@@ -78,7 +89,11 @@ contract ZKRollup {
         if (txData.length != expected) revert WrongTxDataLength(txData.length, expected);
 
         uint256 oldRoot = stateRoot;
-        uint256 commitment = uint256(sha256(abi.encodePacked(oldRoot, newRoot, txData))) & COMMITMENT_MASK;
+        uint256 batchId = batchCount + 1;
+        bytes memory l1Padding = new bytes(l1Slots * L1_SLOT_BYTES);
+        uint256 commitment = uint256(
+            sha256(abi.encodePacked(domain, uint64(batchId), oldRoot, newRoot, l1Padding, txData))
+        ) & COMMITMENT_MASK;
         bool valid = verifier.verifyProof(
             [proof[0], proof[1]],
             [[proof[2], proof[3]], [proof[4], proof[5]]],
@@ -88,7 +103,6 @@ contract ZKRollup {
         if (!valid) revert InvalidProof(commitment);
 
         stateRoot = newRoot;
-        uint256 batchId = batchCount + 1;
         batchCount = batchId;
         emit BatchSubmitted(batchId, oldRoot, newRoot);
     }

@@ -10,10 +10,12 @@
 //! | [`babyjubjub`] | Baby JubJub in circomlib's coordinates (`a = 168700`, `d = 168696`) |
 //! | [`eddsa`] | EdDSA-Poseidon as circomlibjs `signPoseidon` / `verifyPoseidon` |
 //! | [`merkle`] | one level of the quaternary Poseidon Merkle tree, and whole paths |
+//! | [`packed_key`] | public keys packed as `Ay` and a sign bit (L1 records), and their recovery |
 //! | [`commitment`] | the sha256 commitment to a batch's public data |
-//! | [`range`] | 64-bit range checks |
+//! | [`range`] | 64-bit range checks, strict bits of field elements |
+//! | [`request`] | one L1 slot's state transition (DepositNew, Deposit, FullExit) |
 //! | [`sha256`] | SHA-256 by blocks (the commitment's hash) |
-//! | [`transfer`] | one slot's state transition (without its signature) |
+//! | [`transfer`] | one L2 slot's state transition: transfer or withdrawal (without its signature) |
 //! | [`stats`] | constraint counts of every gadget, pinned in `constraints.baseline` |
 
 #![forbid(unsafe_code)]
@@ -24,8 +26,10 @@ pub mod batch;
 pub mod commitment;
 pub mod eddsa;
 pub mod merkle;
+pub mod packed_key;
 pub mod poseidon;
 pub mod range;
+pub mod request;
 pub mod sha256;
 pub mod stats;
 pub mod transfer;

@@ -1,6 +1,10 @@
 //! ABI-encoded calls to the contracts of SPEC section 8: `ZKRollup.submitBatch` (what
 //! `zkrollup calldata` prints) and the verifier's `verifyProof`.
 //!
+//! Today's `ZKRollup` (the v2 commitment, before its request queue) takes
+//! `submitBatch(newRoot, l2Data, proof)` and publishes an all-padding L1 section; a batch with
+//! L1 requests cannot be submitted to it yet.
+//!
 //! The EVM's BN254 precompiles take a G2 coordinate imaginary part first, so `b` goes on chain as
 //! `[x.c1, x.c0, y.c1, y.c0]`; the identity is all zeros.
 
@@ -17,20 +21,24 @@ pub const SUBMIT_BATCH_SELECTOR: [u8; 4] = [0x51, 0xf0, 0x9c, 0x9f];
 /// `bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[1])"))`.
 pub const VERIFY_PROOF_SELECTOR: [u8; 4] = [0x43, 0x75, 0x3b, 0x4d];
 
-/// Bytes of public data before the slots: old root and new root.
-const ROOTS_BYTES: usize = 64;
-/// Bytes of one slot of public data.
-const SLOT_BYTES: usize = 16;
+use zkrollup_circuits::commitment::{HEADER_BYTES, SLOT_BYTES};
+use zkrollup_circuits::request::L1_SLOT_BYTES;
+
+/// Where the new root sits in the public data: after domain, batch id and old root.
+const NEW_ROOT: std::ops::Range<usize> = 72..104;
 
 /// Why public data cannot become a `submitBatch` call.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CalldataError {
-    /// Not `64 + 16 N` bytes for some N >= 1.
-    #[error("public data is {0} bytes; expected 64 bytes of roots and then 16 bytes per slot, at least one slot")]
+    /// Not `104 + 45 M + 16 N` bytes for some N >= 1.
+    #[error("public data is {0} bytes; expected 104 bytes of header, 45 per L1 slot, then 16 per L2 slot, at least one")]
     Length(usize),
-    /// The new root (bytes 32..64) is not a field element.
-    #[error("public data: the new root (bytes 32..64) is not below the field modulus r")]
+    /// The new root (bytes 72..104) is not a field element.
+    #[error("public data: the new root (bytes 72..104) is not below the field modulus r")]
     RootNotInField,
+    /// An L1 slot holds a request, which today's contract cannot take.
+    #[error("public data: L1 slot {0} holds a request; ZKRollup takes batches without L1 requests until its request queue lands")]
+    L1Request(usize),
 }
 
 /// One 32-byte big-endian ABI word for a field element.
@@ -76,18 +84,22 @@ pub fn verify_proof_calldata(proof: &Proof, input: Fr) -> Vec<u8> {
 }
 
 /// The call `submitBatch(newRoot, txData, proof)` for a proof and the public data of its batch
-/// (`old_root || new_root || slots`, as `zkrollup prove` writes `public_data.hex`). The old root
-/// is not sent: the contract reads it from its own state.
-pub fn submit_batch_calldata(proof: &Proof, public_data: &[u8]) -> Result<Vec<u8>, CalldataError> {
+/// with `l1_slots` L1 slots (as `zkrollup prove` writes `public_data.hex`). The domain, batch id
+/// and old root are not sent: the contract has them.
+pub fn submit_batch_calldata(proof: &Proof, public_data: &[u8], l1_slots: usize) -> Result<Vec<u8>, CalldataError> {
     let len = public_data.len();
-    if len < ROOTS_BYTES + SLOT_BYTES || (len - ROOTS_BYTES) % SLOT_BYTES != 0 {
+    let l2_start = HEADER_BYTES + L1_SLOT_BYTES * l1_slots;
+    if len < l2_start + SLOT_BYTES || (len - l2_start) % SLOT_BYTES != 0 {
         return Err(CalldataError::Length(len));
     }
-    let new_root: [u8; 32] = public_data[32..64].try_into().expect("32 bytes");
+    let new_root: [u8; 32] = public_data[NEW_ROOT].try_into().expect("32 bytes");
     if Fr::from_be_bytes_mod_order(&new_root).into_bigint().to_bytes_be() != new_root {
         return Err(CalldataError::RootNotInField);
     }
-    let tx_data = &public_data[ROOTS_BYTES..];
+    if let Some(slot) = public_data[HEADER_BYTES..l2_start].chunks(L1_SLOT_BYTES).position(|s| s.iter().any(|&b| b != 0)) {
+        return Err(CalldataError::L1Request(slot));
+    }
+    let tx_data = &public_data[l2_start..];
     // Head: newRoot, the offset of `txData`'s tail, then the 8 static proof words.
     let tail_offset = 32 * (1 + 1 + 8);
     let mut out = SUBMIT_BATCH_SELECTOR.to_vec();
@@ -119,11 +131,12 @@ mod tests {
 
     #[test]
     fn submit_batch_layout_is_the_abi_encoding() {
-        let mut public_data = vec![0u8; 64 + 2 * 16];
-        public_data[63] = 9; // new root 9
-        public_data[64 + 15] = 0xaa; // amount of slot 0
-        public_data[64 + 31] = 0xbb; // amount of slot 1
-        let data = submit_batch_calldata(&proof(), &public_data).unwrap();
+        let l2 = HEADER_BYTES + 45;
+        let mut public_data = vec![0u8; l2 + 2 * 16];
+        public_data[103] = 9; // new root 9
+        public_data[l2 + 15] = 0xaa; // amount of slot 0
+        public_data[l2 + 31] = 0xbb; // amount of slot 1
+        let data = submit_batch_calldata(&proof(), &public_data, 1).unwrap();
         assert_eq!(data.len(), 4 + 32 * 11 + 32);
         assert_eq!(data[..4], SUBMIT_BATCH_SELECTOR);
         assert_eq!(data[4 + 31], 9);
@@ -137,23 +150,26 @@ mod tests {
 
     #[test]
     fn txdata_is_padded_to_whole_words() {
-        let data = submit_batch_calldata(&proof(), &[0u8; 64 + 16]).unwrap();
+        let data = submit_batch_calldata(&proof(), &[0u8; 104 + 16], 0).unwrap();
         assert_eq!(data.len(), 4 + 32 * 11 + 32);
-        let data = submit_batch_calldata(&proof(), &[0u8; 64 + 48]).unwrap();
+        let data = submit_batch_calldata(&proof(), &[0u8; 104 + 48], 0).unwrap();
         assert_eq!(data.len(), 4 + 32 * 11 + 64);
     }
 
     #[test]
     fn malformed_public_data_is_refused() {
-        for len in [0, 63, 64, 64 + 15, 64 + 17] {
-            assert_eq!(submit_batch_calldata(&proof(), &vec![0; len]), Err(CalldataError::Length(len)));
+        for len in [0, 63, 104, 104 + 45, 104 + 45 + 15, 104 + 45 + 17] {
+            assert_eq!(submit_batch_calldata(&proof(), &vec![0; len], 1), Err(CalldataError::Length(len)));
         }
-        let mut public_data = vec![0u8; 64 + 16];
-        public_data[32..64].copy_from_slice(&[0xff; 32]);
-        assert_eq!(submit_batch_calldata(&proof(), &public_data), Err(CalldataError::RootNotInField));
+        let mut public_data = vec![0u8; 104 + 45 + 16];
+        public_data[NEW_ROOT].copy_from_slice(&[0xff; 32]);
+        assert_eq!(submit_batch_calldata(&proof(), &public_data, 1), Err(CalldataError::RootNotInField));
         // r itself is not a field element either.
-        public_data[32..64].copy_from_slice(&hex::decode(R_HEX).unwrap());
-        assert_eq!(submit_batch_calldata(&proof(), &public_data), Err(CalldataError::RootNotInField));
+        public_data[NEW_ROOT].copy_from_slice(&hex::decode(R_HEX).unwrap());
+        assert_eq!(submit_batch_calldata(&proof(), &public_data, 1), Err(CalldataError::RootNotInField));
+        let mut with_request = vec![0u8; 104 + 2 * 45 + 16];
+        with_request[104 + 45] = 2;
+        assert_eq!(submit_batch_calldata(&proof(), &with_request, 2), Err(CalldataError::L1Request(1)));
     }
 
     const R_HEX: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";

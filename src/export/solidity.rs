@@ -53,7 +53,7 @@ pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, 
     let values: Vec<(&str, String)> = vec![
         ("BATCH_SIZE", info.batch_size.to_string()),
         ("DEPTH", info.depth.to_string()),
-        ("DOMAIN", info.domain.clone()),
+        ("L1_SLOTS", info.l1_slots.to_string()),
         ("CONSTRAINTS", info.constraints.to_string()),
         ("VK_SHA256", verifying_key_sha256(vk)),
         ("PK_SHA256", info.proving_key_sha256.clone()),
@@ -93,8 +93,8 @@ mod tests {
     fn info() -> CircuitInfo {
         CircuitInfo {
             batch_size: 3,
+            l1_slots: 2,
             depth: 16,
-            domain: "0".into(),
             constraints: 1,
             proving_key_sha256: "ab".repeat(32),
             insecure_dev_seed: Some(5),
@@ -106,7 +106,8 @@ mod tests {
         let (_, vk) = setup_insecure_dev(PreimageCircuit::new([Fr::from(1u64), Fr::from(2u64)]), 5).unwrap();
         let sol = render_verifier(&vk, &info()).unwrap();
         assert!(!sol.contains("{{"), "unfilled placeholder");
-        assert!(sol.contains("batch size N        3"));
+        assert!(sol.contains("L2 slots N          3"));
+        assert!(sol.contains("L1 slots M          2"));
         assert!(sol.contains("tree depth D        16"));
         assert!(sol.contains(&verifying_key_sha256(&vk)));
         assert!(sol.contains("INSECURE development setup from the public seed 5"));

@@ -4,14 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use serde::{Deserialize, Serialize};
-use zkrollup_circuits::batch::BatchCircuit;
+use zkrollup_circuits::batch::{BatchCircuit, Shape};
 
 use super::keys::{load_proving_key, load_verifying_key, save_proving_key, save_verifying_key, KeyError};
 use super::snarkjs::verification_key_json;
 use super::{setup, setup_insecure_dev, ProverError, ProvingKey, VerifyingKey};
-use crate::decimal::{fr_to_decimal, parse_fr};
 use crate::files::write_all_atomic;
 use crate::{BatchParams, Fr};
 
@@ -19,12 +17,12 @@ use crate::{BatchParams, Fr};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CircuitInfo {
-    /// N.
+    /// N, the L2 slots.
     pub batch_size: usize,
+    /// M, the L1 slots.
+    pub l1_slots: usize,
     /// D.
     pub depth: usize,
-    /// The domain, in decimal.
-    pub domain: String,
     /// Number of R1CS constraints.
     pub constraints: usize,
     /// sha256 of `proving_key.bin`.
@@ -35,37 +33,25 @@ pub struct CircuitInfo {
 }
 
 impl CircuitInfo {
-    /// The batch parameters these keys prove.
-    pub fn params(&self) -> Result<BatchParams, ProverError> {
-        let domain = parse_fr(&self.domain).map_err(|e| KeyError::Info(format!("domain: {e}")))?;
-        Ok(BatchParams::new(self.batch_size).with_domain(domain))
+    /// The circuit's shape.
+    pub fn shape(&self) -> Shape {
+        Shape { depth: self.depth, l1_slots: self.l1_slots, batch_size: self.batch_size }
+    }
+
+    /// The batch parameters these keys prove, for a batch of this domain and number.
+    pub fn params(&self, domain: Fr, batch_id: u64) -> BatchParams {
+        BatchParams::new(self.batch_size).with_l1_slots(self.l1_slots).with_domain(domain).with_batch_id(batch_id)
     }
 }
 
-/// Constraints of the batch circuit for N slots at depth D.
-pub fn count_constraints(batch_size: usize, depth: usize) -> usize {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    BatchCircuit::blank(depth, batch_size, Fr::from(0u64))
-        .generate_constraints(cs.clone())
-        .expect("the blank circuit synthesizes");
-    cs.num_constraints()
+/// Constraints of the batch circuit of this shape.
+pub fn count_constraints(shape: Shape) -> usize {
+    zkrollup_circuits::stats::batch_cost(shape).expect("the blank circuit synthesizes")
 }
 
-/// What one more transfer costs at depth D, its share of the commitment included: from 4 to 8
-/// slots the public data grows by exactly one SHA-256 block (128 bytes of slots).
-pub fn constraints_per_transfer(depth: usize) -> usize {
-    (count_constraints(8, depth) - count_constraints(4, depth)) / 4
-}
-
-/// Run setup for N, D and the domain (from a seed: INSECURE), and write the key folder.
-pub fn setup_to_dir(
-    dir: &Path,
-    batch_size: usize,
-    depth: usize,
-    domain: Fr,
-    insecure_dev_seed: Option<u64>,
-) -> Result<CircuitInfo, ProverError> {
-    let circuit = BatchCircuit::blank(depth, batch_size, domain);
+/// Run setup for this shape (from a seed: INSECURE), and write the key folder.
+pub fn setup_to_dir(dir: &Path, shape: Shape, insecure_dev_seed: Option<u64>) -> Result<CircuitInfo, ProverError> {
+    let circuit = BatchCircuit::blank(shape);
     let (pk, vk) = match insecure_dev_seed {
         Some(seed) => setup_insecure_dev(circuit, seed)?,
         None => setup(circuit)?,
@@ -74,10 +60,10 @@ pub fn setup_to_dir(
     let proving_key_sha256 = save_proving_key(&pk, &dir.join("proving_key.bin"))?;
     save_verifying_key(&vk, &dir.join("verifying_key.bin"))?;
     let info = CircuitInfo {
-        batch_size,
-        depth,
-        domain: fr_to_decimal(domain),
-        constraints: count_constraints(batch_size, depth),
+        batch_size: shape.batch_size,
+        l1_slots: shape.l1_slots,
+        depth: shape.depth,
+        constraints: count_constraints(shape),
         proving_key_sha256,
         insecure_dev_seed,
     };

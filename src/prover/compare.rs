@@ -6,25 +6,31 @@ use std::time::{Duration, Instant};
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
-use zkrollup_circuits::batch::BatchCircuit;
+use zkrollup_circuits::batch::{BatchCircuit, Shape};
 use zkrollup_circuits::eddsa::PrivateKey;
 
 use super::fast::FastProver;
 use super::{verify, ProverError, ProvingKey};
-use crate::{Account, Batch, BatchParams, BatchWitness, State, Transfer};
+use crate::{Account, Batch, BatchParams, BatchWitness, Request, State, Transfer};
 
-/// A full batch (N transfers, no padding) over a fresh state of 2N funded accounts at depth D:
-/// the batch every benchmark proves.
-pub fn sample_batch(batch_size: usize, depth: usize) -> BatchWitness {
-    let keys: Vec<PrivateKey> = (0..2 * batch_size).map(|i| PrivateKey::from_bytes(seed_bytes(i))).collect();
-    let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0)));
+/// A full batch (M DepositNew requests, N transfers, no padding) over a fresh state of 2N
+/// funded accounts: the batch every benchmark proves.
+pub fn sample_batch(shape: Shape) -> BatchWitness {
+    let Shape { depth, l1_slots, batch_size } = shape;
+    let keys: Vec<PrivateKey> = (0..2 * batch_size + l1_slots).map(|i| PrivateKey::from_bytes(seed_bytes(i))).collect();
+    let accounts = keys[..2 * batch_size].iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0)));
     let mut state = State::from_accounts(depth, accounts.collect()).expect("the depth holds 2N accounts");
-    let params = BatchParams::new(batch_size);
+    let params = BatchParams::new(batch_size).with_l1_slots(l1_slots);
+    let requests = keys[2 * batch_size..].iter().enumerate().map(|(i, k)| {
+        let key = k.public_key();
+        Request::deposit_new((2 * batch_size + i + 1) as u32, 5_000, (key.x(), key.y()), [0x11; 20])
+    });
     let transfers = (0..batch_size).map(|i| {
         let from = 2 * i as u32 + 1;
         Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, 0, params.domain)
     });
-    state.apply_batch(&Batch::new(transfers.collect()), &params).expect("a valid batch")
+    let batch = Batch::new(transfers.collect()).with_requests(requests.collect());
+    state.apply_batch(&batch, &params).expect("a valid batch")
 }
 
 fn seed_bytes(i: usize) -> [u8; 32] {
@@ -64,7 +70,7 @@ pub fn median(times: &[Duration]) -> Option<Duration> {
 
 /// Prove `witness` `samples` times with each path in `paths`, alternating, verifying every proof.
 pub fn compare(pk: &ProvingKey, witness: &BatchWitness, depth: usize, samples: usize, paths: Paths) -> Result<Comparison, ProverError> {
-    let blank = BatchCircuit::blank(depth, witness.slots.len(), witness.domain);
+    let blank = BatchCircuit::blank(witness.circuit(depth).shape());
     let t = Instant::now();
     let fast = if paths == Paths::Stock { None } else { Some(FastProver::new(blank)?) };
     let matrices = t.elapsed();

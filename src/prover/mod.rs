@@ -67,7 +67,7 @@ pub enum ProverError {
 }
 
 /// The fixed, public seed of the INSECURE development keys: `zkrollup demo`'s, and those of the
-/// default parameters committed under `keys/dev-n3-d16/`.
+/// default parameters committed under `keys/dev-m3-n3-d16/`.
 pub const INSECURE_DEV_SEED: u64 = 2026;
 
 /// Groth16 setup from the operating system's randomness: the production path.

@@ -1,9 +1,16 @@
 //! The EdDSA-Poseidon verification gadget, twin of [`super::PublicKey::verify`].
 //!
-//! Inputs: the key `A` (from the sender's leaf, so in the prime-order subgroup and not the
-//! identity: the native model admits no other key), the message, `R8` and `S` (witnesses), and
-//! `enabled` (false for padding, which turns off only the final equation).
+//! Inputs: the key `A` (from the sender's leaf), the message, `R8` and `S` (witnesses), and
+//! `enabled` (false for padding, which turns off only the final equation and puts `Base8` in
+//! place of the key).
 //!
+//! The gadget is sound for any key on the curve, in the prime-order subgroup or not (SPEC-v2
+//! section 2): step 0 proves the key on the curve, so `P = 8A` has order 1 or `l`; order 1 (the
+//! identity, `y = 1`) makes the Montgomery conversion unsatisfiable, so nobody can sign for a
+//! small-order key, and order `l` is all the ladder's argument below needs. Without step 0 an
+//! off-curve key could reach `P = (0, -1)`, where the conversion leaves `v` free.
+//!
+//! 0. `A` (or `Base8` when disabled) is on the curve (4 constraints).
 //! 1. `R8` is on the curve (4 constraints).
 //! 2. `S` is 251 bits and at most `l - 1` (252 + about 250).
 //! 3. `h = H(R8x, R8y, Ax, Ay, m)` (321).
@@ -91,6 +98,9 @@ pub fn verify_var(
     enabled: &Boolean<Fr>,
 ) -> Result<(), SynthesisError> {
     let (l_minus_1, low, high) = bounds();
+    let a = PointVar::select(enabled, key, &PointVar::constant(base8()))?;
+    // 0.
+    a.enforce_on_curve()?;
     // 1.
     r8.enforce_on_curve()?;
     // 2.
@@ -111,7 +121,6 @@ pub fn verify_var(
     enforce_le_constant(&sigma_bits, &high)?;
     enforce_ge_constant(&sigma_bits, &low)?;
     // 5.
-    let a = PointVar::select(enabled, key, &PointVar::constant(base8()))?;
     let p = a.double()?.double()?.double()?;
     let pm = p.to_montgomery()?;
     let mut q = pm.double()?.add_incomplete(&pm)?;
@@ -185,6 +194,29 @@ mod tests {
         assert!(!run(key.public_key().point(), m, &off, true).0, "R8 off the curve");
         let other_s = Signature { s: sig.s + Fr::from(1u64), ..sig };
         assert!(!run(key.public_key().point(), m, &other_s, true).0, "S + 1");
+    }
+
+    #[test]
+    fn keys_outside_the_subgroup_verify_and_off_curve_keys_do_not() {
+        use ark_ec::CurveGroup;
+        let owner = PrivateKey::from_bytes([4; 32]);
+        let m = Fr::from(99u64);
+        for t in crate::babyjubjub::torsion_points().into_iter().skip(1) {
+            let shifted = crate::eddsa::PublicKey::from_point((owner.public_key().point() + t).into_affine()).unwrap();
+            assert!(run(shifted.point(), m, &owner.sign_as(&shifted, m), true).0);
+            assert!(!run(shifted.point(), m, &owner.sign(m), true).0);
+        }
+        // Small-order keys: nobody can sign, whatever R8 and S.
+        for t in crate::babyjubjub::torsion_points() {
+            let sig = Signature { r8: (Fr::from(0u64), Fr::from(1u64)), s: Fr::from(0u64) };
+            assert!(!run(t, m, &sig, true).0, "small-order key {t:?}");
+        }
+        // An off-curve key, even one with a well-formed signature equation elsewhere, fails.
+        let k = owner.public_key();
+        let off = Point::new_unchecked(k.x(), k.y() + Fr::from(1u64));
+        assert!(!run(off, m, &owner.sign(m), true).0);
+        // (0, -1), where the Montgomery map would leave v free.
+        assert!(!run(Point::new_unchecked(Fr::from(0u64), -Fr::from(1u64)), m, &owner.sign(m), true).0);
     }
 
     #[test]

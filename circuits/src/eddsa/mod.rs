@@ -24,12 +24,9 @@ pub enum PublicKeyError {
     /// The point does not satisfy the curve equation.
     #[error("public key is not on Baby JubJub")]
     NotOnCurve,
-    /// The point is on the curve but outside the prime-order subgroup.
-    #[error("public key is not in the prime-order subgroup")]
-    NotInSubgroup,
-    /// The identity `(0, 1)` would let anyone sign.
-    #[error("public key is the identity point")]
-    Identity,
+    /// `8·A` is the identity (`A` has order 1, 2, 4 or 8): anyone could sign for it, or nobody.
+    #[error("public key has small order (8·A is the identity)")]
+    SmallOrder,
 }
 
 /// Why a signature does not verify.
@@ -46,7 +43,10 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// A Baby JubJub public key: a point of the prime-order subgroup other than the identity.
+/// A Baby JubJub public key: a point on the curve with `8·A != identity` (SPEC-v2 section 2).
+///
+/// It need not be in the prime-order subgroup: keys from L1 are not checked for that (it costs
+/// a full scalar multiplication on chain), and verification only ever uses `8·A`, which is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PublicKey(Point);
 
@@ -61,11 +61,8 @@ impl PublicKey {
         if !point.is_on_curve() {
             return Err(PublicKeyError::NotOnCurve);
         }
-        if point.is_zero() {
-            return Err(PublicKeyError::Identity);
-        }
-        if !point.is_in_correct_subgroup_assuming_on_curve() {
-            return Err(PublicKeyError::NotInSubgroup);
+        if point.mul_by_cofactor().is_zero() {
+            return Err(PublicKeyError::SmallOrder);
         }
         Ok(PublicKey(point))
     }
@@ -176,14 +173,20 @@ impl PrivateKey {
 
     /// Sign `message` deterministically, exactly as circomlibjs `signPoseidon`.
     pub fn sign(&self, message: Fr) -> Signature {
+        self.sign_as(&self.public_key(), message)
+    }
+
+    /// Sign `message` for `key`, hashed into the challenge in place of this private key's
+    /// public key. Valid exactly when `8·key` is `8·` that public key: `key` is it plus a point of
+    /// order dividing 8, a key outside the prime-order subgroup (SPEC-v2 section 2).
+    pub fn sign_as(&self, key: &PublicKey, message: Fr) -> Signature {
         let (s_bytes, nonce_key) = self.scalar_and_nonce_key();
-        let key = self.public_key();
         let mut preimage = [0u8; 64];
         preimage[..32].copy_from_slice(&nonce_key);
         preimage[32..].copy_from_slice(&message.into_bigint().to_bytes_le());
         let r = Fl::from_le_bytes_mod_order(&Blake512::digest(&preimage[..]));
         let r8 = base8().mul_bigint(r.into_bigint()).into_affine();
-        let h = challenge((r8.x, r8.y), &key, message);
+        let h = challenge((r8.x, r8.y), key, message);
         let s = Fl::from_le_bytes_mod_order(&s_bytes);
         let h_l = Fl::from_le_bytes_mod_order(&h.into_bigint().to_bytes_le());
         let big_s = r + h_l * s;
@@ -254,8 +257,28 @@ mod tests {
     #[test]
     fn bad_public_keys_are_rejected() {
         assert_eq!(PublicKey::from_coordinates(Fr::from(1u64), Fr::from(1u64)), Err(PublicKeyError::NotOnCurve));
-        assert_eq!(PublicKey::from_coordinates(Fr::from(0u64), Fr::from(1u64)), Err(PublicKeyError::Identity));
-        // (0, -1) has order 2: on the curve, outside the subgroup.
-        assert_eq!(PublicKey::from_coordinates(Fr::from(0u64), -Fr::from(1u64)), Err(PublicKeyError::NotInSubgroup));
+        assert_eq!(PublicKey::from_coordinates(Fr::from(0u64), Fr::from(1u64)), Err(PublicKeyError::SmallOrder));
+        // (0, -1) has order 2.
+        assert_eq!(PublicKey::from_coordinates(Fr::from(0u64), -Fr::from(1u64)), Err(PublicKeyError::SmallOrder));
+        for t in crate::babyjubjub::torsion_points() {
+            assert_eq!(PublicKey::from_point(t), Err(PublicKeyError::SmallOrder));
+        }
+    }
+
+    #[test]
+    fn keys_outside_the_subgroup_are_accepted_and_verify_through_8a() {
+        // A' = A + T for a torsion point T: 8A' = 8A, so the holder of A's scalar signs for A'
+        // (the challenge hashes A'), and verification, which multiplies the key by 8, accepts.
+        let a = key(5);
+        let m = Fr::from(77u64);
+        for t in crate::babyjubjub::torsion_points().into_iter().filter(|t| !t.is_zero()) {
+            let shifted = (a.public_key().point() + t).into_affine();
+            assert!(!shifted.is_in_correct_subgroup_assuming_on_curve());
+            let k = PublicKey::from_point(shifted).expect("on the curve, 8A != identity");
+            assert_eq!(k.verify(m, &a.sign_as(&k, m)), Ok(()));
+            assert_eq!(k.verify(m, &a.sign(m)), Err(SignatureError::Mismatch), "A's own signature names A");
+            let stranger = key(6);
+            assert_eq!(k.verify(m, &stranger.sign_as(&k, m)), Err(SignatureError::Mismatch));
+        }
     }
 }

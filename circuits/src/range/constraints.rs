@@ -75,6 +75,38 @@ pub fn enforce_ge_constant(bits: &[Boolean<Fr>], c: &[u64]) -> Result<(), Synthe
     enforce_le_constant(&flipped, &complement)
 }
 
+/// The 254 little-endian bits of a field element, pinned to its canonical integer: their
+/// combination equals `x` and the integer is at most `r - 1` (about 254 + 250 constraints).
+pub fn strict_bits_le(x: &FpVar<Fr>) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    use ark_ff::{BigInteger, PrimeField};
+    use ark_r1cs_std::alloc::AllocVar;
+    let cs = x.cs();
+    let value = x.value().map(|v| v.into_bigint());
+    let bits = (0..Fr::MODULUS_BIT_SIZE as usize)
+        .map(|i| Boolean::new_witness(cs.clone(), || value.map(|v| v.get_bit(i))))
+        .collect::<Result<Vec<_>, _>>()?;
+    pack_le(&bits).enforce_equal(x)?;
+    let mut r_minus_1 = Fr::MODULUS;
+    r_minus_1.sub_with_borrow(&ark_ff::BigInt::from(1u64));
+    enforce_le_constant(&bits, r_minus_1.as_ref())?;
+    Ok(bits)
+}
+
+/// The 256 big-endian bits of a field element as 32 bytes, two zero bits then
+/// [`strict_bits_le`] reversed.
+pub fn strict_bytes_be(x: &FpVar<Fr>) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    let mut be = vec![Boolean::FALSE, Boolean::FALSE];
+    be.extend(strict_bits_le(x)?.into_iter().rev());
+    Ok(be)
+}
+
+/// `x` as `bits` big-endian bits, from its little-endian bits (zero-extended).
+pub fn be_bits_padded(le: &[Boolean<Fr>], bits: usize) -> Vec<Boolean<Fr>> {
+    let mut out = vec![Boolean::FALSE; bits - le.len()];
+    out.extend(le.iter().rev().cloned());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +147,29 @@ mod tests {
                 assert_eq!(cs.is_satisfied().unwrap(), v >= c, "{v} >= {c}");
             }
         }
+    }
+
+    #[test]
+    fn strict_bits_are_canonical() {
+        use ark_ff::{BigInteger, PrimeField};
+        for v in [Fr::from(0u64), Fr::from(5u64), -Fr::from(1u64)] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let x = FpVar::new_witness(cs.clone(), || Ok(v)).unwrap();
+            let bits = strict_bits_le(&x).unwrap();
+            assert!(cs.is_satisfied().unwrap());
+            let got: Vec<bool> = bits.iter().map(|b| b.value().unwrap()).collect();
+            assert_eq!(got, v.into_bigint().to_bits_le()[..254].to_vec());
+        }
+        // The bits of v + r (a 254-bit integer when v is small) pack to v but exceed r - 1.
+        use ark_r1cs_std::alloc::AllocVar;
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut big = Fr::MODULUS;
+        big.add_with_carry(&ark_ff::BigInt::from(3u64));
+        let bits: Vec<Boolean<Fr>> = (0..254).map(|i| Boolean::new_witness(cs.clone(), || Ok(big.get_bit(i))).unwrap()).collect();
+        let mut r_minus_1 = Fr::MODULUS;
+        r_minus_1.sub_with_borrow(&ark_ff::BigInt::from(1u64));
+        enforce_le_constant(&bits, r_minus_1.as_ref()).unwrap();
+        assert!(!cs.is_satisfied().unwrap());
     }
 
     #[test]

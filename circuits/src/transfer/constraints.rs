@@ -10,21 +10,23 @@
 //! | sender, receiver leaf preimages | `Ax, Ay: Fr`, `balance, nonce: u64` | u64 by the tree's invariant |
 //! | sender, receiver siblings | `Fr` | `3 * depth` each |
 //!
-//! Phases: (1) decompose indices and amount, find padding; (2) padding is all zero; (3) the
-//! sender's leaf is in the tree; (4) nonce and balance rules, the sender's new leaf; (5) the
-//! receiver's leaf is in the updated tree; (6) the receiver's new balance and leaf.
+//! Phases: (1) decompose indices and amount, find padding and withdrawals (`to == 0`); (2)
+//! padding is all zero, and a withdrawal's receiver leaf is zero; (3) the sender's leaf is in the
+//! tree; (4) nonce and balance rules, the sender's new leaf; (5) the receiver's leaf is in the
+//! updated tree (slot 0's empty leaf for a withdrawal); (6) the receiver's new balance and leaf
+//! (unchanged for a withdrawal).
 //! Every new balance and nonce is range-checked to 64 bits, so by induction every leaf the
 //! circuit writes holds u64 values, which is why the values read from leaves need no check.
 
 use ark_r1cs_std::{
-    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, fields::FieldVar, GR1CSVar,
+    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, fields::FieldVar,
 };
 use ark_relations::{gr1cs::{ConstraintSystemRef, SynthesisError}, ns};
 
 use super::{LeafPreimage, StepWitness};
 use crate::merkle::constraints::MerklePathVar;
 use crate::poseidon::Poseidon;
-use crate::range::constraints::enforce_u64;
+use crate::range::constraints::{be_bits_padded as be, enforce_u64};
 use crate::Fr;
 
 /// What a step gives the rest of the circuit.
@@ -37,7 +39,7 @@ pub struct StepOutput {
     pub is_padding: Boolean<Fr>,
     /// The sender's key `(Ax, Ay)`, for the signature check.
     pub sender_key: (FpVar<Fr>, FpVar<Fr>),
-    /// `from`, `to`, `amount`, `nonce`, for the signed message.
+    /// `from`, the message's `to` (`2^32` for a withdrawal), `amount`, `nonce`: the signed message.
     pub fields: [FpVar<Fr>; 4],
 }
 
@@ -54,7 +56,7 @@ impl LeafVar {
         Ok(LeafVar { ax: w(leaf.ax)?, ay: w(leaf.ay)?, balance: w(Fr::from(leaf.balance))?, nonce: w(Fr::from(leaf.nonce))? })
     }
 
-    /// `H(Ax, Ay, balance, nonce)`, or 0 for padding (whose slot 0 is always empty).
+    /// `H(Ax, Ay, balance, nonce)` when `real` is 1, or 0 (slot 0, always empty) when it is 0.
     fn leaf(&self, balance: &FpVar<Fr>, nonce: &FpVar<Fr>, real: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
         let h = Poseidon::for_inputs(4).expect("4 inputs").hash_var(&[self.ax.clone(), self.ay.clone(), balance.clone(), nonce.clone()])?;
         Ok(h * real)
@@ -63,13 +65,6 @@ impl LeafVar {
     fn all(&self) -> [&FpVar<Fr>; 4] {
         [&self.ax, &self.ay, &self.balance, &self.nonce]
     }
-}
-
-/// `x` as `bits` big-endian bits, from its little-endian bits (zero-extended).
-fn be(le: &[Boolean<Fr>], bits: usize) -> Vec<Boolean<Fr>> {
-    let mut out = vec![Boolean::FALSE; bits - le.len()];
-    out.extend(le.iter().rev().cloned());
-    out
 }
 
 /// Enforce one slot's step from `root_before` in a tree of `depth` levels.
@@ -96,23 +91,24 @@ pub fn step_var(
         )
     };
     let is_padding = from.is_zero()?;
+    let is_withdrawal = to.is_zero()? & !&is_padding;
     let pad = FpVar::from(is_padding.clone());
     let real = FpVar::one() - &pad;
+    // 1 for a transfer, 0 for a withdrawal or padding: whether the receiver side moves.
+    let credit = &real - FpVar::from(is_withdrawal.clone());
     let sender = LeafVar::new(&cs, &w.sender)?;
     let receiver = LeafVar::new(&cs, &w.receiver)?;
 
-    // (2) Padding: every field and leaf value zero. A real transfer's receiver is not slot 0.
+    // (2) Padding: every field and leaf value zero; no receiver leaf unless a transfer.
     {
         let _ns = ns!(cs, "padding is all zero");
-        for v in [&to, &amount, &nonce].into_iter().chain(sender.all()).chain(receiver.all()) {
+        for v in [&to, &amount, &nonce].into_iter().chain(sender.all()) {
             (&pad * v).enforce_equal(&FpVar::zero())?;
         }
-    }
-    {
-        let _ns = ns!(cs, "receiver is not slot 0");
-        let inverse = witness(to.value().ok().and_then(|t| ark_ff::Field::inverse(&t)).unwrap_or_default())?;
-        (&to * &inverse).enforce_equal(&real)?;
-        (&pad * &inverse).enforce_equal(&FpVar::zero())?;
+        let no_receiver = FpVar::one() - &credit;
+        for v in receiver.all() {
+            (&no_receiver * v).enforce_equal(&FpVar::zero())?;
+        }
     }
 
     // (3) The sender's leaf is in the tree.
@@ -144,7 +140,7 @@ pub fn step_var(
     let receiver_path = MerklePathVar::new_witness(cs.clone(), &w.receiver_path)?;
     {
         let _ns = ns!(cs, "receiver leaf in tree");
-        let leaf = receiver.leaf(&receiver.balance, &receiver.nonce, &real)?;
+        let leaf = receiver.leaf(&receiver.balance, &receiver.nonce, &credit)?;
         receiver_path.root(&leaf, &to_bits)?.enforce_equal(&root_mid)?;
     }
 
@@ -154,10 +150,11 @@ pub fn step_var(
         let _ns = ns!(cs, "receiver balance below 2^64");
         enforce_u64(&receiver_balance)?;
     }
-    let root_after = receiver_path.root(&receiver.leaf(&receiver_balance, &receiver.nonce, &real)?, &to_bits)?;
+    let root_after = receiver_path.root(&receiver.leaf(&receiver_balance, &receiver.nonce, &credit)?, &to_bits)?;
+    let message_to = &to + FpVar::from(is_withdrawal) * Fr::from(super::WITHDRAWAL_TAG);
 
     let mut public_bits = be(&from_bits, 32);
     public_bits.extend(be(&to_bits, 32));
     public_bits.extend(be(&amount_bits, 64));
-    Ok(StepOutput { root_after, public_bits, is_padding, sender_key: (sender.ax, sender.ay), fields: [from, to, amount, nonce] })
+    Ok(StepOutput { root_after, public_bits, is_padding, sender_key: (sender.ax, sender.ay), fields: [from, message_to, amount, nonce] })
 }

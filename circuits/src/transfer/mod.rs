@@ -1,9 +1,12 @@
-//! One slot's state transition, without its signature: the native twin of the step gadget.
+//! One L2 slot's state transition, without its signature: the native twin of the step gadget.
 //!
-//! The gadget in [`constraints`] enforces exactly what [`apply_step`] checks here: the sender's
-//! and receiver's leaves are in the tree, the nonce matches, the amount is covered, the sender's
-//! nonce can grow, the receiver's balance does not overflow, and padding (`from == 0`) is all
-//! zero and changes nothing. The signature check joins it in the transfer circuit.
+//! An L2 slot is a transfer (`from != 0`, `to != 0`), a withdrawal (`from != 0`, `to == 0`,
+//! SPEC-v2 section 3) or padding (`from == 0`). The gadget in [`constraints`] enforces exactly
+//! what [`apply_step`] checks here: the sender's leaf is in the tree, the nonce matches, the
+//! amount is covered, the sender's nonce can grow; for a transfer, the receiver's leaf is in the
+//! tree and its balance does not overflow; a withdrawal touches no receiver (its receiver path is
+//! slot 0's, empty); padding is all zero and changes nothing. The signature check joins it in
+//! the batch circuit.
 
 pub mod constraints;
 
@@ -68,15 +71,25 @@ impl StepWitness {
     }
 }
 
+/// What `to` becomes in a withdrawal's signed message: `2^32`, which no slot index equals.
+pub const WITHDRAWAL_TAG: u64 = 1 << 32;
+
+/// The `to` field of the signed message: `to`, or [`WITHDRAWAL_TAG`] for a withdrawal.
+pub fn message_to(from: u32, to: u32) -> u64 {
+    if from != 0 && to == 0 {
+        WITHDRAWAL_TAG
+    } else {
+        u64::from(to)
+    }
+}
+
 /// A rule the step breaks, as the gadget would find it unsatisfied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepFault {
     /// `from` or `to` is at least `4^depth`.
     IndexOutOfRange,
-    /// Padding with a non-zero field or leaf.
+    /// Padding with a non-zero field or leaf, or a withdrawal with a receiver leaf.
     PaddingNotEmpty,
-    /// A real transfer to slot 0.
-    ReceiverIsZero,
     /// The sender's leaf is not in the tree at `from`.
     SenderNotInTree,
     /// The transfer's nonce is not the sender's.
@@ -111,9 +124,6 @@ pub fn apply_step(depth: usize, root_before: Fr, w: &StepWitness) -> Result<Fr, 
         }
         return if w.sender_path.root(Fr::from(0u64)) == root_before { Ok(root_before) } else { Err(StepFault::SenderNotInTree) };
     }
-    if w.to == 0 {
-        return Err(StepFault::ReceiverIsZero);
-    }
     if w.sender_path.root(w.sender.leaf()) != root_before {
         return Err(StepFault::SenderNotInTree);
     }
@@ -123,6 +133,13 @@ pub fn apply_step(depth: usize, root_before: Fr, w: &StepWitness) -> Result<Fr, 
     let balance = w.sender.balance.checked_sub(w.amount).ok_or(StepFault::InsufficientBalance)?;
     let nonce = w.sender.nonce.checked_add(1).ok_or(StepFault::NonceExhausted)?;
     let root_mid = w.sender_path.root(LeafPreimage { balance, nonce, ..w.sender }.leaf());
+    if w.to == 0 {
+        // A withdrawal: the receiver side is slot 0, empty before and after.
+        if w.receiver != zero {
+            return Err(StepFault::PaddingNotEmpty);
+        }
+        return if w.receiver_path.root(Fr::from(0u64)) == root_mid { Ok(root_mid) } else { Err(StepFault::ReceiverNotInTree) };
+    }
     if w.receiver_path.root(w.receiver.leaf()) != root_mid {
         return Err(StepFault::ReceiverNotInTree);
     }

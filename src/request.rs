@@ -1,0 +1,70 @@
+//! L1 requests (SPEC-v2 section 2): the records the contract queues and a batch consumes, in
+//! queue order, before its L2 slots.
+
+use zkrollup_circuits::packed_key::pack;
+use zkrollup_circuits::request::L1_SLOT_BYTES;
+
+pub use zkrollup_circuits::request::RequestKind;
+
+use crate::Fr;
+
+/// Bytes of an L1 record: `type (1) || index (4) || amount (8) || key (32) || addr (20)`.
+pub const RECORD_BYTES: usize = 65;
+
+/// One L1 request as the contract queued it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// DepositNew, Deposit or FullExit (never padding).
+    pub kind: RequestKind,
+    /// The account's index (for a DepositNew, the one the contract assigned).
+    pub index: u32,
+    /// The amount in gwei; a FullExit's is 0 as queued (the engine fills in the balance).
+    pub amount: u64,
+    /// A DepositNew's key `(Ax, Ay)` as given on L1, unchecked until the batch is applied.
+    pub pubkey: Option<(Fr, Fr)>,
+    /// The L1 address that sent the request (the contract's concern; not in the circuit).
+    pub addr: [u8; 20],
+}
+
+impl Request {
+    /// A DepositNew of `amount` for key `(Ax, Ay)` at `index`.
+    pub fn deposit_new(index: u32, amount: u64, pubkey: (Fr, Fr), addr: [u8; 20]) -> Self {
+        Request { kind: RequestKind::DepositNew, index, amount, pubkey: Some(pubkey), addr }
+    }
+
+    /// A Deposit of `amount` to account `index`.
+    pub fn deposit(index: u32, amount: u64, addr: [u8; 20]) -> Self {
+        Request { kind: RequestKind::Deposit, index, amount, pubkey: None, addr }
+    }
+
+    /// A FullExit of account `index`, as queued (amount 0).
+    pub fn full_exit(index: u32, addr: [u8; 20]) -> Self {
+        Request { kind: RequestKind::FullExit, index, amount: 0, pubkey: None, addr }
+    }
+
+    /// The packed key: a DepositNew's, zero for every other kind.
+    pub fn packed_key(&self) -> [u8; 32] {
+        match (self.kind, self.pubkey) {
+            (RequestKind::DepositNew, Some((x, y))) => pack(x, y),
+            _ => [0; 32],
+        }
+    }
+
+    /// The 65-byte record, with `amount` as given (a FullExit's is 0 as queued).
+    pub fn record(&self) -> [u8; RECORD_BYTES] {
+        let mut out = [0u8; RECORD_BYTES];
+        out[..L1_SLOT_BYTES].copy_from_slice(&self.public_bytes(self.amount));
+        out[L1_SLOT_BYTES..].copy_from_slice(&self.addr);
+        out
+    }
+
+    /// The slot's 45 public-data bytes with this amount (a FullExit's proved balance).
+    pub fn public_bytes(&self, amount: u64) -> [u8; L1_SLOT_BYTES] {
+        let mut out = [0u8; L1_SLOT_BYTES];
+        out[0] = self.kind.type_byte();
+        out[1..5].copy_from_slice(&self.index.to_be_bytes());
+        out[5..13].copy_from_slice(&amount.to_be_bytes());
+        out[13..].copy_from_slice(&self.packed_key());
+        out
+    }
+}
