@@ -409,6 +409,23 @@ mod tests {
     }
 
     #[test]
+    fn state_keys_need_only_8a_not_the_identity() {
+        use ark_ec::CurveGroup;
+        use zkrollup_circuits::babyjubjub::torsion_points;
+        let k = PrivateKey::from_bytes([1; 32]).public_key();
+        // Outside the prime-order subgroup: accepted (SPEC-v2 section 7).
+        let shifted = (k.point() + torsion_points()[4]).into_affine();
+        let json = state_json("1", "1", &format!("[\"{}\", \"{}\"]", fr_to_decimal(shifted.x), fr_to_decimal(shifted.y)));
+        assert_eq!(parse_state(&json).unwrap().account(1).unwrap().pubkey.point(), shifted);
+        // Of small order: refused.
+        for t in torsion_points() {
+            let json = state_json("1", "1", &format!("[\"{}\", \"{}\"]", fr_to_decimal(t.x), fr_to_decimal(t.y)));
+            let err = parse_state(&json).err().unwrap().to_string();
+            assert!(err.contains("accounts[0].pubkey: public key has small order"), "{err}");
+        }
+    }
+
+    #[test]
     fn the_first_bad_entry_in_file_order_is_reported() {
         let k = key_json(1);
         let entries: Vec<String> = (1..=300)

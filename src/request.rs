@@ -68,3 +68,27 @@ impl Request {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkrollup_circuits::eddsa::PrivateKey;
+
+    #[test]
+    fn records_are_type_index_amount_key_addr_big_endian() {
+        let k = PrivateKey::from_bytes([3; 32]).public_key();
+        let r = Request::deposit_new(0x0102_0304, 0x0A0B, (k.x(), k.y()), [0xEE; 20]);
+        let record = r.record();
+        assert_eq!(record[0], 1);
+        assert_eq!(&record[1..5], &[1, 2, 3, 4]);
+        assert_eq!(&record[5..13], &[0, 0, 0, 0, 0, 0, 0x0A, 0x0B]);
+        assert_eq!(&record[13..45], &pack(k.x(), k.y()));
+        assert_eq!(&record[45..], &[0xEE; 20]);
+        assert_eq!(&record[..45], &r.public_bytes(r.amount));
+        // A FullExit is queued with amount 0 and published with the proved balance; other kinds
+        // carry no key, whatever the struct holds.
+        let exit = Request { pubkey: Some((k.x(), k.y())), ..Request::full_exit(7, [1; 20]) };
+        assert_eq!(&exit.record()[..45], &[&[3u8, 0, 0, 0, 7][..], &[0; 40]].concat()[..]);
+        assert_eq!(&exit.public_bytes(99)[5..13], &99u64.to_be_bytes());
+    }
+}

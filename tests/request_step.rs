@@ -2,10 +2,10 @@
 //! satisfies it with the engine's roots and public data; a witness that breaks exactly one rule
 //! of SPEC-v2 section 3 is rejected by both twins, and the gadget names the failing constraint.
 
+mod common;
+
 use ark_ec::CurveGroup;
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar, GR1CSVar};
-use ark_relations::gr1cs::{ConstraintLayer, ConstraintSystem, TracingMode};
-use tracing_subscriber::layer::SubscriberExt;
 use zkrollup::primitives::babyjubjub::{is_negative, torsion_points};
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::primitives::request::constraints::request_var;
@@ -34,18 +34,12 @@ fn state() -> State {
 
 /// Run the gadget: (the first unsatisfied constraint's namespace path, root after, public bytes).
 fn run(root_before: Fr, w: &RequestWitness) -> (Option<String>, Fr, Vec<u8>) {
-    let subscriber = tracing_subscriber::registry().with(ConstraintLayer::new(TracingMode::OnlyConstraints));
-    tracing::subscriber::with_default(subscriber, || {
-        let cs = ConstraintSystem::<Fr>::new_ref();
+    let (failing, (root, bytes)) = common::gadget::first_unsatisfied(|cs| {
         let root = FpVar::new_witness(cs.clone(), || Ok(root_before)).unwrap();
-        let out = request_var(cs.clone(), DEPTH, &root, w).unwrap();
-        let bytes = out
-            .public_bits
-            .chunks(8)
-            .map(|b| b.iter().fold(0u8, |acc, bit| (acc << 1) | bit.value().unwrap() as u8))
-            .collect();
-        (cs.which_is_unsatisfied().unwrap(), out.root_after.value().unwrap(), bytes)
-    })
+        let out = request_var(cs, DEPTH, &root, w).unwrap();
+        (out.root_after.value().unwrap(), common::gadget::bytes(&out.public_bits))
+    });
+    (failing, root, bytes)
 }
 
 /// Both twins reject `w`; the gadget's first failing constraint is in namespace `constraint`.

@@ -2,9 +2,9 @@
 //! native twin: every slot of real batches satisfies it with the engine's roots and public data;
 //! a witness that breaks exactly one rule is rejected by both the native twin and the gadget.
 
+mod common;
+
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar, GR1CSVar};
-use ark_relations::gr1cs::{ConstraintLayer, ConstraintSystem, TracingMode};
-use tracing_subscriber::layer::SubscriberExt;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::primitives::transfer::constraints::step_var;
 use zkrollup::primitives::transfer::{apply_step, LeafPreimage, StepFault, StepWitness};
@@ -30,20 +30,13 @@ fn state() -> State {
 }
 
 /// Run the gadget: (the first unsatisfied constraint's namespace path, root after, public bytes).
-/// A `ConstraintLayer` records namespaces, so the failing constraint is named.
 fn run(root_before: Fr, w: &StepWitness) -> (Option<String>, Fr, Vec<u8>) {
-    let subscriber = tracing_subscriber::registry().with(ConstraintLayer::new(TracingMode::OnlyConstraints));
-    tracing::subscriber::with_default(subscriber, || {
-        let cs = ConstraintSystem::<Fr>::new_ref();
+    let (failing, (root, bytes)) = common::gadget::first_unsatisfied(|cs| {
         let root = FpVar::new_witness(cs.clone(), || Ok(root_before)).unwrap();
-        let out = step_var(cs.clone(), DEPTH, &root, w).unwrap();
-        let bytes = out
-            .public_bits
-            .chunks(8)
-            .map(|b| b.iter().fold(0u8, |acc, bit| (acc << 1) | bit.value().unwrap() as u8))
-            .collect();
-        (cs.which_is_unsatisfied().unwrap(), out.root_after.value().unwrap(), bytes)
-    })
+        let out = step_var(cs, DEPTH, &root, w).unwrap();
+        (out.root_after.value().unwrap(), common::gadget::bytes(&out.public_bits))
+    });
+    (failing, root, bytes)
 }
 
 fn gadget(root_before: Fr, w: &StepWitness) -> (bool, Fr, Vec<u8>) {

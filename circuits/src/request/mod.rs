@@ -174,28 +174,25 @@ pub fn apply_request(depth: usize, root_before: Fr, w: &RequestWitness) -> Resul
     if w.kind != RequestKind::DepositNew && w.key != empty_key {
         return Err(RequestFault::KeyNotEmpty);
     }
-    let after = match w.kind {
-        RequestKind::DepositNew => {
-            if w.leaf != zero || w.path.root(Fr::from(0u64)) != root_before {
-                return Err(RequestFault::AccountExists);
-            }
-            slot_key_point(&w.key).ok_or(RequestFault::BadKey).map(drop)?;
-            LeafPreimage { ax: w.key.x, ay: w.key.y, balance: w.amount, nonce: 0 }
+    let after = if w.kind == RequestKind::DepositNew {
+        if w.leaf != zero || w.path.root(Fr::from(0u64)) != root_before {
+            return Err(RequestFault::AccountExists);
         }
-        RequestKind::Deposit | RequestKind::FullExit => {
-            if w.path.root(w.leaf.leaf()) != root_before {
-                return Err(RequestFault::NoAccount);
-            }
-            let balance = if w.kind == RequestKind::Deposit {
-                w.leaf.balance.checked_add(w.amount).ok_or(RequestFault::BalanceOverflow)?
-            } else if w.amount == w.leaf.balance {
-                0
-            } else {
-                return Err(RequestFault::WrongExitAmount);
-            };
-            LeafPreimage { balance, ..w.leaf }
+        slot_key_point(&w.key).ok_or(RequestFault::BadKey)?;
+        LeafPreimage { ax: w.key.x, ay: w.key.y, balance: w.amount, nonce: 0 }
+    } else {
+        // A Deposit or a FullExit: the slot holds this account.
+        if w.path.root(w.leaf.leaf()) != root_before {
+            return Err(RequestFault::NoAccount);
         }
-        RequestKind::Padding => unreachable!("handled above"),
+        let balance = if w.kind == RequestKind::Deposit {
+            w.leaf.balance.checked_add(w.amount).ok_or(RequestFault::BalanceOverflow)?
+        } else if w.amount == w.leaf.balance {
+            0
+        } else {
+            return Err(RequestFault::WrongExitAmount);
+        };
+        LeafPreimage { balance, ..w.leaf }
     };
     Ok(w.path.root(after.leaf()))
 }
