@@ -178,7 +178,7 @@ pub fn apply_request(depth: usize, root_before: Fr, w: &RequestWitness) -> Resul
         if w.leaf != zero || w.path.root(Fr::from(0u64)) != root_before {
             return Err(RequestFault::AccountExists);
         }
-        slot_key_point(&w.key).ok_or(RequestFault::BadKey)?;
+        slot_key_point(&w.key).ok_or(RequestFault::BadKey).map(drop)?;
         LeafPreimage { ax: w.key.x, ay: w.key.y, balance: w.amount, nonce: 0 }
     } else {
         // A Deposit or a FullExit: the slot holds this account.
