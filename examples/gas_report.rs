@@ -1,85 +1,170 @@
-//! The gas table of BENCHMARKS.md: deploy the generated verifier and `ZKRollup` in revm (Osaka
-//! rules, solc from `verifier-sol/`), then `verifyProof` and two consecutive `submitBatch` calls
-//! with real proofs, for each N at depth 16. Needs `npm ci --prefix verifier-sol`.
-//! Run: `cargo run --release --example gas_report -- [N...]` (default 1 3 4 16).
+//! The gas table of BENCHMARKS.md: every entry point of `ZKRollup` v2 and the generated verifier,
+//! in revm (Osaka rules, solc from `verifier-sol/`), with real proofs at depth 16.
+//! Needs `npm ci --prefix verifier-sol`.
+//! Run: `cargo run --release --example gas_report -- [N M]` (default N = 16, M = 4).
+//!
+//! The story: a deployment with 2N + 4 genesis accounts; four users open accounts (depositNew);
+//! batch 1 consumes them with N transfers; four top-ups (deposit) and a full exit are queued;
+//! batch 2 consumes the four deposits with four withdrawals (to four different owners) and
+//! N - 4 transfers; an owner pulls its payout; then a request waits past the exodus delay, exodus
+//! starts, one account exits and the waiting request is cancelled.
 
 #[path = "../tests/common/evm.rs"]
 mod evm;
 
-use evm::{account, address_word, calldata_gas, u64_word, Chain, Outcome};
-use zkrollup::export::calldata::{submit_batch_calldata, verify_proof_calldata, word};
+use ark_ff::PrimeField;
+use evm::{account, address_word, calldata_gas, selector, u64_word, Chain, Outcome};
+use revm::primitives::{Address, U256};
+use zkrollup::export::calldata::{
+    deposit_calldata, deposit_new_calldata, exit_calldata, request_full_exit_calldata, submit_batch_calldata,
+    verify_proof_calldata, withdraw_pending_calldata, word,
+};
 use zkrollup::export::solidity::render_verifier;
+use zkrollup::primitives::batch::Shape;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{bundle, prove};
-use ark_ff::PrimeField;
-use zkrollup::{Account, Batch, BatchParams, State, Transfer};
+use zkrollup::{Account, Batch, BatchParams, Fr, Request, State, Transfer};
 
 const DEPTH: usize = 16;
-/// M of the measured circuits; today's `ZKRollup` publishes these L1 slots as padding.
-const L1_SLOTS: usize = zkrollup::DEFAULT_L1_SLOTS;
+const SEQUENCER: u8 = 0x5e;
+const OWNER: u8 = 0x60;
 
-fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("N")).collect();
-    let sizes = if sizes.is_empty() { vec![1, 3, 4, 16] } else { sizes };
-    println!("| N | deploy verifier | deploy ZKRollup | verifyProof tx | floor | over floor | submitBatch #1 | submitBatch #2 | txData calldata |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for n in sizes {
-        row(n);
-    }
+fn gwei(x: u64) -> U256 {
+    U256::from(x) * U256::from(1_000_000_000u64)
 }
 
-fn row(n: usize) {
+fn ok(what: &str, out: Outcome) -> u64 {
+    assert!(matches!(out, Outcome::Success { .. }), "{what}: {out:?}");
+    out.gas()
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("N M")).collect();
+    let (n, m) = (args.first().copied().unwrap_or(16), args.get(1).copied().unwrap_or(4));
+    assert!(n >= 4 && m >= 4, "the story needs N >= 4 and M >= 4");
+    let shape = Shape { depth: DEPTH, l1_slots: m, batch_size: n };
     let dir = tempfile::tempdir().unwrap();
-    let shape = zkrollup::primitives::batch::Shape { depth: DEPTH, l1_slots: L1_SLOTS, batch_size: n };
     let info = bundle::setup_to_dir(dir.path(), shape, Some(1)).unwrap();
     let pk = bundle::load_proving(dir.path(), &info).unwrap();
     let sol = dir.path().join("Groth16Verifier.sol");
     std::fs::write(&sol, render_verifier(&pk.vk, &info).unwrap()).unwrap();
     let contracts = evm::compile(&[&sol, &evm::root().join("verifier-sol/ZKRollup.sol")]);
 
-    // 2N funded accounts; each batch is N full transfers (no padding), the second after the first.
-    let keys: Vec<PrivateKey> = (0..2 * n).map(|i| PrivateKey::from_bytes([i as u8 + 1; 32])).collect();
-    let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0)));
+    let keys: Vec<PrivateKey> = (0..2 * n + 8).map(|i| PrivateKey::from_bytes([i as u8 + 1; 32])).collect();
+    let genesis_count = 2 * n + 4;
+    let accounts = (0..genesis_count).map(|i| (i as u32 + 1, Account::new(keys[i].public_key(), 1_000_000, 0)));
     let mut state = State::from_accounts(DEPTH, accounts.collect()).unwrap();
-    let genesis = state.root();
+    let g = state.genesis().unwrap();
 
-    // The rollup's address, and so its domain, is known before the batches are signed.
     let mut chain = Chain::new();
+    chain.set_time(1_000_000);
+    chain.fund(account(1), gwei(1_000_000_000));
     let (verifier, deploy_verifier) = chain.deploy(account(1), &contracts["Groth16Verifier"].bytecode, &[]);
-    let args =
-        [address_word(verifier), word(genesis), u64_word(n as u64), u64_word(L1_SLOTS as u64), address_word(account(2))]
-            .concat();
-    let (rollup, deploy_rollup) = chain.deploy(account(1), &contracts["ZKRollup"].bytecode, &args);
-    let domain = zkrollup::Fr::from_be_bytes_mod_order(&chain.view_word(rollup, evm::selector("domain()")));
-    let params = BatchParams::new(n).with_l1_slots(L1_SLOTS).with_domain(domain);
-    let batch = |nonce: u64| {
-        let transfers = (0..n).map(|i| {
-            let from = 2 * i as u32 + 1;
-            Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, nonce, params.domain)
-        });
-        Batch::new(transfers.collect())
-    };
-    let w1 = state.apply_batch(&batch(0), &params.with_batch_id(1)).unwrap();
-    let w2 = state.apply_batch(&batch(1), &params.with_batch_id(2)).unwrap();
-    let p1 = prove(&pk, w1.circuit(DEPTH)).unwrap();
-    let p2 = prove(&pk, w2.circuit(DEPTH)).unwrap();
+    let ctor = [
+        address_word(verifier),
+        word(g.root),
+        u64_word(u64::from(g.next_index)),
+        address_word(account(OWNER)),
+        u64_word(g.total),
+        u64_word(n as u64),
+        u64_word(m as u64),
+        u64_word(DEPTH as u64),
+        address_word(account(SEQUENCER)),
+        u64_word(900),
+        u64_word(7 * 24 * 3600),
+        u64_word(1024),
+        u64_word(1_000_000),
+    ]
+    .concat();
+    let (rollup, deploy_rollup) = chain.deploy_value(account(1), &contracts["ZKRollup"].bytecode, &ctor, gwei(g.total));
+    let domain = Fr::from_be_bytes_mod_order(&chain.view_word(rollup, selector("domain()")));
+    let params = |id: u64| BatchParams::new(n).with_l1_slots(m).with_domain(domain).with_batch_id(id);
+    let user = |i: usize| account(0xA0 + i as u8);
+    let owner = |i: usize| account(0xB0 + i as u8);
+    let bytes20 = |a: Address| a.0 .0;
 
-    let verify_call = verify_proof_calldata(&p1, w1.commitment);
-    let verify = chain.call(account(3), verifier, verify_call.clone());
-    assert!(matches!(&verify, Outcome::Success { output, .. } if output[31] == 1), "{verify:?}");
-    let floor = 21_000 + calldata_gas(&verify_call) + 181_000 + 6_150;
-    let mut submits = Vec::new();
-    for (w, p) in [(&w1, &p1), (&w2, &p2)] {
-        let out = chain.call(account(2), rollup, submit_batch_calldata(p, &w.public_data, L1_SLOTS).unwrap());
-        assert!(matches!(out, Outcome::Success { .. }), "{out:?}");
-        submits.push(out.gas());
+    // Four new accounts, each owned by its own address.
+    let mut queued = Vec::new();
+    let mut deposit_new_gas = Vec::new();
+    for i in 0..4 {
+        let k = keys[genesis_count + i].public_key();
+        chain.fund(user(i), gwei(10_000_000));
+        let call = deposit_new_calldata(k.x(), k.y(), &bytes20(owner(i)));
+        deposit_new_gas.push(ok("depositNew", chain.call_value(user(i), rollup, call, gwei(5_000_000))));
+        queued.push(Request::deposit_new(g.next_index + i as u32, 5_000_000, (k.x(), k.y()), bytes20(user(i))));
     }
-    let tx_data_gas = calldata_gas(&submit_batch_calldata(&p2, &w2.public_data, L1_SLOTS).unwrap());
-    println!(
-        "| {n} | {deploy_verifier} | {deploy_rollup} | {} | {floor} | {:+.2}% | {} | {} | {tx_data_gas} |",
-        verify.gas(),
-        100.0 * (verify.gas() as f64 - floor as f64) / floor as f64,
-        submits[0],
-        submits[1],
+    let transfers = |nonce: u64, count: usize| -> Vec<Transfer> {
+        (0..count)
+            .map(|i| {
+                let from = 2 * i as u32 + 1;
+                Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, nonce, domain)
+            })
+            .collect()
+    };
+    let submit = |chain: &mut Chain, state: &mut State, id: u64, requests: Vec<Request>, l2: Vec<Transfer>| -> (u64, u64) {
+        let w = state.apply_batch(&Batch::new(l2).with_requests(requests.clone()), &params(id)).unwrap();
+        let proof = prove(&pk, w.circuit(DEPTH)).unwrap();
+        let call = submit_batch_calldata(&proof, &w.public_data, m, &requests).unwrap();
+        let data_gas = calldata_gas(&call);
+        (ok("submitBatch", chain.call(account(SEQUENCER), rollup, call)), data_gas)
+    };
+    let (batch1, batch1_data) = submit(&mut chain, &mut state, 1, queued.drain(..).collect(), transfers(0, n));
+
+    // Four top-ups from the four users, then a full exit of a genesis account.
+    let mut deposit_gas = Vec::new();
+    for i in 0..4 {
+        let index = g.next_index + i as u32;
+        deposit_gas.push(ok("deposit", chain.call_value(user(i), rollup, deposit_calldata(index), gwei(2_000_000))));
+        queued.push(Request::deposit(index, 2_000_000, bytes20(user(i))));
+    }
+    let full_exit = ok("requestFullExit", chain.call(account(OWNER), rollup, request_full_exit_calldata(2 * n as u32 + 1)));
+    let exit_request = Request::full_exit(2 * n as u32 + 1, bytes20(account(OWNER)));
+
+    // Batch 2: the four deposits, four withdrawals to four owners, N - 4 transfers.
+    let mut l2: Vec<Transfer> = (0..4)
+        .map(|i| Transfer::signed(&keys[genesis_count + i], g.next_index + i as u32, 0, 1_000_000, 0, domain))
+        .collect();
+    l2.extend(transfers(1, n - 4));
+    let (batch2, batch2_data) = submit(&mut chain, &mut state, 2, queued.drain(..).collect(), l2);
+    let withdraw = ok(
+        "withdrawPending",
+        chain.call(owner(0), rollup, withdraw_pending_calldata(&bytes20(owner(0)), gwei(1_000_000).to::<u128>())),
     );
+
+    // Exodus: the full exit waits past the delay; one account exits; the request is cancelled.
+    chain.set_time(1_000_000 + 7 * 24 * 3600 + 1);
+    let activate = ok("activateExodus", chain.call(account(0x77), rollup, selector("activateExodus()").to_vec()));
+    let exit = ok("performExodus", chain.call(account(0x77), rollup, exit_calldata(&state, g.next_index).unwrap()));
+    let record = exit_request.record();
+    let mut cancel = selector("cancelOutstandingRequests(bytes)").to_vec();
+    cancel.extend_from_slice(&u64_word(32));
+    cancel.extend_from_slice(&u64_word(record.len() as u64));
+    cancel.extend_from_slice(&record);
+    cancel.resize(cancel.len() + 31, 0);
+    let cancel_gas = ok("cancelOutstandingRequests", chain.call(account(0x77), rollup, cancel));
+
+    // The verifier alone, against its floor.
+    let mut probe_state = State::from_accounts(DEPTH, vec![(1, Account::new(keys[0].public_key(), 10, 0))]).unwrap();
+    let pw = probe_state.apply_batch(&Batch::default(), &params(1)).unwrap();
+    let proof = prove(&pk, pw.circuit(DEPTH)).unwrap();
+    let verify_call = verify_proof_calldata(&proof, pw.commitment);
+    let verify = ok("verifyProof", chain.call(account(3), verifier, verify_call.clone()));
+    let floor = 21_000 + calldata_gas(&verify_call) + 181_000 + 6_150;
+
+    println!("N = {n}, M = {m}, D = {DEPTH}; transaction gas, intrinsic 21,000 included");
+    println!();
+    println!("| entry point | gas |");
+    println!("| --- | --- |");
+    println!("| deploy verifier | {deploy_verifier} |");
+    println!("| deploy ZKRollup (and its PoseidonT5) | {deploy_rollup} |");
+    println!("| verifyProof (floor {floor}) | {verify} ({:+.2}%) |", 100.0 * (verify as f64 - floor as f64) / floor as f64);
+    println!("| depositNew, first / later | {} / {} |", deposit_new_gas[0], deposit_new_gas[3]);
+    println!("| deposit, first / later | {} / {} |", deposit_gas[0], deposit_gas[3]);
+    println!("| requestFullExit | {full_exit} |");
+    println!("| submitBatch #1: 4 DepositNew, {n} transfers | {batch1} (calldata {batch1_data}) |");
+    println!("| submitBatch #2: 4 deposits, 4 withdrawals to 4 owners, {} transfers | {batch2} (calldata {batch2_data}) |", n - 4);
+    println!("| withdrawPending | {withdraw} |");
+    println!("| activateExodus | {activate} |");
+    println!("| performExodus (D = {DEPTH}: 17 Poseidon hashes) | {exit} |");
+    println!("| cancelOutstandingRequests, 1 record | {cancel_gas} |");
 }

@@ -10,8 +10,13 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
-use zkrollup::files::{parse_batch, parse_requests, parse_state, read, state_to_json, transfer_entry, write_all_atomic};
-use zkrollup::export::calldata::submit_batch_calldata;
+use zkrollup::files::{
+    parse_address, parse_batch, parse_requests, parse_state, read, state_to_json, transfer_entry, write_all_atomic,
+};
+use zkrollup::export::calldata::{
+    deposit_calldata, deposit_new_calldata, exit_calldata, request_full_exit_calldata, submit_batch_calldata,
+    withdraw_pending_calldata,
+};
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::compare::{compare, median, sample_batch, Paths};
 use zkrollup::prover::{self, bundle, snarkjs};
@@ -190,11 +195,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Print the ABI-encoded `ZKRollup.submitBatch` call (0x-prefixed hex) for a proof and the
-    /// public data of its batch, ready for any Ethereum client.
-    ///
-    /// Today's `ZKRollup` takes batches without L1 requests only (its request queue comes with
-    /// the v2 contract); a batch whose L1 section is not all padding is refused.
+    /// Print the ABI-encoded `ZKRollup.submitBatch(newRoot, l1Data, l2Data, proof)` call
+    /// (0x-prefixed hex) for a proof, the public data of its batch and the requests it consumed,
+    /// ready for any Ethereum client.
     Calldata {
         /// proof.json from `prove`.
         #[arg(long)]
@@ -202,9 +205,42 @@ enum Command {
         /// public_data.hex from `prove` or `apply`.
         #[arg(long)]
         public_data: PathBuf,
+        /// The requests file the batch consumed (their records' `addr` go into l1Data).
+        #[arg(long)]
+        requests: Option<PathBuf>,
         /// M, the L1 slots of the circuit the proof is for.
         #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
         l1_slots: usize,
+    },
+    /// Print the ABI-encoded `ZKRollup.performExodus` call for account INDEX of a state (the
+    /// state of the last proved root): its leaf and its Merkle path.
+    ExitCalldata {
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The account.
+        #[arg(long)]
+        index: u32,
+    },
+    /// Print the ABI-encoded call of a request entry point: `depositNew`, `deposit`,
+    /// `requestFullExit`, or `withdrawPending` (send deposits as the transaction's value).
+    RequestCalldata {
+        /// deposit-new (--pubkey, --owner), deposit (--index), full-exit (--index),
+        /// withdraw-pending (--owner is the recipient, --amount-wei).
+        #[arg(long, value_parser = ["deposit-new", "deposit", "full-exit", "withdraw-pending"])]
+        kind: String,
+        /// The account (deposit, full-exit).
+        #[arg(long)]
+        index: Option<u32>,
+        /// The new account's key, Ax and Ay in decimal (deposit-new).
+        #[arg(long, num_args = 2)]
+        pubkey: Option<Vec<String>>,
+        /// The L1 owner (deposit-new) or the recipient (withdraw-pending): 0x and 40 hex digits.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Wei to pull (withdraw-pending).
+        #[arg(long)]
+        amount_wei: Option<u128>,
     },
     /// Time proofs of a full batch: zkrollup's prover, and with --compare-stock ark-groth16's
     /// `Groth16::prove` on the same batch and keys, alternating; every proof is verified.
@@ -349,7 +385,18 @@ fn run(cli: Cli) -> Result<()> {
             };
             bench(shape(l1_slots, batch_size, depth)?, samples, paths, json)
         }
-        Command::Calldata { proof, public_data, l1_slots } => calldata(&proof, &public_data, l1_slots),
+        Command::Calldata { proof, public_data, requests, l1_slots } => {
+            calldata(&proof, &public_data, requests.as_deref(), l1_slots)
+        }
+        Command::ExitCalldata { state, index } => {
+            let st = parse_state(&read(&state)?).with_context(|| format!("state file {}", state.display()))?;
+            let call = exit_calldata(&st, index).with_context(|| format!("slot {index} holds no account"))?;
+            println!("0x{}", hex::encode(call));
+            Ok(())
+        }
+        Command::RequestCalldata { kind, index, pubkey, owner, amount_wei } => {
+            request_calldata(&kind, index, pubkey.as_deref(), owner.as_deref(), amount_wei)
+        }
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
             let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
@@ -397,12 +444,42 @@ fn export_verifier(keys: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn calldata(proof: &Path, public_data: &Path, l1_slots: usize) -> Result<()> {
+fn calldata(proof: &Path, public_data: &Path, requests: Option<&Path>, l1_slots: usize) -> Result<()> {
     let proof = snarkjs::parse_proof(&read(proof)?).with_context(|| format!("proof file {}", proof.display()))?;
     let text = read(public_data)?;
     let bytes = hex::decode(text.trim().trim_start_matches("0x"))
         .with_context(|| format!("{}: not hex", public_data.display()))?;
-    let call = submit_batch_calldata(&proof, &bytes, l1_slots).with_context(|| format!("{}", public_data.display()))?;
+    let requests = match requests {
+        Some(path) => parse_requests(&read(path)?).with_context(|| format!("requests file {}", path.display()))?,
+        None => Vec::new(),
+    };
+    let call = submit_batch_calldata(&proof, &bytes, l1_slots, &requests)
+        .with_context(|| format!("{}", public_data.display()))?;
+    println!("0x{}", hex::encode(call));
+    Ok(())
+}
+
+fn request_calldata(
+    kind: &str,
+    index: Option<u32>,
+    pubkey: Option<&[String]>,
+    owner: Option<&str>,
+    amount_wei: Option<u128>,
+) -> Result<()> {
+    let index = || index.context("--index is required");
+    let owner = || -> Result<[u8; 20]> {
+        let o = owner.context("--owner is required")?;
+        parse_address(o).with_context(|| format!("--owner {o}: expected 0x and 40 hex digits"))
+    };
+    let call = match kind {
+        "deposit-new" => {
+            let key = pubkey.context("--pubkey AX AY is required")?;
+            deposit_new_calldata(parse_fr(&key[0]).context("--pubkey Ax")?, parse_fr(&key[1]).context("--pubkey Ay")?, &owner()?)
+        }
+        "deposit" => deposit_calldata(index()?),
+        "full-exit" => request_full_exit_calldata(index()?),
+        _ => withdraw_pending_calldata(&owner()?, amount_wei.context("--amount-wei is required")?),
+    };
     println!("0x{}", hex::encode(call));
     Ok(())
 }

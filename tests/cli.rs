@@ -148,9 +148,32 @@ fn malformed_inputs_are_clear_errors_not_panics() {
 }
 
 #[test]
+fn request_calldata_encodes_each_entry_point() {
+    use zkrollup::export::calldata::{deposit_calldata, deposit_new_calldata, request_full_exit_calldata, withdraw_pending_calldata};
+    let hex_of = |args: &[&str]| {
+        let out = zkrollup(&[&["request-calldata"], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        hex::decode(String::from_utf8(out.stdout).unwrap().trim().trim_start_matches("0x")).unwrap()
+    };
+    let owner = format!("0x{}", "cd".repeat(20));
+    assert_eq!(hex_of(&["--kind", "deposit", "--index", "5"]), deposit_calldata(5));
+    assert_eq!(hex_of(&["--kind", "full-exit", "--index", "7"]), request_full_exit_calldata(7));
+    assert_eq!(hex_of(&["--kind", "deposit-new", "--pubkey", "1", "2", "--owner", &owner]), deposit_new_calldata(1u64.into(), 2u64.into(), &[0xcd; 20]));
+    assert_eq!(hex_of(&["--kind", "withdraw-pending", "--owner", &owner, "--amount-wei", "99"]), withdraw_pending_calldata(&[0xcd; 20], 99));
+    for (args, expected) in [
+        (vec!["--kind", "deposit"], "--index is required"),
+        (vec!["--kind", "deposit-new", "--pubkey", "1", "2", "--owner", "0x12"], "--owner 0x12"),
+    ] {
+        let out = zkrollup(&[&["request-calldata"], args.as_slice()].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(expected), "{args:?}");
+    }
+}
+
+#[test]
 fn help_explains_every_command() {
     let help = String::from_utf8(zkrollup(&["--help"]).stdout).unwrap();
-    for command in ["setup", "prove", "verify", "info", "apply", "genesis", "keygen", "sign", "demo", "export-verifier", "calldata", "bench"] {
+    for command in ["setup", "prove", "verify", "info", "apply", "genesis", "keygen", "sign", "demo", "export-verifier", "calldata", "exit-calldata", "request-calldata", "bench"] {
         assert!(help.contains(command), "{help}");
         let sub = zkrollup(&[command, "--help"]);
         assert!(sub.status.success());
@@ -206,8 +229,8 @@ fn setup_prove_verify_info_from_the_command_line() {
     let calldata = |data: &Path| zkrollup(&["calldata", "--proof", p(&out.join("proof.json")), "--public-data", p(data)]);
     let run = calldata(&out.join("public_data.hex"));
     let hex_call = String::from_utf8(run.stdout).unwrap();
-    assert!(hex_call.starts_with("0x51f09c9f"), "{hex_call}");
-    assert_eq!(hex_call.trim().len(), 2 + 2 * (4 + 32 * 11 + 32), "N = 1: 16 bytes of txData, padded to 32");
+    assert!(hex_call.starts_with("0x70ba4839"), "{hex_call}");
+    assert_eq!(hex_call.trim().len(), 2 + 2 * (4 + 32 * 11 + 32 + 32 + 32), "N = 1: no L1 record, 16 bytes of l2Data padded to 32");
     let bad_data = dir.path().join("bad.hex");
     for (content, expected) in [("xyz", "not hex"), ("00ff", "public data is 2 bytes")] {
         std::fs::write(&bad_data, content).unwrap();

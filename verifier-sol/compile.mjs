@@ -1,8 +1,8 @@
 // Compile Solidity files with the pinned solcjs; print one JSON object on stdout:
 // {"solc": version, "contracts": {Name: {"bytecode": hex, "methods": {signature: selector}}}}.
 // Usage: node verifier-sol/compile.mjs FILE.sol... (compiler errors: exit 1, on stderr).
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import solc from 'solc';
 
 const files = process.argv.slice(2);
@@ -21,7 +21,16 @@ const input = {
     outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.methodIdentifiers'] } },
   },
 };
-const output = JSON.parse(solc.compile(JSON.stringify(input)));
+// Imports ("./X.sol") resolve beside the files given.
+const dirs = [...new Set(files.map((f) => dirname(f)))];
+const findImports = (path) => {
+  for (const d of dirs) {
+    const p = join(d, basename(path));
+    if (existsSync(p)) return { contents: readFileSync(p, 'utf8') };
+  }
+  return { error: `not found: ${path}` };
+};
+const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
 const errors = (output.errors || []).filter((e) => e.severity === 'error');
 if (errors.length > 0) {
   for (const e of errors) console.error(e.formattedMessage);

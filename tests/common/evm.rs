@@ -12,7 +12,9 @@ use revm::context::{CfgEnv, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::{MainnetContext, MainnetEvm};
 use revm::primitives::hardfork::SpecId;
-use revm::primitives::{keccak256, Address, Bytes, Log, TxKind};
+use revm::context_interface::ContextTr;
+use revm::primitives::{keccak256, Address, Bytes, Log, TxKind, U256};
+use revm::Database;
 use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 
 /// The repository root.
@@ -62,6 +64,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether it returned normally.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Success { .. })
+    }
+
     pub fn gas(&self) -> u64 {
         match self {
             Outcome::Success { gas, .. } | Outcome::Revert { gas, .. } | Outcome::Halt { gas, .. } => *gas,
@@ -109,11 +116,16 @@ impl Chain {
     }
 
     fn send(&mut self, from: Address, kind: TxKind, data: Vec<u8>, gas_limit: u64) -> ExecutionResult {
+        self.send_value(from, kind, data, gas_limit, U256::ZERO)
+    }
+
+    fn send_value(&mut self, from: Address, kind: TxKind, data: Vec<u8>, gas_limit: u64, value: U256) -> ExecutionResult {
         let nonce = self.nonces.entry(from).or_insert(0);
         let tx = TxEnv::builder()
             .caller(from)
             .kind(kind)
             .data(Bytes::from(data))
+            .value(value)
             .gas_limit(gas_limit)
             .gas_price(0)
             .nonce(*nonce)
@@ -147,6 +159,47 @@ impl Chain {
     /// A transaction calling `to` with `data` and a gas limit.
     pub fn call_with_gas(&mut self, from: Address, to: Address, data: Vec<u8>, gas_limit: u64) -> Outcome {
         outcome(self.send(from, TxKind::Call(to), data, gas_limit))
+    }
+
+    /// A transaction calling `to` with `data` and `value` wei.
+    pub fn call_value(&mut self, from: Address, to: Address, data: Vec<u8>, value: U256) -> Outcome {
+        outcome(self.send_value(from, TxKind::Call(to), data, GAS_LIMIT, value))
+    }
+
+    /// Deploy with `value` wei; the new address and the gas used.
+    pub fn deploy_value(&mut self, from: Address, bytecode: &[u8], args: &[u8], value: U256) -> (Address, u64) {
+        match self.send_value(from, TxKind::Create, [bytecode, args].concat(), GAS_LIMIT, value) {
+            ExecutionResult::Success { output: Output::Create(_, Some(address)), gas, .. } => (address, gas.tx_gas_used()),
+            other => panic!("deployment failed: {other:?}"),
+        }
+    }
+
+    /// A deployment with `value` wei whose outcome is the point.
+    pub fn create_value(&mut self, from: Address, data: Vec<u8>, value: U256) -> Outcome {
+        outcome(self.send_value(from, TxKind::Create, data, GAS_LIMIT, value))
+    }
+
+    /// Give `who` this many wei.
+    pub fn fund(&mut self, who: Address, wei: U256) {
+        let db = self.evm.ctx.db_mut();
+        let mut info = db.basic(who).expect("in-memory").unwrap_or_default();
+        info.balance = wei;
+        db.insert_account_info(who, info);
+    }
+
+    /// `who`'s balance in wei.
+    pub fn balance(&mut self, who: Address) -> U256 {
+        self.evm.ctx.db_mut().basic(who).expect("in-memory").map_or(U256::ZERO, |a| a.balance)
+    }
+
+    /// Set the next blocks' timestamp.
+    pub fn set_time(&mut self, seconds: u64) {
+        self.evm.ctx.modify_block(|b| b.timestamp = U256::from(seconds));
+    }
+
+    /// A view's whole return data, read by a transaction.
+    pub fn view(&mut self, to: Address, data: Vec<u8>) -> Vec<u8> {
+        self.call(Address::with_last_byte(0xee), to, data).output().to_vec()
     }
 
     /// A 32-byte view function's result, read by a transaction.
