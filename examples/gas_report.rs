@@ -4,10 +4,10 @@
 //! Run: `cargo run --release --example gas_report -- [N M]` (default N = 16, M = 4).
 //!
 //! The story: a deployment with 2N + 4 genesis accounts; four users open accounts (depositNew);
-//! batch 1 consumes them with N transfers; four top-ups (deposit) and a full exit are queued;
-//! batch 2 consumes the four deposits with four withdrawals (to four different owners) and
-//! N - 4 transfers; an owner pulls its payout; then a request waits past the exodus delay, exodus
-//! starts, one account exits and the waiting request is cancelled.
+//! batch 1 consumes them with N transfers; batches 2 and 3 each consume four top-ups (deposit)
+//! with four withdrawals (to the four new accounts' owners) and N - 4 transfers; an owner pulls
+//! its payout; then a full exit waits past the exodus delay, exodus starts, one account exits and
+//! the request is cancelled.
 
 #[path = "../tests/common/evm.rs"]
 mod evm;
@@ -110,22 +110,35 @@ fn main() {
     };
     let (batch1, batch1_data) = submit(&mut chain, &mut state, 1, queued.drain(..).collect(), transfers(0, n));
 
-    // Four top-ups from the four users, then a full exit of a genesis account.
-    let mut deposit_gas = Vec::new();
-    for i in 0..4 {
-        let index = g.next_index + i as u32;
-        deposit_gas.push(ok("deposit", chain.call_value(user(i), rollup, deposit_calldata(index), gwei(2_000_000))));
-        queued.push(Request::deposit(index, 2_000_000, bytes20(user(i))));
-    }
+    // Four top-ups from the four users.
+    let top_ups = |chain: &mut Chain, queued: &mut Vec<Request>| -> Vec<u64> {
+        (0..4)
+            .map(|i| {
+                let index = g.next_index + i as u32;
+                queued.push(Request::deposit(index, 2_000_000, bytes20(user(i))));
+                ok("deposit", chain.call_value(user(i), rollup, deposit_calldata(index), gwei(2_000_000)))
+            })
+            .collect()
+    };
+    let deposit_gas = top_ups(&mut chain, &mut queued);
+
+    // Batches 2 and 3: four deposits, four withdrawals (one from each new account), N - 4
+    // transfers. Batch 2 credits four owners with no pending balance yet; batch 3 the same four,
+    // whose pending balances are then not zero.
+    let withdrawals = |nonce: u64| -> Vec<Transfer> {
+        let mut l2: Vec<Transfer> = (0..4)
+            .map(|i| Transfer::signed(&keys[genesis_count + i], g.next_index + i as u32, 0, 1_000_000, nonce, domain))
+            .collect();
+        l2.extend(transfers(nonce + 1, n - 4));
+        l2
+    };
+    let (batch2, batch2_data) = submit(&mut chain, &mut state, 2, queued.drain(..).collect(), withdrawals(0));
+    top_ups(&mut chain, &mut queued);
+    let (batch3, _) = submit(&mut chain, &mut state, 3, queued.drain(..).collect(), withdrawals(1));
+
+    // A full exit of a genesis account waits in the queue.
     let full_exit = ok("requestFullExit", chain.call(account(OWNER), rollup, request_full_exit_calldata(2 * n as u32 + 1)));
     let exit_request = Request::full_exit(2 * n as u32 + 1, bytes20(account(OWNER)));
-
-    // Batch 2: the four deposits, four withdrawals to four owners, N - 4 transfers.
-    let mut l2: Vec<Transfer> = (0..4)
-        .map(|i| Transfer::signed(&keys[genesis_count + i], g.next_index + i as u32, 0, 1_000_000, 0, domain))
-        .collect();
-    l2.extend(transfers(1, n - 4));
-    let (batch2, batch2_data) = submit(&mut chain, &mut state, 2, queued.drain(..).collect(), l2);
     let withdraw = ok(
         "withdrawPending",
         chain.call(owner(0), rollup, withdraw_pending_calldata(&bytes20(owner(0)), gwei(1_000_000).to::<u128>())),
@@ -145,7 +158,7 @@ fn main() {
 
     // The verifier alone, against its floor.
     let mut probe_state = State::from_accounts(DEPTH, vec![(1, Account::new(keys[0].public_key(), 10, 0))]).unwrap();
-    let pw = probe_state.apply_batch(&Batch::default(), &params(1)).unwrap();
+    let pw = probe_state.apply_batch(&Batch::default(), &params(4)).unwrap();
     let proof = prove(&pk, pw.circuit(DEPTH)).unwrap();
     let verify_call = verify_proof_calldata(&proof, pw.commitment);
     let verify = ok("verifyProof", chain.call(account(3), verifier, verify_call.clone()));
@@ -162,7 +175,8 @@ fn main() {
     println!("| deposit, first / later | {} / {} |", deposit_gas[0], deposit_gas[3]);
     println!("| requestFullExit | {full_exit} |");
     println!("| submitBatch #1: 4 DepositNew, {n} transfers | {batch1} (calldata {batch1_data}) |");
-    println!("| submitBatch #2: 4 deposits, 4 withdrawals to 4 owners, {} transfers | {batch2} (calldata {batch2_data}) |", n - 4);
+    println!("| submitBatch #2: 4 deposits, 4 withdrawals to 4 owners with no pending balance, {} transfers | {batch2} (calldata {batch2_data}) |", n - 4);
+    println!("| submitBatch #3: the same, the 4 owners' pending balances not zero | {batch3} |");
     println!("| withdrawPending | {withdraw} |");
     println!("| activateExodus | {activate} |");
     println!("| performExodus (D = {DEPTH}: 17 Poseidon hashes) | {exit} |");

@@ -43,9 +43,9 @@ fn the_onchain_poseidon_equals_the_engines() {
         assert_eq!(out.output(), &word(poseidon(&x))[..], "inputs {x:?}");
         gas.push(out.gas());
     }
-    // A call costs about 109,000 gas (intrinsic 21,000 included; BENCHMARKS.md). The bound
-    // catches a regression of the sparse rounds.
-    assert!(gas.iter().all(|&g| g < 112_000), "{gas:?}");
+    // A call costs about 76,700 gas (intrinsic 21,000 included; BENCHMARKS.md). The bound
+    // catches a regression of the sparse rounds or of the modulus kept on the stack.
+    assert!(gas.iter().all(|&g| g < 80_000), "{gas:?}");
     // An input of r or more is not a field element.
     let r_word = {
         let mut w = word(-Fr::from(1u64));

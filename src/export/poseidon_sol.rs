@@ -51,27 +51,27 @@ pub fn render_poseidon_t5() -> String {
     let lanes = |f: &dyn Fn(usize) -> String| (0..width).map(f).collect::<String>();
     let full_round = format!(
         "{sbox}{mix}{reload}                c := add(c, {state_bytes})\n",
-        sbox = lanes(&|i| format!("                s{i} := pow5(s{i})\n")),
+        sbox = lanes(&|i| format!("                s{i} := pow5(s{i}, q)\n")),
         mix = lanes(&|i| {
             let mut out = format!("                acc := mload(add(c, {}))\n", 32 * i);
             for j in 0..width {
-                out += &format!("                acc := addmod(acc, mulmod({}, s{j}, {R}), {R})\n", decimal(&p.mds[i][j]));
+                out += &format!("                acc := addmod(acc, mulmod({}, s{j}, q), q)\n", decimal(&p.mds[i][j]));
             }
             out + &format!("                mstore(add(t, {}), acc)\n", 32 * i)
         }),
         reload = lanes(&|i| format!("                s{i} := mload(add(t, {}))\n", 32 * i)),
         state_bytes = 32 * width,
     );
-    let add_constants = lanes(&|i| format!("            s{i} := addmod(s{i}, mload(add(c, {})), {R})\n", 32 * i));
-    let sparse_row: String = (1..width).map(|i| format!("                acc := addmod(acc, mulmod(mload(add(c, {})), s{i}, {R}), {R})\n", 32 * (i - 1))).collect();
+    let add_constants = lanes(&|i| format!("            s{i} := addmod(s{i}, mload(add(c, {})), q)\n", 32 * i));
+    let sparse_row: String = (1..width).map(|i| format!("                acc := addmod(acc, mulmod(mload(add(c, {})), s{i}, q), q)\n", 32 * (i - 1))).collect();
     let sparse_col: String = (1..width)
-        .map(|i| format!("                s{i} := addmod(s{i}, mulmod(mload(add(c, {})), y, {R}), {R})\n", 32 * (width - 1 + i - 1)))
+        .map(|i| format!("                s{i} := addmod(s{i}, mulmod(mload(add(c, {})), y, q), q)\n", 32 * (width - 1 + i - 1)))
         .collect();
     let closing: String = (1..width)
         .map(|i| {
             let mut out = String::from("            acc := 0\n");
             for j in 1..width {
-                out += &format!("            acc := addmod(acc, mulmod({}, s{j}, {R}), {R})\n", decimal(&o.closing_block[i - 1][j - 1]));
+                out += &format!("            acc := addmod(acc, mulmod({}, s{j}, q), q)\n", decimal(&o.closing_block[i - 1][j - 1]));
             }
             out + &format!("            mstore(add(t, {}), acc)\n", 32 * i)
         })
@@ -108,10 +108,13 @@ contract PoseidonT5 {{
         }}
         bytes memory table = T;
         assembly ("memory-safe") {{
-            function pow5(x) -> y {{
-                let x2 := mulmod(x, x, {R})
-                y := mulmod(mulmod(x2, x2, {R}), x, {R})
+            function pow5(x, q) -> y {{
+                let x2 := mulmod(x, x, q)
+                y := mulmod(mulmod(x2, x2, q), x, q)
             }}
+            // The modulus lives on the stack: as a literal, the optimizer copies it from the
+            // code's data (CODECOPY and MLOAD) at every use, which cost more than the arithmetic.
+            let q := {R}
             // Mixed lanes go to scratch memory past the free pointer before they replace the
             // old ones, so that few values live on the stack.
             let t := mload(0x40)
@@ -126,9 +129,9 @@ contract PoseidonT5 {{
             for {{ let r := 0 }} lt(r, {half}) {{ r := add(r, 1) }} {{
 {full_round}            }}
             for {{ let r := 0 }} lt(r, {partial}) {{ r := add(r, 1) }} {{
-                let y := pow5(s0)
-                acc := mulmod({m00}, y, {R})
-{sparse_row}{sparse_col}                s0 := addmod(acc, mload(add(c, {constant_at})), {R})
+                let y := pow5(s0, q)
+                acc := mulmod({m00}, y, q)
+{sparse_row}{sparse_col}                s0 := addmod(acc, mload(add(c, {constant_at})), q)
                 c := add(c, {sparse_bytes})
             }}
 {closing}{add_constants}            c := add(c, {state_bytes})
