@@ -530,7 +530,8 @@ fn a_reentrant_receiver_gets_nothing_twice() {
     assert!(r.submit("b1", 1, vec![Transfer::signed(&key(3), 3, 0, 4_000, 0, r.domain)]).is_success());
     assert_eq!(r.pending(contract), gwei(4_000));
     let before = r.snapshot();
-    let out = r.chain.call(account(0xBB), contract, [selector("attack(uint256)").as_slice(), &word(Fr::from(0u64))[..0], &gwei(4_000).to_be_bytes::<32>()].concat());
+    let attack = [selector("attack(uint256)").as_slice(), &gwei(4_000).to_be_bytes::<32>()].concat();
+    let out = r.chain.call(account(0xBB), contract, attack);
     // The inner call finds nothing left, so the payment fails and the whole call reverts.
     assert!(!out.is_success(), "{out:?}");
     assert_eq!(r.snapshot(), before);
