@@ -2,7 +2,7 @@
 //! queue order, before its L2 slots.
 
 use zkrollup_circuits::packed_key::pack;
-use zkrollup_circuits::request::L1_SLOT_BYTES;
+use zkrollup_circuits::request::{l1_slot_bytes, L1_SLOT_BYTES};
 
 pub use zkrollup_circuits::request::RequestKind;
 
@@ -60,12 +60,7 @@ impl Request {
 
     /// The slot's 45 public-data bytes with this amount (a FullExit's proved balance).
     pub fn public_bytes(&self, amount: u64) -> [u8; L1_SLOT_BYTES] {
-        let mut out = [0u8; L1_SLOT_BYTES];
-        out[0] = self.kind.type_byte();
-        out[1..5].copy_from_slice(&self.index.to_be_bytes());
-        out[5..13].copy_from_slice(&amount.to_be_bytes());
-        out[13..].copy_from_slice(&self.packed_key());
-        out
+        l1_slot_bytes(self.kind, self.index, amount, &self.packed_key())
     }
 }
 

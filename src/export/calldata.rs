@@ -6,7 +6,7 @@
 //! The EVM's BN254 precompiles take a G2 coordinate imaginary part first, so `b` goes on chain as
 //! `[x.c1, x.c0, y.c1, y.c0]`; the identity is all zeros.
 
-use ark_bn254::{Fq, G1Affine, G2Affine};
+use ark_bn254::{G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField};
 use thiserror::Error;
@@ -220,7 +220,7 @@ fn u64_word(x: u64) -> [u8; 32] {
 }
 
 fn usize_word(n: usize) -> [u8; 32] {
-    word(Fq::from(n as u64))
+    u64_word(n as u64)
 }
 
 #[cfg(test)]

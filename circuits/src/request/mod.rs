@@ -111,13 +111,19 @@ impl RequestWitness {
 
     /// The slot's 45 public-data bytes.
     pub fn public_bytes(&self) -> [u8; L1_SLOT_BYTES] {
-        let mut out = [0u8; L1_SLOT_BYTES];
-        out[0] = self.kind.type_byte();
-        out[1..5].copy_from_slice(&self.index.to_be_bytes());
-        out[5..13].copy_from_slice(&self.amount.to_be_bytes());
-        out[13..].copy_from_slice(&self.key.packed());
-        out
+        l1_slot_bytes(self.kind, self.index, self.amount, &self.key.packed())
     }
+}
+
+/// An L1 slot's public-data bytes: `type (1) || index (4) || amount (8) || packed key (32)`,
+/// big-endian; the first 45 bytes of an L1 record.
+pub fn l1_slot_bytes(kind: RequestKind, index: u32, amount: u64, packed_key: &[u8; PACKED_KEY_BYTES]) -> [u8; L1_SLOT_BYTES] {
+    let mut out = [0u8; L1_SLOT_BYTES];
+    out[0] = kind.type_byte();
+    out[1..5].copy_from_slice(&index.to_be_bytes());
+    out[5..13].copy_from_slice(&amount.to_be_bytes());
+    out[13..].copy_from_slice(packed_key);
+    out
 }
 
 /// A rule the step breaks, as the gadget would find it unsatisfied.
