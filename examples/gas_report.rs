@@ -88,7 +88,7 @@ fn main() {
     let mut deposit_new_gas = Vec::new();
     for i in 0..4 {
         let k = keys[genesis_count + i].public_key();
-        chain.fund(user(i), gwei(10_000_000));
+        chain.fund(user(i), gwei(20_000_000));
         let call = deposit_new_calldata(k.x(), k.y(), &bytes20(owner(i)));
         deposit_new_gas.push(ok("depositNew", chain.call_value(user(i), rollup, call, gwei(5_000_000))));
         queued.push(Request::deposit_new(g.next_index + i as u32, 5_000_000, (k.x(), k.y()), bytes20(user(i))));
@@ -136,6 +136,17 @@ fn main() {
     top_ups(&mut chain, &mut queued);
     let (batch3, _) = submit(&mut chain, &mut state, 3, queued.drain(..).collect(), withdrawals(1));
 
+    // Batch 4: the same four owners withdrew everything before it; their slots keep the gas
+    // reserve bit, so the credits rewrite live slots.
+    let withdraw_all: Vec<u64> = (0..4)
+        .map(|i| {
+            let all = gwei(2_000_000).to::<u128>();
+            ok("withdrawPending", chain.call(owner(i), rollup, withdraw_pending_calldata(&bytes20(owner(i)), all)))
+        })
+        .collect();
+    top_ups(&mut chain, &mut queued);
+    let (batch4, _) = submit(&mut chain, &mut state, 4, queued.drain(..).collect(), withdrawals(2));
+
     // A full exit of a genesis account waits in the queue.
     let full_exit = ok("requestFullExit", chain.call(account(OWNER), rollup, request_full_exit_calldata(2 * n as u32 + 1)));
     let exit_request = Request::full_exit(2 * n as u32 + 1, bytes20(account(OWNER)));
@@ -158,7 +169,7 @@ fn main() {
 
     // The verifier alone, against its floor.
     let mut probe_state = State::from_accounts(DEPTH, vec![(1, Account::new(keys[0].public_key(), 10, 0))]).unwrap();
-    let pw = probe_state.apply_batch(&Batch::default(), &params(4)).unwrap();
+    let pw = probe_state.apply_batch(&Batch::default(), &params(5)).unwrap();
     let proof = prove(&pk, pw.circuit(DEPTH)).unwrap();
     let verify_call = verify_proof_calldata(&proof, pw.commitment);
     let verify = ok("verifyProof", chain.call(account(3), verifier, verify_call.clone()));
@@ -177,7 +188,8 @@ fn main() {
     println!("| submitBatch #1: 4 DepositNew, {n} transfers | {batch1} (calldata {batch1_data}) |");
     println!("| submitBatch #2: 4 deposits, 4 withdrawals to 4 owners with no pending balance, {} transfers | {batch2} (calldata {batch2_data}) |", n - 4);
     println!("| submitBatch #3: the same, the 4 owners' pending balances not zero | {batch3} |");
-    println!("| withdrawPending | {withdraw} |");
+    println!("| submitBatch #4: the same, the 4 owners having withdrawn everything before | {batch4} |");
+    println!("| withdrawPending, part / all | {withdraw} / {} |", withdraw_all[0]);
     println!("| activateExodus | {activate} |");
     println!("| performExodus (D = {DEPTH}: 17 Poseidon hashes) | {exit} |");
     println!("| cancelOutstandingRequests, 1 record | {cancel_gas} |");

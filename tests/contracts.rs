@@ -236,10 +236,18 @@ impl<'k> Rollup<'k> {
 
     /// A call that must revert with `error`, changing nothing.
     fn refused(&mut self, what: &str, from: Address, data: Vec<u8>, value: U256, error: &str) {
+        self.refused_naming(what, from, data, value, error, None);
+    }
+
+    /// As `refused`, and when `arg` is given, the error's one argument is it.
+    fn refused_naming(&mut self, what: &str, from: Address, data: Vec<u8>, value: U256, error: &str, arg: Option<u64>) {
         let before = self.snapshot();
         self.chain.fund(from, value + gwei(1));
         let out = self.chain.call_value(from, self.address, data, value);
         assert_eq!(out.revert_selector(), selector(error), "{what}: {out:?}");
+        if let (Some(arg), Outcome::Revert { output, .. }) = (arg, &out) {
+            assert_eq!(output[4..], u64_word(arg), "{what}: the error's argument");
+        }
         assert_eq!(self.snapshot(), before, "{what}: state changed");
     }
 }
@@ -463,12 +471,21 @@ fn refusals_name_their_error_and_change_nothing() {
     let l2 = good.public_data[L2_START..].to_vec();
     let mut tampered = records(&consumed);
     tampered[12] ^= 1; // the first record's amount
+    let mut tampered_second = records(&consumed);
+    tampered_second[65 + 12] ^= 1; // the second record's amount
     let long_l2 = [l2.clone(), vec![0; 16]].concat();
     let (other, other_proof, _) = r.prove(1, vec![]);
+    // The first wrong request is named (k counts from 1; this batch starts at k = 1).
+    let mismatches: Vec<(&str, Vec<u8>, u64)> = vec![
+        ("skips a request", raw_submit(root, &records(&q[1..3]), &l2, &proof), 1),
+        ("reorders two", raw_submit(root, &records(&[q[1], q[0]]), &l2, &proof), 1),
+        ("a tampered record", raw_submit(root, &tampered, &l2, &proof), 1),
+        ("a tampered second record", raw_submit(root, &tampered_second, &l2, &proof), 2),
+    ];
+    for (what, data, k) in mismatches {
+        r.refused_naming(what, account(SEQUENCER), data, U256::ZERO, "QueueMismatch(uint256)", Some(k));
+    }
     let cases: Vec<(&str, u8, Vec<u8>, &str)> = vec![
-        ("skips a request", SEQUENCER, raw_submit(root, &records(&q[1..3]), &l2, &proof), "QueueMismatch(uint256)"),
-        ("reorders two", SEQUENCER, raw_submit(root, &records(&[q[1], q[0]]), &l2, &proof), "QueueMismatch(uint256)"),
-        ("a tampered record", SEQUENCER, raw_submit(root, &tampered, &l2, &proof), "QueueMismatch(uint256)"),
         ("more records than L1 slots", SEQUENCER, raw_submit(root, &records(&q[..3]), &l2, &proof), "WrongDataLength()"),
         ("half a record", SEQUENCER, raw_submit(root, &records(&q[..1])[..40], &l2, &proof), "WrongDataLength()"),
         ("l2Data one slot long", SEQUENCER, raw_submit(root, &records(&consumed), &long_l2, &proof), "WrongDataLength()"),
@@ -500,6 +517,13 @@ fn refusals_name_their_error_and_change_nothing() {
     r.refused("more than pending", genesis_owner, withdraw_pending_calldata(&owner, gwei(500).to::<u128>() + 1), U256::ZERO, "NothingToWithdraw()");
     assert!(r.chain.call(genesis_owner, r.address, withdraw_pending_calldata(&owner, gwei(500).to::<u128>())).is_success());
     r.refused("a second withdrawPending", genesis_owner, withdraw_pending_calldata(&owner, gwei(500).to::<u128>()), U256::ZERO, "NothingToWithdraw()");
+    r.refused("1 wei after withdrawing all", genesis_owner, withdraw_pending_calldata(&owner, 1), U256::ZERO, "NothingToWithdraw()");
+    assert_eq!(r.pending(genesis_owner), U256::ZERO, "the gas reserve bit is not a balance");
+    // A second credit to the same owner (its slot kept live) is paid in full.
+    assert!(r.submit("withdraw again", 0, vec![Transfer::signed(&key(2), 2, 0, 300, 1, r.domain)]).is_success());
+    assert_eq!(r.pending(genesis_owner), gwei(300));
+    assert!(r.chain.call(genesis_owner, r.address, withdraw_pending_calldata(&owner, gwei(300).to::<u128>())).is_success());
+    assert_eq!(r.pending(genesis_owner), U256::ZERO);
     r.assert_ledger();
 }
 

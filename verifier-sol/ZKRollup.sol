@@ -69,8 +69,8 @@ contract ZKRollup {
     /// @notice keccak256(abi.encode(chainid, this)) mod r: signatures and proofs are bound to it.
     uint256 public immutable domain;
 
-    /// @dev The queue's counters and the mode share one storage slot: a request reads and writes
-    ///      it once.
+    /// @dev The queue's counters, the mode and the batch count share one storage slot: a request
+    ///      or a batch reads and writes it once.
     struct Counters {
         /// @dev Requests queued so far; request k (from 1) is requestAt(k).
         uint64 requestCount;
@@ -79,13 +79,17 @@ contract ZKRollup {
         /// @dev The index the next DepositNew gets.
         uint32 nextIndex;
         bool exodusMode;
+        /// @dev Batches accepted so far.
+        uint64 batchCount;
     }
 
     uint256 public stateRoot;
-    uint256 public batchCount;
     Counters internal counters;
-    /// @notice Wei each address may pull with withdrawPending.
-    mapping(address => uint256) public pendingBalance;
+    /// @dev Wei each address may pull with withdrawPending, as `wei << 1 | 1` once credited: the
+    ///      low bit keeps the slot non-zero after a full withdrawal, so the owner's next credit
+    ///      rewrites a live slot (2,900 gas) instead of creating one (20,000), as zkSync Lite's
+    ///      gas reserve does.
+    mapping(address => uint256) internal pending;
     mapping(uint256 => address) internal owners;
     mapping(uint256 => bytes32) internal chain;
     mapping(uint256 => bool) public exited;
@@ -180,6 +184,16 @@ contract ZKRollup {
     /// @notice Whether exodus is active (for good).
     function exodusMode() external view returns (bool) {
         return counters.exodusMode;
+    }
+
+    /// @notice Batches accepted so far.
+    function batchCount() external view returns (uint256) {
+        return counters.batchCount;
+    }
+
+    /// @notice Wei `owner` may pull with withdrawPending.
+    function pendingBalance(address owner) external view returns (uint256) {
+        return pending[owner] >> 1;
     }
 
     /// @notice The L1 owner of account `index` (zero: no such account).
@@ -311,7 +325,7 @@ contract ZKRollup {
             (, uint64 queuedAt) = requestAt(first + n + 1);
             if (block.timestamp > uint256(queuedAt) + maturity) revert MatureRequestSkipped(first + n + 1);
         }
-        uint256 batchId = batchCount + 1;
+        uint256 batchId = uint256(c.batchCount) + 1;
         uint256 oldRoot = stateRoot;
         uint256 commitment = _commitment(batchId, oldRoot, newRoot, l1Data, n, l2Data);
         bool valid = verifier.verifyProof(
@@ -319,57 +333,75 @@ contract ZKRollup {
         );
         if (!valid) revert InvalidProof(commitment);
 
+        _creditPayouts(l1Data, n, l2Data);
+        c.consumed = uint64(first + n);
+        c.batchCount = uint64(batchId);
+        counters = c;
+        stateRoot = newRoot;
+        emit BatchSubmitted(batchId, oldRoot, newRoot);
+    }
+
+    /// @dev Credit each FullExit's balance and each withdrawal's amount to its owner.
+    function _creditPayouts(bytes calldata l1Data, uint256 n, bytes calldata l2Data) internal {
         for (uint256 i = 0; i < n; i++) {
             bytes calldata record = l1Data[i * RECORD_BYTES:(i + 1) * RECORD_BYTES];
             if (uint8(record[0]) == FULL_EXIT) {
                 _credit(uint32(bytes4(record[1:5])), uint64(bytes8(record[5:13])));
             }
         }
-        for (uint256 i = 0; i < batchSize; i++) {
-            bytes calldata slot = l2Data[i * SLOT_BYTES:(i + 1) * SLOT_BYTES];
-            uint32 from = uint32(bytes4(slot[0:4]));
-            if (from != 0 && uint32(bytes4(slot[4:8])) == 0) _credit(from, uint64(bytes8(slot[8:16])));
+        // Withdrawals are the L2 slots with `from != 0` and `to == 0`; a slot is one word's top
+        // 16 bytes, read straight from calldata (submitBatch checked the length).
+        uint256 end = batchSize * SLOT_BYTES;
+        for (uint256 at = 0; at < end; at += SLOT_BYTES) {
+            uint256 word;
+            assembly ("memory-safe") {
+                word := calldataload(add(l2Data.offset, at))
+            }
+            uint256 from = word >> 224;
+            if (from != 0 && uint32(word >> 192) == 0) _credit(from, uint64(word >> 128));
         }
-        if (n > 0) counters.consumed = uint64(first + n);
-        stateRoot = newRoot;
-        batchCount = batchId;
-        emit BatchSubmitted(batchId, oldRoot, newRoot);
     }
 
     /// @dev The records rebuild the chain from request `first`; a FullExit's amount is zeroed,
-    ///      as it was queued.
-    function _checkChain(bytes calldata l1Data, uint256 first, uint256 n) internal view {
-        bytes24 q = bytes24(chain[first]);
-        // q (24 bytes) || record (65 bytes), hashed in scratch memory past the free pointer.
-        uint256 buffer;
-        assembly ("memory-safe") {
-            buffer := mload(0x40)
-        }
+    ///      as it was queued. Only the last entry is read on success (the chain is a hash chain:
+    ///      a wrong record anywhere changes it); a mismatch walks the entries to name the first
+    ///      wrong request.
+    function _checkChain(bytes calldata records, uint256 first, uint256 n) internal view {
+        if (n == 0) return;
+        bytes24 start = bytes24(chain[first]);
+        bytes24 q = start;
         for (uint256 i = 0; i < n; i++) {
-            uint256 offset;
-            assembly ("memory-safe") {
-                offset := add(l1Data.offset, mul(i, RECORD_BYTES))
-                mstore(buffer, q)
-                calldatacopy(add(buffer, 24), offset, RECORD_BYTES)
-            }
-            if (uint8(l1Data[i * RECORD_BYTES]) == FULL_EXIT) {
-                assembly ("memory-safe") {
-                    // The amount (record bytes 5..13) as queued: zero. The word read at record
-                    // byte 5 keeps all but its top 8 bytes.
-                    let at := add(buffer, 29)
-                    let keep := not(shl(192, 0xffffffffffffffff))
-                    mstore(at, and(mload(at), keep))
-                }
-            }
-            bytes32 digest;
-            assembly ("memory-safe") {
-                digest := keccak256(buffer, 89)
-            }
-            q = bytes24(digest);
+            q = _chainStep(q, records, i);
+        }
+        if (q == bytes24(chain[first + n])) return;
+        q = start;
+        for (uint256 i = 0; i < n; i++) {
+            q = _chainStep(q, records, i);
             if (q != bytes24(chain[first + i + 1])) revert QueueMismatch(first + i + 1);
         }
     }
 
+    /// @dev bytes24(keccak256(q || record i)), hashed in scratch memory past the free pointer.
+    function _chainStep(bytes24 q, bytes calldata records, uint256 i) internal pure returns (bytes24) {
+        bytes32 digest;
+        assembly ("memory-safe") {
+            let buffer := mload(0x40)
+            let offset := add(records.offset, mul(i, RECORD_BYTES))
+            mstore(buffer, q)
+            calldatacopy(add(buffer, 24), offset, RECORD_BYTES)
+            // A FullExit's amount (record bytes 5..13) as queued: zero. The word read at record
+            // byte 5 keeps all but its top 8 bytes.
+            if eq(byte(0, calldataload(offset)), FULL_EXIT) {
+                let at := add(buffer, 29)
+                mstore(at, and(mload(at), not(shl(192, 0xffffffffffffffff))))
+            }
+            digest := keccak256(buffer, 89)
+        }
+        return bytes24(digest);
+    }
+
+    /// @dev sha256(domain || batchId (8 bytes) || oldRoot || newRoot || the records' 45-byte
+    ///      prefixes, zero-padded to M slots || l2Data), cut to 253 bits; built in one buffer.
     function _commitment(
         uint256 batchId,
         uint256 oldRoot,
@@ -377,21 +409,39 @@ contract ZKRollup {
         bytes calldata l1Data,
         uint256 n,
         bytes calldata l2Data
-    ) internal view returns (uint256) {
-        bytes memory l1 = new bytes(l1Slots * L1_SLOT_BYTES);
+    ) internal view returns (uint256 out) {
+        uint256 l1Bytes = l1Slots * L1_SLOT_BYTES;
+        uint256 size = 104 + l1Bytes + l2Data.length;
+        uint256 d = domain;
+        bool ok;
         assembly ("memory-safe") {
+            let buffer := mload(0x40)
+            mstore(buffer, d)
+            mstore(add(buffer, 32), shl(192, batchId))
+            mstore(add(buffer, 40), oldRoot)
+            mstore(add(buffer, 72), newRoot)
+            let l1 := add(buffer, 104)
+            // Zero the L1 section first (memory past the free pointer may hold old bytes),
+            // then copy each record's prefix over it.
+            calldatacopy(l1, calldatasize(), l1Bytes)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                calldatacopy(add(add(l1, 32), mul(i, L1_SLOT_BYTES)), add(l1Data.offset, mul(i, RECORD_BYTES)), L1_SLOT_BYTES)
+                calldatacopy(add(l1, mul(i, L1_SLOT_BYTES)), add(l1Data.offset, mul(i, RECORD_BYTES)), L1_SLOT_BYTES)
             }
+            calldatacopy(add(l1, l1Bytes), l2Data.offset, l2Data.length)
+            ok := staticcall(gas(), 0x02, buffer, size, 0x00, 0x20)
+            out := and(mload(0x00), COMMITMENT_MASK)
         }
-        return uint256(sha256(abi.encodePacked(domain, uint64(batchId), oldRoot, newRoot, l1, l2Data))) & COMMITMENT_MASK;
+        if (!ok) revert InvalidProof(0);
     }
 
     function _credit(uint256 index, uint256 amountGwei) internal {
         if (amountGwei == 0) return;
         address owner = ownerOf(index);
-        uint256 amountWei = amountGwei * GWEI;
-        pendingBalance[owner] += amountWei;
+        _creditWei(owner, index, amountGwei * GWEI);
+    }
+
+    function _creditWei(address owner, uint256 index, uint256 amountWei) internal {
+        pending[owner] = (pending[owner] | 1) + (amountWei << 1);
         emit WithdrawalPending(owner, index, amountWei);
     }
 
@@ -400,10 +450,11 @@ contract ZKRollup {
     /// @notice Send `amountWei` of the caller's pending balance to `to`.
     function withdrawPending(address payable to, uint256 amountWei) external {
         if (to == address(0)) revert ZeroAddress();
-        uint256 balance = pendingBalance[msg.sender];
-        if (amountWei == 0 || amountWei > balance) revert NothingToWithdraw();
-        // The balance drops before the call: a reentrant call sees what is left.
-        pendingBalance[msg.sender] = balance - amountWei;
+        uint256 slot = pending[msg.sender];
+        if (amountWei == 0 || amountWei > slot >> 1) revert NothingToWithdraw();
+        // The balance drops before the call: a reentrant call sees what is left. The low bit
+        // stays set.
+        pending[msg.sender] = slot - (amountWei << 1);
         (bool ok,) = to.call{value: amountWei}("");
         if (!ok) revert TransferFailed();
     }
@@ -481,9 +532,7 @@ contract ZKRollup {
             uint8 kind = uint8(record[0]);
             if (kind == DEPOSIT_NEW || kind == DEPOSIT) {
                 address sender = address(bytes20(record[45:65]));
-                uint256 amountWei = uint256(uint64(bytes8(record[5:13]))) * GWEI;
-                pendingBalance[sender] += amountWei;
-                emit WithdrawalPending(sender, uint32(bytes4(record[1:5])), amountWei);
+                _creditWei(sender, uint32(bytes4(record[1:5])), uint256(uint64(bytes8(record[5:13]))) * GWEI);
             }
         }
         counters.consumed = uint64(first + n);
