@@ -108,7 +108,7 @@ fn main() {
         let data_gas = calldata_gas(&call);
         (ok("submitBatch", chain.call(account(SEQUENCER), rollup, call)), data_gas)
     };
-    let (batch1, batch1_data) = submit(&mut chain, &mut state, 1, queued.drain(..).collect(), transfers(0, n));
+    let (batch1, batch1_data) = submit(&mut chain, &mut state, 1, std::mem::take(&mut queued), transfers(0, n));
 
     // Four top-ups from the four users.
     let top_ups = |chain: &mut Chain, queued: &mut Vec<Request>| -> Vec<u64> {
@@ -132,9 +132,9 @@ fn main() {
         l2.extend(transfers(nonce + 1, n - 4));
         l2
     };
-    let (batch2, batch2_data) = submit(&mut chain, &mut state, 2, queued.drain(..).collect(), withdrawals(0));
+    let (batch2, batch2_data) = submit(&mut chain, &mut state, 2, std::mem::take(&mut queued), withdrawals(0));
     top_ups(&mut chain, &mut queued);
-    let (batch3, _) = submit(&mut chain, &mut state, 3, queued.drain(..).collect(), withdrawals(1));
+    let (batch3, _) = submit(&mut chain, &mut state, 3, std::mem::take(&mut queued), withdrawals(1));
 
     // Batch 4: the same four owners withdrew everything before it; their slots keep the gas
     // reserve bit, so the credits rewrite live slots.
@@ -145,7 +145,7 @@ fn main() {
         })
         .collect();
     top_ups(&mut chain, &mut queued);
-    let (batch4, _) = submit(&mut chain, &mut state, 4, queued.drain(..).collect(), withdrawals(2));
+    let (batch4, _) = submit(&mut chain, &mut state, 4, std::mem::take(&mut queued), withdrawals(2));
 
     // A full exit of a genesis account waits in the queue.
     let full_exit = ok("requestFullExit", chain.call(account(OWNER), rollup, request_full_exit_calldata(2 * n as u32 + 1)));

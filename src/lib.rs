@@ -47,6 +47,7 @@ pub mod decimal;
 pub mod export;
 pub mod files;
 pub mod genesis;
+pub mod iden3;
 pub mod prover;
 pub mod request;
 pub mod state;

@@ -19,6 +19,10 @@ use zkrollup::export::calldata::{
 };
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::compare::{compare, median, sample_batch, Paths};
+use zkrollup::iden3::zkey::Zkey;
+use zkrollup::primitives::batch::BatchCircuit;
+use zkrollup::prover::fast::FastProver;
+use zkrollup::prover::zkey::ZkeyProver;
 use zkrollup::prover::{self, bundle, snarkjs};
 use zkrollup::genesis::insecure_public_scalar_keys;
 use zkrollup::primitives::batch::Shape;
@@ -114,6 +118,63 @@ enum Command {
         /// M; refused if the keys are for another M.
         #[arg(long)]
         l1_slots: Option<usize>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Threads for proving (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// The batch circuit for M L1 and N L2 slots at depth D as an iden3 `.r1cs` (for snarkjs
+    /// and circom tools: `snarkjs groth16 setup`, `wtns check`, `r1cs info`).
+    ExportR1cs {
+        /// N, the number of L2 slots.
+        #[arg(long)]
+        batch_size: usize,
+        /// M, the number of L1 slots.
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
+        /// Depth of the state tree (1 to 16).
+        #[arg(long)]
+        depth: usize,
+        /// The `.r1cs` file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A batch's full witness as an iden3 `.wtns` for the circuit of `export-r1cs` (the shape
+    /// from a key folder, or N, M and D); the batch is validated first, as `prove` does.
+    ExportWtns {
+        /// A key folder from `setup` or `ceremony export`: N, M and D from its circuit.json.
+        #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
+        keys: Option<PathBuf>,
+        /// N, the number of L2 slots (without --keys).
+        #[arg(long, required_unless_present = "keys")]
+        batch_size: Option<usize>,
+        /// M, the number of L1 slots (without --keys).
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
+        /// Depth of the state tree (without --keys).
+        #[arg(long, required_unless_present = "keys")]
+        depth: Option<usize>,
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        #[command(flatten)]
+        inputs: BatchInputs,
+        /// The `.wtns` file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Prove from a snarkjs Groth16 `.zkey` and a `.wtns`, for any circom circuit; writes
+    /// DIR/proof.json and DIR/public.json as `snarkjs groth16 prove` does. The proof is
+    /// verified against the key first: a witness that breaks the circuit writes nothing.
+    ProveZkey {
+        /// The `.zkey`.
+        #[arg(long)]
+        zkey: PathBuf,
+        /// The `.wtns`.
+        #[arg(long)]
+        wtns: PathBuf,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -367,6 +428,18 @@ fn run(cli: Cli) -> Result<()> {
             prove_cmd(&keys, &state, &inputs, (batch_size, l1_slots), &out)
         }
         Command::Verify { .. } => unreachable!("handled in main"),
+        Command::ExportR1cs { batch_size, l1_slots, depth, out } => export_r1cs(shape(l1_slots, batch_size, depth)?, &out),
+        Command::ExportWtns { keys, batch_size, l1_slots, depth, state, inputs, out } => {
+            let shape = match keys {
+                Some(dir) => bundle::load_info(&dir)?.shape(),
+                None => shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?,
+            };
+            export_wtns(shape, &state, &inputs, &out)
+        }
+        Command::ProveZkey { zkey, wtns, out, threads } => {
+            set_threads(threads)?;
+            prove_zkey(&zkey, &wtns, &out)
+        }
         Command::Info { batch_size, l1_slots, depth, json } => info_cmd(shape(l1_slots, batch_size, depth)?, json),
         Command::Apply { state, inputs, batch_size, l1_slots, out } => apply(&state, &inputs, batch_size, l1_slots, &out),
         Command::Genesis { state, json } => genesis_cmd(&state, json),
@@ -819,6 +892,51 @@ fn prove_cmd(keys: &Path, state: &Path, inputs: &BatchInputs, sizes: (Option<usi
     ])
     .with_context(|| format!("cannot write to {}", out.display()))?;
     print_roots(&witness);
+    Ok(())
+}
+
+fn export_r1cs(shape: Shape, out: &Path) -> Result<()> {
+    let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
+    let fast = FastProver::new(BatchCircuit::blank(shape))?;
+    let r1cs = fast.r1cs();
+    phase.done();
+    r1cs.write_file(out)?;
+    println!("{} constraints, {} wires, {} public input: {}", r1cs.constraints.len(), r1cs.n_wires, r1cs.n_public(), out.display());
+    Ok(())
+}
+
+fn export_wtns(shape: Shape, state: &Path, inputs: &BatchInputs, out: &Path) -> Result<()> {
+    let (b, params) = inputs.load(shape.batch_size, shape.l1_slots)?;
+    let mut st = parse_state(&read(state)?).with_context(|| format!("state file {}", state.display()))?;
+    if st.depth() != shape.depth {
+        bail!("state has depth {} but the circuit is for depth {}", st.depth(), shape.depth);
+    }
+    let witness = st.apply_batch(&b, &params).context("batch rejected")?;
+    let fast = FastProver::new(BatchCircuit::blank(shape))?;
+    let z = fast.assignment(witness.circuit(shape.depth))?;
+    zkrollup::iden3::wtns::write_file(&z, out)?;
+    println!("{} values: {}", z.len(), out.display());
+    print_roots(&witness);
+    Ok(())
+}
+
+fn prove_zkey(zkey: &Path, wtns: &Path, out: &Path) -> Result<()> {
+    let phase = Phase::start(format!("reading and checking {}", zkey.display()));
+    let key = Zkey::read_file(zkey)?;
+    let prover = ZkeyProver::new(&key)?;
+    drop(key);
+    phase.done();
+    let w = zkrollup::iden3::wtns::read_file(wtns)?;
+    let phase = Phase::start(format!("proof ({} signals, domain {})", w.len(), prover.proving_key().h_query.len()));
+    let proof = prover.prove(&w)?;
+    phase.done();
+    let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON") + "\n";
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_all_atomic(&[
+        (out.join("proof.json"), json(&snarkjs::proof_json(&proof)).into_bytes()),
+        (out.join("public.json"), json(&snarkjs::public_json(prover.public_inputs(&w))).into_bytes()),
+    ])
+    .with_context(|| format!("cannot write to {}", out.display()))?;
     Ok(())
 }
 

@@ -58,6 +58,12 @@ impl FastProver {
         self.num_constraints
     }
 
+    /// The constraint system as an iden3 `.r1cs` (wires in arkworks' order: the constant 1,
+    /// the public inputs, then the witness).
+    pub fn r1cs(&self) -> crate::iden3::r1cs::R1cs {
+        crate::iden3::r1cs::R1cs::from_matrices(&self.matrices, self.num_instance, self.num_variables)
+    }
+
     /// Prove with fresh randomness from the operating system. A witness that breaks a constraint
     /// is refused, named as [`super::prove`] names it.
     pub fn prove<C: ConstraintSynthesizer<Fr> + Clone>(&self, pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
@@ -78,12 +84,13 @@ impl FastProver {
         let Ok((a, b)) = qap::evaluate_rows(&self.matrices, self.num_instance, &z, self.domain.size()) else {
             return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
         };
-        let rows = Rows { a, b, c: None };
+        let rows = Rows { a, b, c: None, h: HQuery::Libsnark };
         Ok(proof_from_rows(pk, &self.domain, rows, &z, self.num_instance, r, s))
     }
 
-    /// The full assignment `(1, inputs, witness)`, from synthesis without matrices.
-    fn assignment<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Vec<Fr>, ProverError> {
+    /// The full assignment `(1, inputs, witness)`, from synthesis without matrices: the
+    /// `.wtns` of a circuit whose `.r1cs` is [`FastProver::r1cs`].
+    pub fn assignment<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Vec<Fr>, ProverError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
@@ -107,11 +114,22 @@ pub(super) fn check_key(pk: &ProvingKey, num_variables: usize, num_instance: usi
 }
 
 /// The rows `A z`, `B z` (and `C z` where the system may be unsatisfied; otherwise `A z * B z`
-/// is used), padded to the domain's size.
+/// is used), padded to the domain's size, and what the key's H points are.
 pub(super) struct Rows {
     pub a: Vec<Fr>,
     pub b: Vec<Fr>,
     pub c: Option<Vec<Fr>>,
+    pub h: HQuery,
+}
+
+/// The two forms of Groth16's H query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HQuery {
+    /// ark-groth16's (libsnark's): `tau^i Z(tau) / delta`, taking the quotient's coefficients.
+    Libsnark,
+    /// snarkjs's: `L^{2n}_{2i+1}(tau) / delta`, taking `A B - C` at the odd points of the 2n
+    /// domain ([`super::qap::Domain::odd_point_scalars`]).
+    OddPoints,
 }
 
 /// The Groth16 proof for the full assignment `z` (its rows evaluated) with randomness `r`, `s`.
@@ -122,9 +140,10 @@ pub(super) fn proof_from_rows(pk: &ProvingKey, domain: &Domain, rows: Rows, z: &
     // The QAP (FFTs) and the H MSM on one side, the MSMs over the assignment on the other.
     let (h_acc, (a_acc, (b1_acc, (b2_acc, l_acc)))) = rayon::join(
         || {
-            let h = match rows.c {
-                None => domain.quotient(rows.a, rows.b),
-                Some(c) => domain.quotient_with(rows.a, rows.b, c),
+            let h = match (rows.h, rows.c) {
+                (HQuery::OddPoints, _) => domain.odd_point_scalars(rows.a, rows.b),
+                (HQuery::Libsnark, None) => domain.quotient(rows.a, rows.b),
+                (HQuery::Libsnark, Some(c)) => domain.quotient_with(rows.a, rows.b, c),
             };
             msm(&pk.h_query, &bigints(&h))
         },

@@ -10,6 +10,7 @@ pub mod msm;
 pub mod qap;
 mod preimage;
 pub mod snarkjs;
+pub mod zkey;
 
 pub use preimage::PreimageCircuit;
 
@@ -64,6 +65,9 @@ pub enum ProverError {
     /// A snarkjs JSON problem.
     #[error(transparent)]
     Json(#[from] snarkjs::JsonError),
+    /// A `.zkey` that cannot be proved with.
+    #[error("zkey: {0}")]
+    Zkey(String),
 }
 
 /// The fixed, public seed of the INSECURE development keys: `zkrollup demo`'s, and those of the
@@ -115,7 +119,7 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Resul
         let name = cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into());
         return Err(ProverError::Unsatisfied(name));
     };
-    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: None }, &z))
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: None, h: fast::HQuery::Libsnark }, &z))
 }
 
 /// The name of the first unsatisfied constraint (a full synthesis with names: slow, for
@@ -133,7 +137,7 @@ pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C
     fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
     let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, cs.num_instance_variables(), &z, domain.size());
-    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c) }, &z))
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c), h: fast::HQuery::Libsnark }, &z))
 }
 
 fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSystemRef<Fr>, ProverError> {

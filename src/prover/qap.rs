@@ -98,6 +98,28 @@ impl Domain {
         (0..n).into_par_iter().map(|i| c[bit_reverse(i, bits)] - a[bit_reverse(i, bits)]).collect()
     }
 
+    /// The H scalars of a snarkjs (circom) key from the row evaluations `a = A z`, `b = B z`
+    /// on the domain H (padded to its size): `p_j = a'_j b'_j - c'_j` at the odd points
+    /// `w^(2j+1)` of the 2n domain, where `'` takes a row's interpolant to those points and
+    /// `c = a * b` on H. The key's H points are `L^{2n}_{2j+1}(tau) / delta`, and
+    /// `A B - C` (degree at most 2n - 2) vanishes on H, the even points, so
+    /// `sum_j p_j L^{2n}_{2j+1}(tau) = h(tau) Z(tau)`: no division by Z, no transform back.
+    /// Six transforms, as snarkjs and rapidsnark do.
+    pub fn odd_point_scalars(&self, mut a: Vec<Fr>, mut b: Vec<Fr>) -> Vec<Fr> {
+        let n = self.size();
+        assert!(a.len() == n && b.len() == n, "row evaluations padded to the domain size");
+        let w = self.root_2n.expect("a domain below 2^28 points has a 2n-th root of unity");
+        let mut c: Vec<Fr> = a.par_iter().zip(b.par_iter()).map(|(x, y)| *x * y).collect();
+        let n_inv = Fr::from(n as u64).inverse().expect("n < r");
+        let to_odd = self.scaling(w, n_inv);
+        rayon::join(
+            || rayon::join(|| self.to_coset(&mut a, &to_odd), || self.to_coset(&mut b, &to_odd)),
+            || self.to_coset(&mut c, &to_odd),
+        );
+        a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((x, y), z)| *x = *x * y - z);
+        a
+    }
+
     /// Natural-order evaluations to bit-reversed coefficients, times the scaling.
     fn interpolate(&self, x: &mut [Fr], scale: &Scaling) {
         self.dif_long(x, &self.inv_roots);

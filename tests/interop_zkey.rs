@@ -1,0 +1,112 @@
+//! snarkjs's `.r1cs`/`.wtns`/`.zkey` world, both ways (snarkjs pinned in tests/js; needs
+//! `npm ci --prefix tests/js`): our `.r1cs` and `.wtns` pass `snarkjs wtns check` and feed
+//! `snarkjs groth16 setup` and `groth16 prove`, whose proofs our verifier accepts; a `.zkey` made
+//! and contributed to by snarkjs proves with our prover (`prove-zkey`), and `snarkjs groth16
+//! verify` accepts the proofs. The ptau files are made here with `snarkjs powersoftau new`,
+//! `contribute` and `prepare phase2`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use zkrollup::iden3::{wtns, zkey::Zkey};
+use zkrollup::prover::fast::FastProver;
+use zkrollup::prover::snarkjs::{parse_proof, parse_public, proof_json, public_json};
+use zkrollup::prover::zkey::ZkeyProver;
+use zkrollup::prover::{verify, PreimageCircuit, ProverError};
+use zkrollup::Fr;
+
+fn snarkjs(dir: &Path, args: &[&str]) -> String {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/snarkjs/build/cli.cjs");
+    assert!(cli.is_file(), "snarkjs is not installed: run `npm ci --prefix tests/js` first");
+    let out = Command::new("node").arg(cli).args(args).current_dir(dir).output().expect("node runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "snarkjs {args:?} failed:\n{text}");
+    text
+}
+
+fn zkrollup(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkrollup")).args(args).output().expect("binary runs")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A prepared ptau of 2^power made by snarkjs in `dir`: new, one contribution, prepare phase2.
+fn ptau(dir: &Path, power: u32) -> PathBuf {
+    let p = power.to_string();
+    snarkjs(dir, &["powersoftau", "new", "bn128", &p, "pot_0.ptau"]);
+    snarkjs(dir, &["powersoftau", "contribute", "pot_0.ptau", "pot_1.ptau", "--name=first", "-e=phase one entropy"]);
+    snarkjs(dir, &["powersoftau", "prepare", "phase2", "pot_1.ptau", "pot_final.ptau"]);
+    dir.join("pot_final.ptau")
+}
+
+/// snarkjs's setup and one contribution on `r1cs`; the final `.zkey` and its verification key.
+fn snarkjs_zkey(dir: &Path, r1cs: &Path, ptau: &Path) -> (PathBuf, PathBuf) {
+    snarkjs(dir, &["groth16", "setup", s(r1cs), s(ptau), "c_0.zkey"]);
+    snarkjs(dir, &["zkey", "contribute", "c_0.zkey", "c_1.zkey", "--name=second", "-e=phase two entropy"]);
+    snarkjs(dir, &["zkey", "export", "verificationkey", "c_1.zkey", "verification_key.json"]);
+    (dir.join("c_1.zkey"), dir.join("verification_key.json"))
+}
+
+/// Both directions on one circuit: `zkey`/`vk` from snarkjs, `wtns` a satisfying witness.
+fn both_ways(dir: &Path, zkey: &Path, vk_json: &Path, w: &Path) {
+    // Ours, through the command line, checked by snarkjs.
+    let ours = dir.join("ours");
+    let out = zkrollup(&["prove-zkey", "--zkey", s(zkey), "--wtns", s(w), "--out", s(&ours)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = snarkjs(dir, &["groth16", "verify", s(vk_json), s(&ours.join("public.json")), s(&ours.join("proof.json"))]);
+    assert!(text.contains("OK"), "{text}");
+
+    // snarkjs's proof on the same files, checked by our verifier with the key read from the zkey.
+    snarkjs(dir, &["groth16", "prove", s(zkey), s(w), "proof.json", "public.json"]);
+    let key = Zkey::read_file(zkey).unwrap();
+    let vk = key.proving_key().vk;
+    let proof = parse_proof(&std::fs::read_to_string(dir.join("proof.json")).unwrap()).unwrap();
+    let public = parse_public(&std::fs::read_to_string(dir.join("public.json")).unwrap()).unwrap();
+    assert!(verify(&vk, &public, &proof).unwrap(), "our verifier rejects snarkjs's proof");
+    let values = wtns::read_file(w).unwrap();
+    assert_eq!(public, values[1..=public.len()].to_vec(), "public.json is w[1..=nPublic]");
+    let mut changed = public.clone();
+    changed[0] += Fr::from(1u64);
+    assert!(!verify(&vk, &changed, &proof).unwrap());
+
+    // A witness that breaks the circuit: refused, nothing written.
+    let mut broken = values.clone();
+    let last = broken.len() - 1;
+    broken[last] += Fr::from(1u64);
+    let prover = ZkeyProver::new(&key).unwrap();
+    assert!(matches!(prover.prove(&broken), Err(ProverError::Unsatisfied(_))));
+    let bad_w = dir.join("broken.wtns");
+    wtns::write_file(&broken, &bad_w).unwrap();
+    let nowhere = dir.join("nothing");
+    let out = zkrollup(&["prove-zkey", "--zkey", s(zkey), "--wtns", s(&bad_w), "--out", s(&nowhere)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!nowhere.join("proof.json").exists(), "a failed proof writes nothing");
+}
+
+#[test]
+fn a_small_circuit_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let c = PreimageCircuit::new([Fr::from(3u64), Fr::from(4u64)]);
+    let fast = FastProver::new(c).unwrap();
+    fast.r1cs().write_file(&d.join("c.r1cs")).unwrap();
+    wtns::write_file(&fast.assignment(c).unwrap(), &d.join("w.wtns")).unwrap();
+    let text = snarkjs(d, &["wtns", "check", "c.r1cs", "w.wtns"]);
+    assert!(text.contains("WITNESS IS CORRECT"), "{text}");
+    let info = snarkjs(d, &["r1cs", "info", "c.r1cs"]);
+    assert!(info.contains(&format!("# of Constraints: {}", fast.num_constraints())), "{info}");
+    let ptau = ptau(d, 8);
+    let (zkey, vk) = snarkjs_zkey(d, &d.join("c.r1cs"), &ptau);
+    both_ways(d, &zkey, &vk, &d.join("w.wtns"));
+    // Our proof JSON as the library writes it is what the CLI wrote.
+    let key = Zkey::read_file(&zkey).unwrap();
+    let proof = ZkeyProver::new(&key).unwrap().prove(&fast.assignment(c).unwrap()).unwrap();
+    assert_eq!(proof_json(&proof)["protocol"], "groth16");
+    assert_eq!(
+        std::fs::read_to_string(d.join("ours/public.json")).unwrap().trim(),
+        serde_json::to_string_pretty(&public_json(&[c.y])).unwrap()
+    );
+}
