@@ -83,15 +83,8 @@ enum Command {
     /// and DIR/circuit.json (N, M, D, constraint count, the proving key's sha256). The keys
     /// serve every domain: the domain is in each batch's public data.
     Setup {
-        /// N, the number of L2 slots.
-        #[arg(long)]
-        batch_size: usize,
-        /// M, the number of L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree (1 to 16).
-        #[arg(long)]
-        depth: usize,
+        #[command(flatten)]
+        shape: ShapeArgs,
         /// INSECURE: derive the setup from this public seed (development only).
         #[arg(long)]
         seed: Option<u64>,
@@ -128,15 +121,8 @@ enum Command {
     /// The batch circuit for M L1 and N L2 slots at depth D as an iden3 `.r1cs` (for snarkjs
     /// and circom tools: `snarkjs groth16 setup`, `wtns check`, `r1cs info`).
     ExportR1cs {
-        /// N, the number of L2 slots.
-        #[arg(long)]
-        batch_size: usize,
-        /// M, the number of L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree (1 to 16).
-        #[arg(long)]
-        depth: usize,
+        #[command(flatten)]
+        shape: ShapeArgs,
         /// The `.r1cs` file to write.
         #[arg(long)]
         out: PathBuf,
@@ -196,15 +182,8 @@ enum Command {
     },
     /// The circuit's size for M L1 and N L2 slots at depth D.
     Info {
-        /// N, the L2 slots.
-        #[arg(long)]
-        batch_size: usize,
-        /// M, the L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// D (1 to 16).
-        #[arg(long)]
-        depth: usize,
+        #[command(flatten)]
+        shape: ShapeArgs,
         /// JSON: batch_size, l1_slots, depth, constraints, constraints_per_transfer (one more L2
         /// slot), constraints_per_l1_slot, fixed_constraints (no slots), public_inputs; each
         /// slot with its share of the commitment's SHA-256.
@@ -358,6 +337,26 @@ enum Command {
     },
 }
 
+/// A circuit shape: N and D required, M defaulted.
+#[derive(clap::Args)]
+struct ShapeArgs {
+    /// N, the number of L2 slots.
+    #[arg(long)]
+    batch_size: usize,
+    /// M, the number of L1 slots.
+    #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+    l1_slots: usize,
+    /// Depth of the state tree (1 to 16).
+    #[arg(long)]
+    depth: usize,
+}
+
+impl ShapeArgs {
+    fn shape(&self) -> Result<Shape> {
+        shape(self.l1_slots, self.batch_size, self.depth)
+    }
+}
+
 /// What a batch is made of besides the state: its files and its header.
 #[derive(clap::Args)]
 struct BatchInputs {
@@ -420,15 +419,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Setup { batch_size, l1_slots, depth, seed, out } => {
-            setup_cmd(shape(l1_slots, batch_size, depth)?, seed, &out)
-        }
+        Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {
             set_threads(threads)?;
             prove_cmd(&keys, &state, &inputs, (batch_size, l1_slots), &out)
         }
         Command::Verify { .. } => unreachable!("handled in main"),
-        Command::ExportR1cs { batch_size, l1_slots, depth, out } => export_r1cs(shape(l1_slots, batch_size, depth)?, &out),
+        Command::ExportR1cs { shape, out } => export_r1cs(shape.shape()?, &out),
         Command::ExportWtns { keys, batch_size, l1_slots, depth, state, inputs, out } => {
             let shape = match keys {
                 Some(dir) => bundle::load_info(&dir)?.shape(),
@@ -440,7 +437,7 @@ fn run(cli: Cli) -> Result<()> {
             set_threads(threads)?;
             prove_zkey(&zkey, &wtns, &out)
         }
-        Command::Info { batch_size, l1_slots, depth, json } => info_cmd(shape(l1_slots, batch_size, depth)?, json),
+        Command::Info { shape, json } => info_cmd(shape.shape()?, json),
         Command::Apply { state, inputs, batch_size, l1_slots, out } => apply(&state, &inputs, batch_size, l1_slots, &out),
         Command::Genesis { state, json } => genesis_cmd(&state, json),
         Command::Keygen { private_key } => keygen(private_key.as_deref()),
