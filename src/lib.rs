@@ -43,6 +43,7 @@
 
 pub mod account;
 pub mod batch;
+pub mod ceremony;
 pub mod decimal;
 pub mod export;
 pub mod files;

@@ -19,6 +19,8 @@ use zkrollup::export::calldata::{
 };
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::compare::{compare, median, sample_batch, Paths};
+use zkrollup::iden3::ptau::Ptau;
+use zkrollup::iden3::r1cs::R1cs;
 use zkrollup::iden3::zkey::Zkey;
 use zkrollup::primitives::batch::BatchCircuit;
 use zkrollup::prover::fast::FastProver;
@@ -167,6 +169,11 @@ enum Command {
         /// Threads for proving (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Phase 2 of a trusted setup with snarkjs's files (`.ptau`, `.zkey`).
+    Ceremony {
+        #[command(subcommand)]
+        step: CeremonyStep,
     },
     /// Verify a proof: prints `valid` (exit 0) or `invalid` (exit 1); malformed input exits 2.
     Verify {
@@ -337,6 +344,33 @@ enum Command {
     },
 }
 
+/// The steps of a phase-2 ceremony.
+#[derive(Subcommand)]
+enum CeremonyStep {
+    /// The initial `.zkey` of the batch circuit (or of any `.r1cs`) from a prepared ptau, as
+    /// `snarkjs groth16 setup` makes it, byte for byte.
+    New {
+        /// A ptau prepared for phase 2 (`snarkjs powersoftau prepare phase2`).
+        #[arg(long)]
+        ptau: PathBuf,
+        /// Any circuit's `.r1cs` instead of the batch circuit.
+        #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
+        r1cs: Option<PathBuf>,
+        /// N, the number of L2 slots (without --r1cs).
+        #[arg(long, required_unless_present = "r1cs")]
+        batch_size: Option<usize>,
+        /// M, the number of L1 slots (without --r1cs).
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
+        /// Depth of the state tree (without --r1cs).
+        #[arg(long, required_unless_present = "r1cs")]
+        depth: Option<usize>,
+        /// The `.zkey` to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 /// A circuit shape: N and D required, M defaulted.
 #[derive(clap::Args)]
 struct ShapeArgs {
@@ -432,6 +466,19 @@ fn run(cli: Cli) -> Result<()> {
                 None => shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?,
             };
             export_wtns(shape, &state, &inputs, &out)
+        }
+        Command::Ceremony { step: CeremonyStep::New { ptau, r1cs, batch_size, l1_slots, depth, out } } => {
+            let r1cs = match r1cs {
+                Some(path) => R1cs::read_file(&path)?,
+                None => {
+                    let shape = shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?;
+                    let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
+                    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
+                    phase.done();
+                    r1cs
+                }
+            };
+            ceremony_new(&r1cs, &ptau, &out)
         }
         Command::ProveZkey { zkey, wtns, out, threads } => {
             set_threads(threads)?;
@@ -914,6 +961,16 @@ fn export_wtns(shape: Shape, state: &Path, inputs: &BatchInputs, out: &Path) -> 
     zkrollup::iden3::wtns::write_file(&z, out)?;
     println!("{} values: {}", z.len(), out.display());
     print_roots(&witness);
+    Ok(())
+}
+
+fn ceremony_new(r1cs: &R1cs, ptau: &Path, out: &Path) -> Result<()> {
+    let mut ptau = Ptau::open(ptau)?;
+    let phase = Phase::start(format!("the initial key ({} constraints, ptau power {})", r1cs.constraints.len(), ptau.power));
+    let zkey = zkrollup::ceremony::new_zkey(r1cs, &mut ptau)?;
+    phase.done();
+    zkey.write_file(out)?;
+    println!("circuit hash: {}", hex::encode(zkey.cs_hash));
     Ok(())
 }
 

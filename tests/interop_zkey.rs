@@ -100,6 +100,12 @@ fn a_small_circuit_both_ways() {
     assert!(info.contains(&format!("# of Constraints: {}", fast.num_constraints())), "{info}");
     let ptau = ptau(d, 8);
     let (zkey, vk) = snarkjs_zkey(d, &d.join("c.r1cs"), &ptau);
+    // Our initial key is snarkjs's, byte for byte.
+    let out = zkrollup(&["ceremony", "new", "--ptau", s(&ptau), "--r1cs", s(&d.join("c.r1cs")), "--out", s(&d.join("ours_0.zkey"))]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (ours, theirs) = (std::fs::read(d.join("ours_0.zkey")).unwrap(), std::fs::read(d.join("c_0.zkey")).unwrap());
+    assert_eq!(ours.len(), theirs.len());
+    assert!(ours == theirs, "ceremony new differs from snarkjs groth16 setup");
     both_ways(d, &zkey, &vk, &d.join("w.wtns"));
     // Our proof JSON as the library writes it is what the CLI wrote.
     let key = Zkey::read_file(&zkey).unwrap();

@@ -8,6 +8,7 @@
 
 pub mod container;
 pub mod encoding;
+pub mod ptau;
 pub mod r1cs;
 pub mod wtns;
 pub mod zkey;

@@ -1,0 +1,21 @@
+//! Phase 2 of a Groth16 trusted setup, compatible with snarkjs's `.ptau` and `.zkey`: the
+//! initial key of a circuit from a prepared powers-of-tau file ([`new_zkey`]).
+
+mod new;
+
+pub use new::{new_zkey, CS_HASH_CHUNK};
+
+use thiserror::Error;
+
+use crate::iden3::FormatError;
+
+/// Why a ceremony step failed.
+#[derive(Debug, Error)]
+pub enum CeremonyError {
+    /// A file could not be read or written, or is malformed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The circuit does not fit the ptau, or the two do not belong together.
+    #[error("{0}")]
+    Unfit(String),
+}
