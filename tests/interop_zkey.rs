@@ -116,3 +116,47 @@ fn a_small_circuit_both_ways() {
         serde_json::to_string_pretty(&public_json(&[c.y])).unwrap()
     );
 }
+
+/// The batch circuit (N = 1, M = 0, D = 1: 80,177 constraints) exported by the command line:
+/// `snarkjs wtns check` accepts our `.r1cs` with a real batch's `.wtns`, and `ceremony new`
+/// refuses, writing nothing, a ptau too small for it and a ptau not prepared for phase 2.
+#[test]
+fn the_batch_circuit_exports_for_snarkjs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let alice = zkrollup::primitives::eddsa::PrivateKey::from_bytes([9; 32]);
+    let bob = zkrollup::primitives::eddsa::PrivateKey::from_bytes([10; 32]);
+    let state = zkrollup::State::from_accounts(
+        1,
+        vec![(1, zkrollup::Account::new(alice.public_key(), 100, 0)), (2, zkrollup::Account::new(bob.public_key(), 0, 0))],
+    )
+    .unwrap();
+    std::fs::write(d.join("state.json"), zkrollup::files::state_to_json(&state)).unwrap();
+    let t = zkrollup::Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64));
+    std::fs::write(d.join("batch.json"), zkrollup::files::batch_to_json(&zkrollup::Batch::new(vec![t]))).unwrap();
+    let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
+    let out = zkrollup(&[&["export-r1cs"], &shape[..], &["--out", s(&d.join("b.r1cs"))]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (state_path, batch_path, wtns_path) = (d.join("state.json"), d.join("batch.json"), d.join("b.wtns"));
+    let args = [&["export-wtns"], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
+    let out = zkrollup(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = snarkjs(d, &["wtns", "check", "b.r1cs", "b.wtns"]);
+    assert!(text.contains("WITNESS IS CORRECT"), "{text}");
+    let info = snarkjs(d, &["r1cs", "info", "b.r1cs"]);
+    assert!(info.contains("# of Constraints: 80177") && info.contains("# of Public Inputs: 1"), "{info}");
+    // The public signal is the batch's commitment.
+    let w = wtns::read_file(&d.join("b.wtns")).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains(&format!("commitment: {}", zkrollup::decimal::fr_to_decimal(w[1]))), "{stdout}");
+
+    // A ptau too small, and one not prepared: clear errors, nothing written.
+    let small = ptau(d, 6);
+    for (ptau, expected) in [(small, "need a domain of 2^17"), (d.join("pot_1.ptau"), "not prepared for phase 2")] {
+        let zkey = d.join("never.zkey");
+        let out = zkrollup(&[&["ceremony", "new", "--ptau", s(&ptau)], &shape[..], &["--out", s(&zkey)]].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{err}");
+        assert!(!zkey.exists());
+    }
+}
