@@ -13,7 +13,9 @@ use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::snarkjs::{parse_proof, parse_public, proof_json, public_json};
 use zkrollup::prover::zkey::ZkeyProver;
 use zkrollup::prover::{verify, PreimageCircuit, ProverError};
-use zkrollup::Fr;
+use zkrollup::files::{batch_to_json, state_to_json};
+use zkrollup::primitives::eddsa::PrivateKey;
+use zkrollup::{Account, Batch, Fr, State, Transfer};
 
 fn snarkjs(dir: &Path, args: &[&str]) -> String {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/snarkjs/build/cli.cjs");
@@ -124,16 +126,10 @@ fn a_small_circuit_both_ways() {
 fn the_batch_circuit_exports_for_snarkjs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let alice = zkrollup::primitives::eddsa::PrivateKey::from_bytes([9; 32]);
-    let bob = zkrollup::primitives::eddsa::PrivateKey::from_bytes([10; 32]);
-    let state = zkrollup::State::from_accounts(
-        1,
-        vec![(1, zkrollup::Account::new(alice.public_key(), 100, 0)), (2, zkrollup::Account::new(bob.public_key(), 0, 0))],
-    )
-    .unwrap();
-    std::fs::write(d.join("state.json"), zkrollup::files::state_to_json(&state)).unwrap();
-    let t = zkrollup::Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64));
-    std::fs::write(d.join("batch.json"), zkrollup::files::batch_to_json(&zkrollup::Batch::new(vec![t]))).unwrap();
+    let (alice, bob) = (PrivateKey::from_bytes([9; 32]), PrivateKey::from_bytes([10; 32]));
+    let state = State::from_accounts(1, vec![(1, Account::new(alice.public_key(), 100, 0)), (2, Account::new(bob.public_key(), 0, 0))]).unwrap();
+    std::fs::write(d.join("state.json"), state_to_json(&state)).unwrap();
+    std::fs::write(d.join("batch.json"), batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64))]))).unwrap();
     let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
     let out = zkrollup(&[&["export-r1cs"], &shape[..], &["--out", s(&d.join("b.r1cs"))]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -159,4 +155,77 @@ fn the_batch_circuit_exports_for_snarkjs() {
         assert!(!out.status.success() && err.contains(expected), "{err}");
         assert!(!zkey.exists());
     }
+}
+
+/// Every Lagrange block of a prepared ptau interpolates the powers it was made from: for the
+/// domain of m points, `sum_i omega^(ik) block[i] = tau^k G1` for k < m (the top block of 2N
+/// points, made without `tau^(2N-1)`, gives the identity at k = 2N - 1).
+fn check_lagrange_blocks(ptau: &Path) {
+    use ark_bn254::{G1Affine, G1Projective};
+    use ark_ec::{CurveGroup};
+    use ark_ff::{FftField, Field};
+    use zkrollup::iden3::ptau::Ptau;
+    let mut p = Ptau::open(ptau).unwrap();
+    let big_n = 1u64 << p.power;
+    let powers = p.tau_g1(0, 2 * big_n - 1).unwrap();
+    for k in 0..=p.power + 1 {
+        let m = 1u64 << k;
+        let block = p.lagrange_g1(m).unwrap();
+        let omega = Fr::get_root_of_unity(m).unwrap();
+        let mut js = vec![0, 1, m / 2, m - 1];
+        js.retain(|j| *j < m);
+        js.dedup();
+        for j in js {
+            let w = omega.pow([j]);
+            let sum: G1Projective = block.iter().enumerate().map(|(i, b)| *b * w.pow([i as u64])).sum();
+            let expected = if j == 2 * big_n - 1 { <G1Affine as ark_ec::AffineRepr>::zero() } else { powers[j as usize] };
+            assert_eq!(sum.into_affine(), expected, "{}: block {m}, power {j}", ptau.display());
+        }
+    }
+}
+
+#[test]
+fn the_insecure_test_ptau_is_built_as_snarkjs_builds_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = ptau(dir.path(), 4);
+    check_lagrange_blocks(&theirs);
+    let ours = dir.path().join("insecure.ptau");
+    zkrollup::iden3::ptau::write_insecure_test_ptau(&ours, 8, 7).unwrap();
+    check_lagrange_blocks(&ours);
+    // snarkjs builds a key from it and proves with it.
+    let c = PreimageCircuit::new([Fr::from(5u64), Fr::from(6u64)]);
+    let fast = FastProver::new(c).unwrap();
+    let d = dir.path();
+    fast.r1cs().write_file(&d.join("c.r1cs")).unwrap();
+    wtns::write_file(&fast.assignment(c).unwrap(), &d.join("w.wtns")).unwrap();
+    snarkjs(d, &["groth16", "setup", "c.r1cs", "insecure.ptau", "c_0.zkey"]);
+    snarkjs(d, &["zkey", "export", "verificationkey", "c_0.zkey", "verification_key.json"]);
+    snarkjs(d, &["groth16", "prove", "c_0.zkey", "w.wtns", "proof.json", "public.json"]);
+    let text = snarkjs(d, &["groth16", "verify", "verification_key.json", "public.json", "proof.json"]);
+    assert!(text.contains("OK"), "{text}");
+}
+
+/// The batch circuit end to end with snarkjs (N = 1, M = 0, D = 1; a domain of 2^17): `ceremony
+/// new` on an INSECURE test ptau of 2^18 (snarkjs needs over half an hour on two cores to
+/// prepare a ptau of that size), then `prove-zkey` checked by `snarkjs groth16 verify`, and
+/// `snarkjs groth16 prove` checked by our verifier, on a real batch's `.wtns`.
+#[test]
+fn the_batch_circuit_proves_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ptau = d.join("insecure18.ptau");
+    zkrollup::iden3::ptau::write_insecure_test_ptau(&ptau, 18, 11).unwrap();
+    let (alice, bob) = (PrivateKey::from_bytes([9; 32]), PrivateKey::from_bytes([10; 32]));
+    let state = State::from_accounts(1, vec![(1, Account::new(alice.public_key(), 100, 0)), (2, Account::new(bob.public_key(), 0, 0))]).unwrap();
+    let (state_path, batch_path, wtns_path, zkey) = (d.join("state.json"), d.join("batch.json"), d.join("b.wtns"), d.join("b.zkey"));
+    std::fs::write(&state_path, state_to_json(&state)).unwrap();
+    std::fs::write(&batch_path, batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64))]))).unwrap();
+    let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
+    let out = zkrollup(&[&["ceremony", "new", "--ptau", s(&ptau)], &shape[..], &["--out", s(&zkey)]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = [&["export-wtns"], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
+    let out = zkrollup(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    snarkjs(d, &["zkey", "export", "verificationkey", "b.zkey", "verification_key.json"]);
+    both_ways(d, &zkey, &d.join("verification_key.json"), &wtns_path);
 }

@@ -136,3 +136,84 @@ impl Ptau {
         self.g1s(15, m - 1, m, ".ptau beta tau Lagrange G1")
     }
 }
+
+/// INSECURE, for tests and benchmarks only: a prepared ptau of 2^power whose tau, alpha and
+/// beta come from a public seed, so anyone can forge proofs for keys made from it. It has the
+/// layout `snarkjs powersoftau prepare phase2` writes (no contributions recorded), with the
+/// same top Lagrange block: snarkjs builds the block of 2N points from the 2N - 1 powers it has,
+/// leaving out `tau^(2N-1)`, and so does this.
+pub fn write_insecure_test_ptau(path: &Path, power: u32, seed: u64) -> Result<(), FormatError> {
+    use ark_bn254::{G1Projective, G2Projective};
+    use ark_ec::scalar_mul::ScalarMul;
+    use ark_ec::PrimeGroup;
+    use ark_ff::{batch_inversion, FftField, Field, One, UniformRand};
+    use ark_std::rand::SeedableRng;
+    use rayon::prelude::*;
+
+    use super::container::{write_atomically, Writer};
+    use super::encoding::{g1s_bytes, g2s_bytes};
+    use crate::Fr;
+
+    if !(1..=27).contains(&power) {
+        return Err(FormatError::Header(format!("power {power} outside 1..=27")));
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let (tau, alpha, beta) = (Fr::rand(&mut rng), Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let n = 1usize << power;
+    let powers: Vec<Fr> = {
+        let mut v = Vec::with_capacity(2 * n);
+        let mut x = Fr::one();
+        for _ in 0..2 * n {
+            v.push(x);
+            x *= tau;
+        }
+        v
+    };
+    // L_i(tau) on the domain of m points: omega^i (tau^m - 1) / (m (tau - omega^i)).
+    let lagrange = |m: usize| -> Vec<Fr> {
+        let omega = Fr::get_root_of_unity(m as u64).expect("m <= 2^28");
+        let roots: Vec<Fr> = std::iter::successors(Some(Fr::one()), |x| Some(*x * omega)).take(m).collect();
+        let mut den: Vec<Fr> = roots.par_iter().map(|w| (tau - w) * Fr::from(m as u64)).collect();
+        batch_inversion(&mut den);
+        let num = powers[m.min(2 * n - 1)] * if m == 2 * n { tau } else { Fr::one() } - Fr::one();
+        let mut out: Vec<Fr> = roots.par_iter().zip(den.par_iter()).map(|(w, d)| *w * num * d).collect();
+        if m == 2 * n {
+            // The block of 2N points without the missing power: minus omega^i tau^(m-1) / m.
+            let top = powers[m - 1] * Fr::from(m as u64).inverse().expect("m < r");
+            out.par_iter_mut().zip(roots.par_iter()).for_each(|(l, w)| *l -= *w * top);
+        }
+        out
+    };
+    let g1 = G1Projective::generator();
+    let g2 = G2Projective::generator();
+    let scaled = |v: &[Fr], k: Fr| -> Vec<Fr> { v.par_iter().map(|x| *x * k).collect() };
+    let lag_g1: Vec<Fr> = (0..=power + 1).flat_map(|k| lagrange(1 << k)).collect();
+    let lag_small: Vec<Fr> = (0..=power).flat_map(|k| lagrange(1 << k)).collect();
+
+    let mut header = Vec::with_capacity(44);
+    header.extend_from_slice(&(N8 as u32).to_le_bytes());
+    header.extend_from_slice(&modulus_bytes::<ark_bn254::Fq>());
+    header.extend_from_slice(&power.to_le_bytes());
+    header.extend_from_slice(&power.to_le_bytes());
+    let s2 = g1s_bytes(&g1.batch_mul(&powers[..2 * n - 1]));
+    let s3 = g2s_bytes(&g2.batch_mul(&powers[..n]));
+    let s4 = g1s_bytes(&g1.batch_mul(&scaled(&powers[..n], alpha)));
+    let s5 = g1s_bytes(&g1.batch_mul(&scaled(&powers[..n], beta)));
+    let s6 = g2s_bytes(&[(g2 * beta).into()]);
+    let s12 = g1s_bytes(&g1.batch_mul(&lag_g1));
+    let s13 = g2s_bytes(&g2.batch_mul(&lag_small));
+    let s14 = g1s_bytes(&g1.batch_mul(&scaled(&lag_small, alpha)));
+    let s15 = g1s_bytes(&g1.batch_mul(&scaled(&lag_small, beta)));
+    write_atomically(path, |w| {
+        let mut out = Writer::new(w, MAGIC, 1, 11)?;
+        out.section(1, &header)?;
+        for (id, bytes) in [(2, &s2), (3, &s3), (4, &s4), (5, &s5), (6, &s6)] {
+            out.section(id, bytes)?;
+        }
+        out.section(7, &0u32.to_le_bytes())?;
+        for (id, bytes) in [(12, &s12), (13, &s13), (14, &s14), (15, &s15)] {
+            out.section(id, bytes)?;
+        }
+        out.finish().map(|_| ())
+    })
+}
