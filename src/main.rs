@@ -166,6 +166,10 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// The `.zkey`'s sha256 (hex), as a full read prints it: the key is then read without
+        /// the curve and subgroup checks of its points, refused if the hash differs.
+        #[arg(long)]
+        zkey_sha256: Option<String>,
         /// Threads for proving (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -480,9 +484,9 @@ fn run(cli: Cli) -> Result<()> {
             };
             ceremony_new(&r1cs, &ptau, &out)
         }
-        Command::ProveZkey { zkey, wtns, out, threads } => {
+        Command::ProveZkey { zkey, wtns, out, zkey_sha256, threads } => {
             set_threads(threads)?;
-            prove_zkey(&zkey, &wtns, &out)
+            prove_zkey(&zkey, zkey_sha256.as_deref(), &wtns, &out)
         }
         Command::Info { shape, json } => info_cmd(shape.shape()?, json),
         Command::Apply { state, inputs, batch_size, l1_slots, out } => apply(&state, &inputs, batch_size, l1_slots, &out),
@@ -971,15 +975,28 @@ fn ceremony_new(r1cs: &R1cs, ptau: &Path, out: &Path) -> Result<()> {
     phase.done();
     zkey.write_file(out)?;
     println!("circuit hash: {}", hex::encode(zkey.cs_hash));
+    println!("zkey sha256:  {}", prover::keys::sha256_hex(&std::fs::read(out)?));
     Ok(())
 }
 
-fn prove_zkey(zkey: &Path, wtns: &Path, out: &Path) -> Result<()> {
-    let phase = Phase::start(format!("reading and checking {}", zkey.display()));
-    let key = Zkey::read_file(zkey)?;
+fn prove_zkey(zkey: &Path, pinned: Option<&str>, wtns: &Path, out: &Path) -> Result<()> {
+    let key = match pinned {
+        Some(hash) => {
+            let phase = Phase::start(format!("reading {} (sha256 pinned, points unchecked)", zkey.display()));
+            let key = Zkey::read_file_pinned(zkey, hash)?;
+            phase.done();
+            key
+        }
+        None => {
+            let phase = Phase::start(format!("reading and checking {}", zkey.display()));
+            let key = Zkey::read_file(zkey)?;
+            phase.done();
+            eprintln!("zkey sha256 (pin it with --zkey-sha256): {}", prover::keys::sha256_hex(&std::fs::read(zkey)?));
+            key
+        }
+    };
     let prover = ZkeyProver::new(&key)?;
     drop(key);
-    phase.done();
     let w = zkrollup::iden3::wtns::read_file(wtns)?;
     let phase = Phase::start(format!("proof ({} signals, domain {})", w.len(), prover.proving_key().h_query.len()));
     let proof = prover.prove(&w)?;

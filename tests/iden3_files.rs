@@ -312,3 +312,17 @@ fn a_wtns_of_another_circuit_is_refused_by_the_zkey_prover() {
     values[0] = Fr::from(2u64);
     assert!(matches!(prover.prove(&values), Err(ProverError::Zkey(_))), "signal 0 must be 1");
 }
+
+#[test]
+fn a_pinned_zkey_reads_the_same_and_a_wrong_pin_is_refused() {
+    let (_, _, zkey) = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.zkey");
+    zkey.write_file(&path).unwrap();
+    let hash = zkrollup::prover::keys::sha256_hex(&std::fs::read(&path).unwrap());
+    assert_eq!(Zkey::read_file_pinned(&path, &hash).unwrap(), zkey);
+    let mut other = hash.into_bytes();
+    other[0] = if other[0] == b'0' { b'1' } else { b'0' };
+    let other = String::from_utf8(other).unwrap();
+    assert_err!(Zkey::read_file_pinned(&path, &other), FormatError::Mismatch(_), "a wrong pin");
+}

@@ -92,15 +92,29 @@ pub fn coefficient_bytes(c: &Fr) -> [u8; 32] {
     fr_lem(&(*c * r))
 }
 
+/// How much a reader checks of each point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Coordinates below the modulus, the curve equation, and G2's subgroup.
+    Full,
+    /// Coordinates below the modulus only: for a file whose hash was pinned after a full check.
+    PinnedByHash,
+}
+
 /// A G1 point, LEM, checked on the curve.
 pub fn read_g1(bytes: &[u8], what: impl Fn() -> String) -> Result<G1Affine, FormatError> {
+    read_g1_with(bytes, what, Check::Full)
+}
+
+/// A G1 point, LEM, checked as `check` says.
+pub fn read_g1_with(bytes: &[u8], what: impl Fn() -> String, check: Check) -> Result<G1Affine, FormatError> {
     if bytes[..G1_BYTES].iter().all(|b| *b == 0) {
         return Ok(G1Affine::identity());
     }
     let x = read_fq_lem(&bytes[..32], || format!("{}.x", what()))?;
     let y = read_fq_lem(&bytes[32..64], || format!("{}.y", what()))?;
     let p = G1Affine::new_unchecked(x, y);
-    if !p.is_on_curve() {
+    if check == Check::Full && !p.is_on_curve() {
         return Err(FormatError::NotOnCurve { what: what() });
     }
     Ok(p)
@@ -108,6 +122,11 @@ pub fn read_g1(bytes: &[u8], what: impl Fn() -> String) -> Result<G1Affine, Form
 
 /// A G2 point, LEM, checked on the curve and in the prime-order subgroup.
 pub fn read_g2(bytes: &[u8], what: impl Fn() -> String) -> Result<G2Affine, FormatError> {
+    read_g2_with(bytes, what, Check::Full)
+}
+
+/// A G2 point, LEM, checked as `check` says.
+pub fn read_g2_with(bytes: &[u8], what: impl Fn() -> String, check: Check) -> Result<G2Affine, FormatError> {
     if bytes[..G2_BYTES].iter().all(|b| *b == 0) {
         return Ok(G2Affine::identity());
     }
@@ -115,6 +134,9 @@ pub fn read_g2(bytes: &[u8], what: impl Fn() -> String) -> Result<G2Affine, Form
     let x = Fq2::new(f(0, "x.c0")?, f(1, "x.c1")?);
     let y = Fq2::new(f(2, "y.c0")?, f(3, "y.c1")?);
     let p = G2Affine::new_unchecked(x, y);
+    if check == Check::PinnedByHash {
+        return Ok(p);
+    }
     if !p.is_on_curve() {
         return Err(FormatError::NotOnCurve { what: what() });
     }
@@ -147,12 +169,22 @@ pub fn g2_bytes(p: &G2Affine) -> [u8; 128] {
 
 /// Many G1 points, checked in parallel; errors name `what[i]`.
 pub fn read_g1s(bytes: &[u8], what: &str) -> Result<Vec<G1Affine>, FormatError> {
-    bytes.par_chunks_exact(G1_BYTES).enumerate().map(|(i, b)| read_g1(b, || format!("{what}[{i}]"))).collect()
+    read_g1s_with(bytes, what, Check::Full)
+}
+
+/// Many G1 points, checked as `check` says, in parallel.
+pub fn read_g1s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G1Affine>, FormatError> {
+    bytes.par_chunks_exact(G1_BYTES).enumerate().map(|(i, b)| read_g1_with(b, || format!("{what}[{i}]"), check)).collect()
 }
 
 /// Many G2 points, checked in parallel; errors name `what[i]`.
 pub fn read_g2s(bytes: &[u8], what: &str) -> Result<Vec<G2Affine>, FormatError> {
-    bytes.par_chunks_exact(G2_BYTES).enumerate().map(|(i, b)| read_g2(b, || format!("{what}[{i}]"))).collect()
+    read_g2s_with(bytes, what, Check::Full)
+}
+
+/// Many G2 points, checked as `check` says, in parallel.
+pub fn read_g2s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G2Affine>, FormatError> {
+    bytes.par_chunks_exact(G2_BYTES).enumerate().map(|(i, b)| read_g2_with(b, || format!("{what}[{i}]"), check)).collect()
 }
 
 /// Many G1 points as LEM bytes, concatenated.

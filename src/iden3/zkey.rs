@@ -16,8 +16,8 @@ use rayon::prelude::*;
 
 use super::container::{write_atomically, Cursor, Sections, Writer};
 use super::encoding::{
-    coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g1s, read_g2,
-    read_g2s, G1_BYTES, G2_BYTES, N8,
+    coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g1s_with, read_g2,
+    read_g2s_with, Check, G1_BYTES, G2_BYTES, N8,
 };
 use super::FormatError;
 use crate::prover::ProvingKey;
@@ -136,10 +136,27 @@ impl Zkey {
         Zkey::read(&mut f)
     }
 
+    /// Read a `.zkey` whose sha256 must be `sha256_hex`, without the curve and subgroup checks
+    /// of its points: for a key checked once ([`Zkey::read_file`]) and pinned by its hash.
+    pub fn read_file_pinned(path: &Path, sha256_hex: &str) -> Result<Zkey, FormatError> {
+        let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
+        let found = crate::prover::keys::sha256_hex(&bytes);
+        if !found.eq_ignore_ascii_case(sha256_hex.trim()) {
+            return Err(FormatError::Mismatch(format!("{}: sha256 {found}, pinned {sha256_hex}", path.display())));
+        }
+        Zkey::read_with(&mut std::io::Cursor::new(bytes), Check::PinnedByHash)
+    }
+
     /// Read a Groth16 `.zkey` and check every section against the header: sizes, coefficient
     /// indices, field elements below their moduli, points on the curve (and G2 points in the
     /// subgroup).
     pub fn read<R: Read + Seek>(r: &mut R) -> Result<Zkey, FormatError> {
+        Zkey::read_with(r, Check::Full)
+    }
+
+    /// [`Zkey::read`], with the point checks `check` says (header and transcript points are
+    /// always checked).
+    pub fn read_with<R: Read + Seek>(r: &mut R, check: Check) -> Result<Zkey, FormatError> {
         let s = Sections::read(r, "zkey", MAGIC, 2)?;
         s.expect_size(1, 4)?;
         let protocol = u32::from_le_bytes(s.bytes(r, 1)?.try_into().expect("4 bytes"));
@@ -155,13 +172,13 @@ impl Zkey {
         s.expect_size(7, n_vars * G2_BYTES as u64)?;
         s.expect_size(8, (n_vars - n_public - 1) * G1_BYTES as u64)?;
         s.expect_size(9, n * G1_BYTES as u64)?;
-        let ic = read_g1s(&s.bytes(r, 3)?, "zkey IC")?;
+        let ic = read_g1s_with(&s.bytes(r, 3)?, "zkey IC", check)?;
         let coefficients = read_coefficients(&s.bytes(r, 4)?, &header)?;
-        let a = read_g1s(&s.bytes(r, 5)?, "zkey A")?;
-        let b1 = read_g1s(&s.bytes(r, 6)?, "zkey B1")?;
-        let b2 = read_g2s(&s.bytes(r, 7)?, "zkey B2")?;
-        let c = read_g1s(&s.bytes(r, 8)?, "zkey C")?;
-        let h = read_g1s(&s.bytes(r, 9)?, "zkey H")?;
+        let a = read_g1s_with(&s.bytes(r, 5)?, "zkey A", check)?;
+        let b1 = read_g1s_with(&s.bytes(r, 6)?, "zkey B1", check)?;
+        let b2 = read_g2s_with(&s.bytes(r, 7)?, "zkey B2", check)?;
+        let c = read_g1s_with(&s.bytes(r, 8)?, "zkey C", check)?;
+        let h = read_g1s_with(&s.bytes(r, 9)?, "zkey H", check)?;
         let (cs_hash, contributions) = read_contributions(&s.bytes(r, 10)?)?;
         Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
     }
