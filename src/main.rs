@@ -373,6 +373,41 @@ enum CeremonyStep {
         #[arg(long)]
         out: PathBuf,
     },
+    /// One contribution: a secret from the operating system's randomness (and the optional
+    /// text) multiplies delta; prints the contribution hash participants publish.
+    Contribute {
+        /// The `.zkey` so far.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// The `.zkey` to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The participant's name, recorded in the key (first 64 characters).
+        #[arg(long)]
+        name: Option<String>,
+        /// Extra entropy text, hashed with 64 bytes from the operating system.
+        #[arg(long, default_value = "")]
+        entropy: String,
+    },
+    /// The final contribution from a public random beacon: deterministic, so anyone can redo
+    /// it and compare (equal to `snarkjs zkey beacon` byte for byte).
+    Beacon {
+        /// The `.zkey` so far.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// The `.zkey` to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The beacon's value, hex (1 to 255 bytes).
+        #[arg(long)]
+        hash: String,
+        /// log2 of the SHA-256 iterations applied to it (10 to 63).
+        #[arg(long)]
+        iterations_exp: u32,
+        /// A name recorded with the beacon.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// A circuit shape: N and D required, M defaulted.
@@ -483,6 +518,27 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             ceremony_new(&r1cs, &ptau, &out)
+        }
+        Command::Ceremony { step: CeremonyStep::Contribute { input, out, name, entropy } } => {
+            let zkey = Zkey::read_file(&input)?;
+            let mut rng = zkrollup::ceremony::rng::SnarkjsRng::from_entropy(&entropy);
+            let params = zkrollup::iden3::zkey::ContributionParams { name, ..Default::default() };
+            let phase = Phase::start(format!("contribution {} ({} points)", zkey.contributions.len() + 1, zkey.c.len() + zkey.h.len()));
+            let (next, hash) = zkrollup::ceremony::contribute(&zkey, &mut rng, zkrollup::ceremony::KIND_CONTRIBUTION, params)?;
+            phase.done();
+            next.write_file(&out)?;
+            println!("contribution hash: {}", hex::encode(hash));
+            Ok(())
+        }
+        Command::Ceremony { step: CeremonyStep::Beacon { input, out, hash, iterations_exp, name } } => {
+            let zkey = Zkey::read_file(&input)?;
+            let beacon_hash = hex::decode(hash.trim_start_matches("0x")).context("--hash: hex digits")?;
+            let phase = Phase::start(format!("beacon (2^{iterations_exp} SHA-256 iterations, then {} points)", zkey.c.len() + zkey.h.len()));
+            let (next, hash) = zkrollup::ceremony::beacon(&zkey, &beacon_hash, iterations_exp, name)?;
+            phase.done();
+            next.write_file(&out)?;
+            println!("contribution hash: {}", hex::encode(hash));
+            Ok(())
         }
         Command::ProveZkey { zkey, wtns, out, zkey_sha256, threads } => {
             set_threads(threads)?;

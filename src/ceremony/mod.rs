@@ -1,8 +1,12 @@
 //! Phase 2 of a Groth16 trusted setup, compatible with snarkjs's `.ptau` and `.zkey`: the
-//! initial key of a circuit from a prepared powers-of-tau file ([`new_zkey`]).
+//! initial key of a circuit from a prepared powers-of-tau file ([`new_zkey`]), contributions
+//! and the final beacon ([`contribute()`], [`beacon()`]).
 
+mod contribute;
 mod new;
+pub mod rng;
 
+pub use contribute::{beacon, contribute, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
 pub use new::{new_zkey, CS_HASH_CHUNK};
 
 use thiserror::Error;

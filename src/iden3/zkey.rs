@@ -204,27 +204,36 @@ impl Zkey {
         }
     }
 
-    /// Write the file, sections in `zkey new`'s order.
+    /// Write the file in snarkjs's section order: `zkey new`'s (1, 2, 4, 3, 9, 8, 5, 6, 7, 10)
+    /// for a key without contributions, `zkey contribute`'s (1 to 10) after one.
     pub fn write<W: std::io::Write>(&self, out: W) -> std::io::Result<()> {
+        let order: [u32; 10] = if self.contributions.is_empty() { [1, 2, 4, 3, 9, 8, 5, 6, 7, 10] } else { [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
         let mut w = Writer::new(out, MAGIC, 1, 10)?;
-        w.section(1, &1u32.to_le_bytes())?;
-        w.section(2, &header_bytes(&self.header))?;
-        let mut coefs = Vec::with_capacity(4 + self.coefficients.len() * COEF_BYTES);
-        coefs.extend_from_slice(&(self.coefficients.len() as u32).to_le_bytes());
-        for c in &self.coefficients {
-            coefs.extend_from_slice(&(c.matrix as u32).to_le_bytes());
-            coefs.extend_from_slice(&c.constraint.to_le_bytes());
-            coefs.extend_from_slice(&c.signal.to_le_bytes());
-            coefs.extend_from_slice(&coefficient_bytes(&c.value));
+        for id in order {
+            let bytes = match id {
+                1 => 1u32.to_le_bytes().to_vec(),
+                2 => header_bytes(&self.header),
+                3 => g1s_bytes(&self.ic),
+                4 => {
+                    let mut coefs = Vec::with_capacity(4 + self.coefficients.len() * COEF_BYTES);
+                    coefs.extend_from_slice(&(self.coefficients.len() as u32).to_le_bytes());
+                    for c in &self.coefficients {
+                        coefs.extend_from_slice(&(c.matrix as u32).to_le_bytes());
+                        coefs.extend_from_slice(&c.constraint.to_le_bytes());
+                        coefs.extend_from_slice(&c.signal.to_le_bytes());
+                        coefs.extend_from_slice(&coefficient_bytes(&c.value));
+                    }
+                    coefs
+                }
+                5 => g1s_bytes(&self.a),
+                6 => g1s_bytes(&self.b1),
+                7 => g2s_bytes(&self.b2),
+                8 => g1s_bytes(&self.c),
+                9 => g1s_bytes(&self.h),
+                _ => contributions_bytes(&self.cs_hash, &self.contributions),
+            };
+            w.section(id, &bytes)?;
         }
-        w.section(4, &coefs)?;
-        w.section(3, &g1s_bytes(&self.ic))?;
-        w.section(9, &g1s_bytes(&self.h))?;
-        w.section(8, &g1s_bytes(&self.c))?;
-        w.section(5, &g1s_bytes(&self.a))?;
-        w.section(6, &g1s_bytes(&self.b1))?;
-        w.section(7, &g2s_bytes(&self.b2))?;
-        w.section(10, &contributions_bytes(&self.cs_hash, &self.contributions))?;
         w.finish().map(|_| ())
     }
 
@@ -344,8 +353,14 @@ fn read_contributions(bytes: &[u8]) -> Result<([u8; 64], Vec<Contribution>), For
 fn read_params(bytes: &[u8], i: u32) -> Result<ContributionParams, FormatError> {
     let mut c = Cursor::new(bytes, "zkey contribution parameters");
     let mut p = ContributionParams::default();
+    let mut last = 0;
     while c.remaining() > 0 {
-        match c.u8()? {
+        let kind = c.u8()?;
+        if kind <= last {
+            return Err(FormatError::Header(format!(".zkey: contribution {i}'s parameters are not sorted")));
+        }
+        last = kind;
+        match kind {
             1 => {
                 let len = c.u8()? as usize;
                 let name = String::from_utf8(c.take(len)?.to_vec())
@@ -366,15 +381,17 @@ fn read_params(bytes: &[u8], i: u32) -> Result<ContributionParams, FormatError> 
 /// A contribution's parameters as section 10 stores them.
 pub fn params_bytes(p: &ContributionParams) -> Vec<u8> {
     let mut out = Vec::new();
-    if let Some(name) = &p.name {
-        // snarkjs keeps at most 64 characters; a byte string must also fit its length byte.
-        let mut end = name.len().min(255);
-        while !name.is_char_boundary(end) {
+    if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty()) {
+        // snarkjs keeps the first 64 characters (at most 256 bytes of UTF-8: one length byte).
+        let kept: String = name.chars().take(64).collect();
+        let mut end = kept.len().min(255);
+        while !kept.is_char_boundary(end) {
             end -= 1;
         }
+        let bytes = &kept.as_bytes()[..end];
         out.push(1);
-        out.push(end as u8);
-        out.extend_from_slice(&name.as_bytes()[..end]);
+        out.push(bytes.len() as u8);
+        out.extend_from_slice(bytes);
     }
     if let Some(exp) = p.iterations_exp {
         out.push(2);
