@@ -389,6 +389,28 @@ enum CeremonyStep {
         #[arg(long, default_value = "")]
         entropy: String,
     },
+    /// Check a key against its circuit and ptau, as `snarkjs zkey verify` does: prints `valid`
+    /// and each contribution's hash (exit 0), or `invalid: ` and what failed (exit 1).
+    Verify {
+        /// The `.zkey` to check.
+        #[arg(long)]
+        zkey: PathBuf,
+        /// The prepared ptau the ceremony started from.
+        #[arg(long)]
+        ptau: PathBuf,
+        /// Any circuit's `.r1cs` instead of the batch circuit.
+        #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
+        r1cs: Option<PathBuf>,
+        /// N, the number of L2 slots (without --r1cs).
+        #[arg(long, required_unless_present = "r1cs")]
+        batch_size: Option<usize>,
+        /// M, the number of L1 slots (without --r1cs).
+        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+        l1_slots: usize,
+        /// Depth of the state tree (without --r1cs).
+        #[arg(long, required_unless_present = "r1cs")]
+        depth: Option<usize>,
+    },
     /// The final contribution from a public random beacon: deterministic, so anyone can redo
     /// it and compare (equal to `snarkjs zkey beacon` byte for byte).
     Beacon {
@@ -465,6 +487,17 @@ impl BatchInputs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Ceremony { step: CeremonyStep::Verify { zkey, ptau, r1cs, batch_size, l1_slots, depth } } = &cli.command {
+        let result = circuit_r1cs(r1cs.as_deref(), *batch_size, *l1_slots, *depth).and_then(|r| ceremony_verify(zkey, ptau, &r));
+        return match result {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Command::Verify { keys, proof, public } = &cli.command {
         return match verify_cmd(keys, proof, public) {
             Ok(true) => {
@@ -507,18 +540,9 @@ fn run(cli: Cli) -> Result<()> {
             export_wtns(shape, &state, &inputs, &out)
         }
         Command::Ceremony { step: CeremonyStep::New { ptau, r1cs, batch_size, l1_slots, depth, out } } => {
-            let r1cs = match r1cs {
-                Some(path) => R1cs::read_file(&path)?,
-                None => {
-                    let shape = shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?;
-                    let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
-                    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
-                    phase.done();
-                    r1cs
-                }
-            };
-            ceremony_new(&r1cs, &ptau, &out)
+            ceremony_new(&circuit_r1cs(r1cs.as_deref(), batch_size, l1_slots, depth)?, &ptau, &out)
         }
+        Command::Ceremony { step: CeremonyStep::Verify { .. } } => unreachable!("handled in main"),
         Command::Ceremony { step: CeremonyStep::Contribute { input, out, name, entropy } } => {
             let zkey = Zkey::read_file(&input)?;
             let mut rng = zkrollup::ceremony::rng::SnarkjsRng::from_entropy(&entropy);
@@ -1022,6 +1046,41 @@ fn export_wtns(shape: Shape, state: &Path, inputs: &BatchInputs, out: &Path) -> 
     println!("{} values: {}", z.len(), out.display());
     print_roots(&witness);
     Ok(())
+}
+
+/// A `.r1cs` from a file, or the batch circuit's for N, M, D.
+fn circuit_r1cs(path: Option<&Path>, batch_size: Option<usize>, l1_slots: usize, depth: Option<usize>) -> Result<R1cs> {
+    if let Some(path) = path {
+        return Ok(R1cs::read_file(path)?);
+    }
+    let shape = shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?;
+    let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
+    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
+    phase.done();
+    Ok(r1cs)
+}
+
+/// `ceremony verify`: Ok(true) valid, Ok(false) invalid (printed), Err a file problem.
+fn ceremony_verify(zkey: &Path, ptau: &Path, r1cs: &R1cs) -> Result<bool> {
+    let key = Zkey::read_file(zkey)?;
+    let mut ptau = Ptau::open(ptau)?;
+    let phase = Phase::start(format!("verifying {} ({} contributions)", zkey.display(), key.contributions.len()));
+    let result = zkrollup::ceremony::verify(&key, r1cs, &mut ptau);
+    phase.done();
+    match result {
+        Ok(contributions) => {
+            println!("valid");
+            for (i, c) in contributions.iter().enumerate() {
+                println!("{}: {}", i + 1, c.describe());
+            }
+            Ok(true)
+        }
+        Err(zkrollup::ceremony::CeremonyError::Invalid(why)) => {
+            println!("invalid: {why}");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn ceremony_new(r1cs: &R1cs, ptau: &Path, out: &Path) -> Result<()> {

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use ark_ec::AffineRepr;
+
 use zkrollup::iden3::{wtns, zkey::Zkey};
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::snarkjs::{parse_proof, parse_public, proof_json, public_json};
@@ -280,4 +282,80 @@ fn ceremony_contributions_mix_with_snarkjs() {
     assert!(!snarkjs_accepts(d, "tampered.zkey"));
     snarkjs(d, &["zkey", "export", "verificationkey", "final.zkey", "verification_key.json"]);
     both_ways(d, &d.join("final.zkey"), &d.join("verification_key.json"), &d.join("w.wtns"));
+
+    // `ceremony verify` accepts every chain above, and one made by snarkjs alone.
+    snarkjs(d, &["zkey", "contribute", "k0.zkey", "s1.zkey", "--name=erin", "-e=erin's entropy"]);
+    snarkjs(d, &["zkey", "contribute", "s1.zkey", "s2.zkey", "--name=frank", "-e=frank's entropy"]);
+    snarkjs(d, &["zkey", "beacon", "s2.zkey", "s3.zkey", beacon, "10", "-n=their beacon"]);
+    for key in ["k0.zkey", "a3.zkey", "b2.zkey", "final.zkey", "s3.zkey"] {
+        let (ok, text) = our_verify(d, key, "pot_final.ptau");
+        assert!(ok && text.starts_with("valid"), "{key}: {text}");
+    }
+    let (_, text) = our_verify(d, "s3.zkey", "pot_final.ptau");
+    assert!(text.contains("\"erin\"") && text.contains("\"frank\"") && text.contains("beacon \"their beacon\""), "{text}");
+
+    // ... and refuses each tampering, naming it.
+    let good = Zkey::read_file(&d.join("final.zkey")).unwrap();
+    let g1 = ark_bn254::G1Affine::generator();
+    let g2 = ark_bn254::G2Affine::generator();
+    let mut cases: Vec<(&str, Zkey, &str)> = Vec::new();
+    let mut k = good.clone();
+    k.header.delta1 = (k.header.delta1 + g1).into();
+    cases.push(("a changed delta1", k, "delta1 is not the last contribution's"));
+    let mut k = good.clone();
+    k.header.delta2 = (k.header.delta2 + g2).into();
+    cases.push(("a changed delta2", k, "delta2 does not match"));
+    let mut k = good.clone();
+    let last = k.contributions.len() - 1;
+    k.contributions[last].g2_spx = (k.contributions[last].g2_spx + g2).into();
+    cases.push(("a forged proof of knowledge", k, "proof of knowledge"));
+    let mut k = good.clone();
+    k.c[0] = (k.c[0] + g1).into();
+    cases.push(("a changed L point", k, "L (section 8)"));
+    let mut k = good.clone();
+    k.h[3] = (k.h[3] + g1).into();
+    cases.push(("a changed H point", k, "H (section 9)"));
+    let mut k = good.clone();
+    k.a[1] = (k.a[1] + g1).into();
+    cases.push(("a changed A point", k, "A (section 5)"));
+    let mut k = good.clone();
+    k.b2[1] = (k.b2[1] + g2).into();
+    cases.push(("a changed B2 point", k, "B2 (section 7)"));
+    let mut k = good.clone();
+    k.ic[0] = (k.ic[0] + g1).into();
+    cases.push(("a changed IC point", k, "IC (section 3)"));
+    let mut k = good.clone();
+    k.contributions.swap(0, 1);
+    cases.push(("two contributions swapped", k, "transcript"));
+    let mut k = good.clone();
+    k.contributions.remove(1);
+    cases.push(("a contribution dropped", k, "transcript"));
+    let mut k = good.clone();
+    k.contributions.pop();
+    cases.push(("the beacon dropped", k, "delta1 is not the last contribution's"));
+    let mut k = good.clone();
+    k.contributions[last].params.beacon_hash = Some(vec![9; 32]);
+    cases.push(("another beacon hash", k, "the beacon's key is not the one"));
+    for (what, key, expected) in cases {
+        key.write_file(&d.join("bad.zkey")).unwrap();
+        let (ok, text) = our_verify(d, "bad.zkey", "pot_final.ptau");
+        assert!(!ok && text.starts_with("invalid: ") && text.contains(expected), "{what}: {text}");
+    }
+    // A ptau that is not the one used.
+    let other = d.join("other");
+    std::fs::create_dir(&other).unwrap();
+    ptau(&other, 8);
+    let (ok, text) = our_verify(d, "final.zkey", "other/pot_final.ptau");
+    assert!(!ok && text.contains("alpha1 is not the ptau's"), "another ptau: {text}");
+}
+
+/// `zkrollup ceremony verify` on the small circuit: (exit 0, stdout).
+fn our_verify(dir: &Path, zkey: &str, ptau: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup"))
+        .args(["ceremony", "verify", "--zkey", zkey, "--ptau", ptau, "--r1cs", "c.r1cs"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
 }

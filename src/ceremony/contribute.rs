@@ -30,7 +30,7 @@ pub(super) fn transcript_prefix(zkey_cs_hash: &[u8; 64], contributions: &[Contri
 }
 
 /// A record's public key and transcript, as snarkjs hashes them.
-pub(super) fn hash_public_key(h: &mut Blake2b512, c: &Contribution) {
+fn hash_public_key(h: &mut Blake2b512, c: &Contribution) {
     h.update(g1_uncompressed(&c.delta_after));
     h.update(g1_uncompressed(&c.g1_s));
     h.update(g1_uncompressed(&c.g1_sx));
