@@ -357,18 +357,8 @@ enum CeremonyStep {
         /// A ptau prepared for phase 2 (`snarkjs powersoftau prepare phase2`).
         #[arg(long)]
         ptau: PathBuf,
-        /// Any circuit's `.r1cs` instead of the batch circuit.
-        #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
-        r1cs: Option<PathBuf>,
-        /// N, the number of L2 slots (without --r1cs).
-        #[arg(long, required_unless_present = "r1cs")]
-        batch_size: Option<usize>,
-        /// M, the number of L1 slots (without --r1cs).
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree (without --r1cs).
-        #[arg(long, required_unless_present = "r1cs")]
-        depth: Option<usize>,
+        #[command(flatten)]
+        circuit: CircuitArgs,
         /// The `.zkey` to write.
         #[arg(long)]
         out: PathBuf,
@@ -398,18 +388,28 @@ enum CeremonyStep {
         /// The prepared ptau the ceremony started from.
         #[arg(long)]
         ptau: PathBuf,
-        /// Any circuit's `.r1cs` instead of the batch circuit.
-        #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
-        r1cs: Option<PathBuf>,
-        /// N, the number of L2 slots (without --r1cs).
-        #[arg(long, required_unless_present = "r1cs")]
-        batch_size: Option<usize>,
-        /// M, the number of L1 slots (without --r1cs).
+        #[command(flatten)]
+        circuit: CircuitArgs,
+    },
+    /// The key folder of a ceremony's final `.zkey` for the batch circuit (refused unless the key
+    /// is this circuit's): proving_key.bin, verifying_key.bin, verification_key.json,
+    /// circuit.json and Groth16Verifier.sol, for `prove`, `verify` and the contract.
+    Export {
+        /// The final `.zkey`.
+        #[arg(long)]
+        zkey: PathBuf,
+        /// N, the number of L2 slots.
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// M, the number of L1 slots.
         #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
         l1_slots: usize,
-        /// Depth of the state tree (without --r1cs).
-        #[arg(long, required_unless_present = "r1cs")]
-        depth: Option<usize>,
+        /// Depth of the state tree.
+        #[arg(long, default_value_t = DEFAULT_DEPTH)]
+        depth: usize,
+        /// The key folder to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// The final contribution from a public random beacon: deterministic, so anyone can redo
     /// it and compare (equal to `snarkjs zkey beacon` byte for byte).
@@ -430,6 +430,37 @@ enum CeremonyStep {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// The circuit of a ceremony: any `.r1cs`, or the batch circuit for N, M, D.
+#[derive(clap::Args)]
+struct CircuitArgs {
+    /// Any circuit's `.r1cs` instead of the batch circuit.
+    #[arg(long, conflicts_with_all = ["batch_size", "depth"])]
+    r1cs: Option<PathBuf>,
+    /// N, the number of L2 slots (without --r1cs).
+    #[arg(long, required_unless_present = "r1cs")]
+    batch_size: Option<usize>,
+    /// M, the number of L1 slots (without --r1cs).
+    #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+    l1_slots: usize,
+    /// Depth of the state tree (without --r1cs).
+    #[arg(long, required_unless_present = "r1cs")]
+    depth: Option<usize>,
+}
+
+impl CircuitArgs {
+    /// The `.r1cs` from the file, or the batch circuit's.
+    fn r1cs(&self) -> Result<R1cs> {
+        if let Some(path) = &self.r1cs {
+            return Ok(R1cs::read_file(path)?);
+        }
+        let shape = shape(self.l1_slots, self.batch_size.expect("clap requires it"), self.depth.expect("clap requires it"))?;
+        let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
+        let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
+        phase.done();
+        Ok(r1cs)
+    }
 }
 
 /// A circuit shape: N and D required, M defaulted.
@@ -487,8 +518,8 @@ impl BatchInputs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Ceremony { step: CeremonyStep::Verify { zkey, ptau, r1cs, batch_size, l1_slots, depth } } = &cli.command {
-        let result = circuit_r1cs(r1cs.as_deref(), *batch_size, *l1_slots, *depth).and_then(|r| ceremony_verify(zkey, ptau, &r));
+    if let Command::Ceremony { step: CeremonyStep::Verify { zkey, ptau, circuit } } = &cli.command {
+        let result = circuit.r1cs().and_then(|r| ceremony_verify(zkey, ptau, &r));
         return match result {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -539,10 +570,19 @@ fn run(cli: Cli) -> Result<()> {
             };
             export_wtns(shape, &state, &inputs, &out)
         }
-        Command::Ceremony { step: CeremonyStep::New { ptau, r1cs, batch_size, l1_slots, depth, out } } => {
-            ceremony_new(&circuit_r1cs(r1cs.as_deref(), batch_size, l1_slots, depth)?, &ptau, &out)
-        }
+        Command::Ceremony { step: CeremonyStep::New { ptau, circuit, out } } => ceremony_new(&circuit.r1cs()?, &ptau, &out),
         Command::Ceremony { step: CeremonyStep::Verify { .. } } => unreachable!("handled in main"),
+        Command::Ceremony { step: CeremonyStep::Export { zkey, batch_size, l1_slots, depth, out } } => {
+            let phase = Phase::start(format!("reading and checking {}", zkey.display()));
+            let key = Zkey::read_file(&zkey)?;
+            phase.done();
+            let sha = prover::keys::sha256_hex(&std::fs::read(&zkey)?);
+            let info = bundle::write_from_zkey(&out, shape(l1_slots, batch_size, depth)?, &key, &sha)?;
+            let sol = render_verifier(&key.proving_key().vk, &info)?;
+            write_all_atomic(&[(out.join("Groth16Verifier.sol"), sol.into_bytes())]).with_context(|| format!("cannot write to {}", out.display()))?;
+            println!("{}", serde_json::to_string_pretty(&info)?);
+            Ok(())
+        }
         Command::Ceremony { step: CeremonyStep::Contribute { input, out, name, entropy } } => {
             let zkey = Zkey::read_file(&input)?;
             let mut rng = zkrollup::ceremony::rng::SnarkjsRng::from_entropy(&entropy);
@@ -1046,18 +1086,6 @@ fn export_wtns(shape: Shape, state: &Path, inputs: &BatchInputs, out: &Path) -> 
     println!("{} values: {}", z.len(), out.display());
     print_roots(&witness);
     Ok(())
-}
-
-/// A `.r1cs` from a file, or the batch circuit's for N, M, D.
-fn circuit_r1cs(path: Option<&Path>, batch_size: Option<usize>, l1_slots: usize, depth: Option<usize>) -> Result<R1cs> {
-    if let Some(path) = path {
-        return Ok(R1cs::read_file(path)?);
-    }
-    let shape = shape(l1_slots, batch_size.expect("clap requires it"), depth.expect("clap requires it"))?;
-    let phase = Phase::start(format!("synthesis (M = {}, N = {}, depth {})", shape.l1_slots, shape.batch_size, shape.depth));
-    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
-    phase.done();
-    Ok(r1cs)
 }
 
 /// `ceremony verify`: Ok(true) valid, Ok(false) invalid (printed), Err a file problem.

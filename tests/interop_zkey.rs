@@ -10,6 +10,9 @@ use std::process::{Command, Output};
 
 use ark_ec::AffineRepr;
 
+#[allow(dead_code)]
+mod common;
+
 use zkrollup::iden3::{wtns, zkey::Zkey};
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::snarkjs::{parse_proof, parse_public, proof_json, public_json};
@@ -230,6 +233,37 @@ fn the_batch_circuit_proves_both_ways() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     snarkjs(d, &["zkey", "export", "verificationkey", "b.zkey", "verification_key.json"]);
     both_ways(d, &zkey, &d.join("verification_key.json"), &wtns_path);
+
+    // The ceremony on the batch circuit: a contribution, the beacon, verification, the key
+    // folder; then `prove` and `verify` with it, snarkjs and the generated Solidity verifier
+    // in revm accepting the proof.
+    ours(d, &["contribute", "--in", "b.zkey", "--out", "b1.zkey", "--name", "operator"]);
+    ours(d, &["beacon", "--in", "b1.zkey", "--out", "bf.zkey", "--hash", "ab".repeat(32).as_str(), "--iterations-exp", "10"]);
+    let out = zkrollup(&[&["ceremony", "verify", "--zkey", s(&d.join("bf.zkey")), "--ptau", s(&ptau)], &shape[..]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.starts_with("valid") && text.contains("\"operator\""), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let keys = d.join("keys");
+    ours(d, &[&["export", "--zkey", "bf.zkey"], &shape[..], &["--out", s(&keys)]].concat());
+    // Another shape's circuit is refused.
+    let wrong = zkrollup(&["ceremony", "export", "--zkey", s(&d.join("bf.zkey")), "--batch-size", "2", "--l1-slots", "0", "--depth", "1", "--out", s(&d.join("wrong"))]);
+    assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("not for the batch circuit"));
+    let proved = d.join("proved");
+    let out = zkrollup(&["prove", "--keys", s(&keys), "--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&proved)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (proof_path, public_path) = (proved.join("proof.json"), proved.join("public.json"));
+    let out = zkrollup(&["verify", "--keys", s(&keys), "--proof", s(&proof_path), "--public", s(&public_path)]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "valid");
+    let text = snarkjs(d, &["groth16", "verify", s(&keys.join("verification_key.json")), s(&public_path), s(&proof_path)]);
+    assert!(text.contains("OK"), "{text}");
+    let contracts = common::evm::compile(&[&keys.join("Groth16Verifier.sol")]);
+    let mut chain = common::evm::Chain::new();
+    let (verifier, _) = chain.deploy(common::evm::account(1), &contracts["Groth16Verifier"].bytecode, &[]);
+    let proof = parse_proof(&std::fs::read_to_string(&proof_path).unwrap()).unwrap();
+    let public = parse_public(&std::fs::read_to_string(&public_path).unwrap()).unwrap();
+    let call = |input: Fr| zkrollup::export::calldata::verify_proof_calldata(&proof, input);
+    let answer = |chain: &mut common::evm::Chain, data: Vec<u8>| chain.call(common::evm::account(2), verifier, data).output().to_vec();
+    let (yes, no) = (answer(&mut chain, call(public[0])), answer(&mut chain, call(public[0] + Fr::from(1u64))));
+    assert_eq!((yes[31], no[31]), (1, 0), "the ceremony's Solidity verifier accepts the proof and nothing else");
 }
 
 /// `snarkjs zkey verify` on a key: whether it printed "ZKey Ok!".

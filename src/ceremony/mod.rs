@@ -9,7 +9,7 @@ pub mod rng;
 mod verify;
 
 pub use contribute::{beacon, contribute, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
-pub use new::{new_zkey, CS_HASH_CHUNK};
+pub use new::{new_zkey, zkey_coefficients, CS_HASH_CHUNK};
 pub use verify::{verify, VerifiedContribution};
 
 use thiserror::Error;

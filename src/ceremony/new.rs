@@ -62,37 +62,32 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
     let alpha_lag = ptau.alpha_lagrange_g1(n)?;
     let beta_lag = ptau.beta_lagrange_g1(n)?;
 
-    // Each signal's terms, row by row, in snarkjs's order.
+    // Each signal's terms, row by row, in snarkjs's order: IC and C take beta for A's
+    // entries, alpha for B's, tau for C's.
     let nv = n_vars as usize;
     let np = n_public as usize;
+    let coefficients = zkey_coefficients(r1cs);
     let mut a_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
     let mut b_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
     let mut k_terms: Vec<Vec<(Base, u32, Fr)>> = vec![Vec::new(); nv];
-    let mut coefficients = Vec::new();
-    for (c, [a, b, cc]) in r1cs.constraints.iter().enumerate() {
-        let c = c as u32;
-        for (s, v) in a {
-            a_terms[*s as usize].push((c, *v));
-            k_terms[*s as usize].push((Base::Beta, c, *v));
-            coefficients.push(Coefficient { matrix: Matrix::A, constraint: c, signal: *s, value: *v });
+    for e in &coefficients {
+        let (s, row) = (e.signal as usize, e.constraint);
+        match e.matrix {
+            Matrix::A => {
+                a_terms[s].push((row, e.value));
+                k_terms[s].push((Base::Beta, row, e.value));
+            }
+            Matrix::B => {
+                b_terms[s].push((row, e.value));
+                k_terms[s].push((Base::Alpha, row, e.value));
+            }
         }
-        for (s, v) in b {
-            b_terms[*s as usize].push((c, *v));
-            k_terms[*s as usize].push((Base::Alpha, c, *v));
-            coefficients.push(Coefficient { matrix: Matrix::B, constraint: c, signal: *s, value: *v });
-        }
+    }
+    for (c, [_, _, cc]) in r1cs.constraints.iter().enumerate() {
         for (s, v) in cc {
-            k_terms[*s as usize].push((Base::Tau, c, *v));
+            k_terms[*s as usize].push((Base::Tau, c as u32, *v));
         }
     }
-    // The input rows: A_s gains L_{m+s}, IC_s gains beta L_{m+s}.
-    for s in 0..=np {
-        let row = (m + s as u64) as u32;
-        a_terms[s].push((row, Fr::one()));
-        k_terms[s].push((Base::Beta, row, Fr::one()));
-        coefficients.push(Coefficient { matrix: Matrix::A, constraint: row, signal: s as u32, value: Fr::one() });
-    }
-
     let combine1 = |terms: &[(u32, Fr)], bases: &[G1Affine]| -> G1Projective {
         terms.iter().fold(G1Projective::zero(), |acc, (row, v)| acc + times(bases[*row as usize], v))
     };
@@ -139,6 +134,23 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
     };
     let cs_hash = circuit_hash(&header, &ic, &c, &a, &b1, &b2, ptau, n)?;
     Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions: Vec::new() })
+}
+
+/// Section 4 of the key of `r1cs`: each constraint's A entries, then its B entries, in the
+/// file's order; then the input rows, `A[m + s][s] = 1` for each public signal `s` and the
+/// constant (as libsnark's and ark-groth16's reductions add them).
+pub fn zkey_coefficients(r1cs: &R1cs) -> Vec<Coefficient> {
+    let mut out = Vec::new();
+    for (c, [a, b, _]) in r1cs.constraints.iter().enumerate() {
+        let c = c as u32;
+        out.extend(a.iter().map(|(s, v)| Coefficient { matrix: Matrix::A, constraint: c, signal: *s, value: *v }));
+        out.extend(b.iter().map(|(s, v)| Coefficient { matrix: Matrix::B, constraint: c, signal: *s, value: *v }));
+    }
+    let m = r1cs.constraints.len() as u32;
+    for s in 0..=r1cs.n_public() as u32 {
+        out.push(Coefficient { matrix: Matrix::A, constraint: m + s, signal: s, value: Fr::one() });
+    }
+    out
 }
 
 /// `v * p`, with the common coefficients 1 and -1 as an addition.

@@ -40,9 +40,10 @@ pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, 
     if inputs != 1 {
         return Err(SolidityError::PublicInputs(inputs));
     }
-    let setup = match info.insecure_dev_seed {
-        Some(seed) => format!("INSECURE development setup from the public seed {seed}: anyone can forge proofs"),
-        None => "from operating-system randomness (zkrollup setup)".to_string(),
+    let setup = match (info.insecure_dev_seed, &info.ceremony_zkey_sha256) {
+        (Some(seed), _) => format!("INSECURE development setup from the public seed {seed}: anyone can forge proofs"),
+        (None, Some(zkey)) => format!("from a phase-2 ceremony: final .zkey sha256 {zkey}"),
+        (None, None) => "from operating-system randomness (zkrollup setup)".to_string(),
     };
     let [alpha_x, alpha_y] = g1_words(&vk.alpha_g1);
     let [beta_x1, beta_x0, beta_y1, beta_y0] = g2_words(&vk.beta_g2);
@@ -98,6 +99,7 @@ mod tests {
             constraints: 1,
             proving_key_sha256: "ab".repeat(32),
             insecure_dev_seed: Some(5),
+            ceremony_zkey_sha256: None,
         }
     }
 

@@ -10,7 +10,10 @@ use zkrollup_circuits::batch::{BatchCircuit, Shape};
 use super::keys::{load_proving_key, load_verifying_key, save_proving_key, save_verifying_key, KeyError};
 use super::snarkjs::verification_key_json;
 use super::{setup, setup_insecure_dev, ProverError, ProvingKey, VerifyingKey};
+use super::fast::FastProver;
+use crate::ceremony::zkey_coefficients;
 use crate::files::write_all_atomic;
+use crate::iden3::zkey::Zkey;
 use crate::{BatchParams, Fr};
 
 /// `circuit.json`.
@@ -30,6 +33,9 @@ pub struct CircuitInfo {
     /// The seed of an INSECURE development setup; absent for a real one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_dev_seed: Option<u64>,
+    /// sha256 of the ceremony's final `.zkey` the keys come from (`ceremony export`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony_zkey_sha256: Option<String>,
 }
 
 impl CircuitInfo {
@@ -66,14 +72,49 @@ pub fn setup_to_dir(dir: &Path, shape: Shape, insecure_dev_seed: Option<u64>) ->
         constraints: count_constraints(shape),
         proving_key_sha256,
         insecure_dev_seed,
+        ceremony_zkey_sha256: None,
     };
+    write_rest(dir, &vk, &info)?;
+    Ok(info)
+}
+
+/// The key folder of a ceremony's final `.zkey` for the batch circuit of `shape` (its sha256
+/// `zkey_sha256` recorded): refused unless the key's coefficients are this circuit's.
+pub fn write_from_zkey(dir: &Path, shape: Shape, zkey: &Zkey, zkey_sha256: &str) -> Result<CircuitInfo, ProverError> {
+    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
+    let h = &zkey.header;
+    if h.n_vars != r1cs.n_wires || h.n_public as usize != r1cs.n_public() || zkey.coefficients != zkey_coefficients(&r1cs) {
+        return Err(ProverError::Zkey(format!(
+            "the key is not for the batch circuit with N = {}, M = {}, D = {} ({} signals, {} in the key)",
+            shape.batch_size, shape.l1_slots, shape.depth, r1cs.n_wires, h.n_vars
+        )));
+    }
+    let pk = zkey.proving_key();
+    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
+    let proving_key_sha256 = save_proving_key(&pk, &dir.join("proving_key.bin"))?;
+    save_verifying_key(&pk.vk, &dir.join("verifying_key.bin"))?;
+    let info = CircuitInfo {
+        batch_size: shape.batch_size,
+        l1_slots: shape.l1_slots,
+        depth: shape.depth,
+        constraints: r1cs.constraints.len(),
+        proving_key_sha256,
+        insecure_dev_seed: None,
+        ceremony_zkey_sha256: Some(zkey_sha256.to_string()),
+    };
+    write_rest(dir, &pk.vk, &info)?;
+    Ok(info)
+}
+
+/// `verification_key.json` and `circuit.json`.
+fn write_rest(dir: &Path, vk: &VerifyingKey, info: &CircuitInfo) -> Result<(), ProverError> {
     let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON") + "\n";
     write_all_atomic(&[
-        (dir.join("verification_key.json"), json(&verification_key_json(&vk)).into_bytes()),
-        (dir.join("circuit.json"), json(&serde_json::to_value(&info).expect("JSON")).into_bytes()),
+        (dir.join("verification_key.json"), json(&verification_key_json(vk)).into_bytes()),
+        (dir.join("circuit.json"), json(&serde_json::to_value(info).expect("JSON")).into_bytes()),
     ])
     .map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
-    Ok(info)
+    Ok(())
 }
 
 fn path(dir: &Path, name: &str) -> PathBuf {

@@ -84,7 +84,7 @@ impl FastProver {
         let Ok((a, b)) = qap::evaluate_rows(&self.matrices, self.num_instance, &z, self.domain.size()) else {
             return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
         };
-        let rows = Rows { a, b, c: None, h: HQuery::Libsnark };
+        let rows = Rows { a, b, c: None };
         Ok(proof_from_rows(pk, &self.domain, rows, &z, self.num_instance, r, s))
     }
 
@@ -114,22 +114,33 @@ pub(super) fn check_key(pk: &ProvingKey, num_variables: usize, num_instance: usi
 }
 
 /// The rows `A z`, `B z` (and `C z` where the system may be unsatisfied; otherwise `A z * B z`
-/// is used), padded to the domain's size, and what the key's H points are.
+/// is used), padded to the domain's size.
 pub(super) struct Rows {
     pub a: Vec<Fr>,
     pub b: Vec<Fr>,
     pub c: Option<Vec<Fr>>,
-    pub h: HQuery,
 }
 
-/// The two forms of Groth16's H query.
+/// The two forms of Groth16's H query, told apart by their length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum HQuery {
-    /// ark-groth16's (libsnark's): `tau^i Z(tau) / delta`, taking the quotient's coefficients.
+pub enum HQuery {
+    /// ark-groth16's (libsnark's): `tau^i Z(tau) / delta` for `i < n - 1`, taking the
+    /// quotient's coefficients.
     Libsnark,
-    /// snarkjs's: `L^{2n}_{2i+1}(tau) / delta`, taking `A B - C` at the odd points of the 2n
-    /// domain ([`super::qap::Domain::odd_point_scalars`]).
+    /// snarkjs's: `L^{2n}_{2i+1}(tau) / delta` for `i < n`, taking `A B - C` at the odd points
+    /// of the 2n domain ([`super::qap::Domain::odd_point_scalars`]). Keys from a ceremony.
     OddPoints,
+}
+
+impl HQuery {
+    /// The form of `pk`'s H query on a domain of `n` points.
+    pub fn of(pk: &ProvingKey, n: usize) -> HQuery {
+        if pk.h_query.len() == n {
+            HQuery::OddPoints
+        } else {
+            HQuery::Libsnark
+        }
+    }
 }
 
 /// The Groth16 proof for the full assignment `z` (its rows evaluated) with randomness `r`, `s`.
@@ -140,7 +151,7 @@ pub(super) fn proof_from_rows(pk: &ProvingKey, domain: &Domain, rows: Rows, z: &
     // The QAP (FFTs) and the H MSM on one side, the MSMs over the assignment on the other.
     let (h_acc, (a_acc, (b1_acc, (b2_acc, l_acc)))) = rayon::join(
         || {
-            let h = match (rows.h, rows.c) {
+            let h = match (HQuery::of(pk, domain.size()), rows.c) {
                 (HQuery::OddPoints, _) => domain.odd_point_scalars(rows.a, rows.b),
                 (HQuery::Libsnark, None) => domain.quotient(rows.a, rows.b),
                 (HQuery::Libsnark, Some(c)) => domain.quotient_with(rows.a, rows.b, c),

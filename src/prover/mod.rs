@@ -119,7 +119,7 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Resul
         let name = cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into());
         return Err(ProverError::Unsatisfied(name));
     };
-    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: None, h: fast::HQuery::Libsnark }, &z))
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: None }, &z))
 }
 
 /// The name of the first unsatisfied constraint (a full synthesis with names: slow, for
@@ -137,7 +137,7 @@ pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C
     fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
     let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, cs.num_instance_variables(), &z, domain.size());
-    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c), h: fast::HQuery::Libsnark }, &z))
+    Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c) }, &z))
 }
 
 fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSystemRef<Fr>, ProverError> {

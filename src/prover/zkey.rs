@@ -7,7 +7,7 @@
 use ark_ff::{UniformRand, Zero};
 use rayon::prelude::*;
 
-use super::fast::{proof_from_rows, HQuery, Rows};
+use super::fast::{proof_from_rows, Rows};
 use super::qap::Domain;
 use super::{verify, Proof, ProverError, ProvingKey};
 use crate::iden3::zkey::{Matrix, Zkey};
@@ -77,7 +77,7 @@ impl ZkeyProver {
             || self.rows_a.par_iter().with_min_len(1024).map(|row| dot(row)).collect::<Vec<_>>(),
             || self.rows_b.par_iter().with_min_len(1024).map(|row| dot(row)).collect::<Vec<_>>(),
         );
-        let rows = Rows { a, b, c: None, h: HQuery::OddPoints };
+        let rows = Rows { a, b, c: None };
         Ok(proof_from_rows(&self.pk, &self.domain, rows, witness, self.n_public + 1, r, s))
     }
 }
