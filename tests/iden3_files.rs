@@ -326,3 +326,44 @@ fn a_pinned_zkey_reads_the_same_and_a_wrong_pin_is_refused() {
     let other = String::from_utf8(other).unwrap();
     assert_err!(Zkey::read_file_pinned(&path, &other), FormatError::Mismatch(_), "a wrong pin");
 }
+
+#[test]
+fn a_damaged_ptau_is_refused_by_name() {
+    use zkrollup::iden3::ptau::{write_insecure_test_ptau, Ptau};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ptau");
+    write_insecure_test_ptau(&path, 3, 1).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let mut p = Ptau::open(&path).unwrap();
+    assert_eq!(p.power, 3);
+    assert_eq!(p.lagrange_g1(16).unwrap().len(), 16);
+    assert!(matches!(p.lagrange_g1(32), Err(FormatError::Mismatch(_))), "a domain past 2N");
+    assert!(matches!(p.lagrange_g2(16), Err(FormatError::Mismatch(_))), "a G2 domain past N");
+    let open = |bytes: &[u8]| {
+        let bad = dir.path().join("bad.ptau");
+        std::fs::write(&bad, bytes).unwrap();
+        Ptau::open(&bad).map(|_| ())
+    };
+    let mut magic = good.clone();
+    magic[1] ^= 1;
+    assert_err!(open(&magic), FormatError::BadMagic { .. }, "ptau magic");
+    assert_err!(open(&good[..good.len() - 10]), FormatError::Truncated(_), "ptau cut short");
+    assert_err!(open(&without(&good, 12)), FormatError::Header(_), "ptau not prepared");
+    assert_err!(open(&without(&good, 3)), FormatError::MissingSection { id: 3, .. }, "ptau without tau G2");
+    assert_err!(open(&duplicated(&good, 6)), FormatError::DuplicateSection { id: 6, .. }, "ptau beta G2 twice");
+    let (start, _) = section(&good, 1);
+    let mut power = good.clone();
+    power[start + 36..start + 40].copy_from_slice(&4u32.to_le_bytes());
+    assert_err!(open(&power), FormatError::SectionSize { id: 2, .. }, "ptau power above its sections");
+    let mut curve = good.clone();
+    curve[start + 4] ^= 1;
+    assert_err!(open(&curve), FormatError::Header(_), "ptau of another curve");
+    // A point off the curve in a Lagrange block is named when the block is read.
+    let (s12, _) = section(&good, 12);
+    let mut off = good.clone();
+    off[s12 + 64 * 7 + 5] ^= 1;
+    let bad = dir.path().join("off.ptau");
+    std::fs::write(&bad, &off).unwrap();
+    let mut p = Ptau::open(&bad).unwrap();
+    assert_err!(p.lagrange_g1(8), FormatError::NotOnCurve { .. }, "ptau point off the curve");
+}
