@@ -466,7 +466,7 @@ mod tests {
         let key = format!(r#"["{}", "{}"]"#, fr_to_decimal(k.x()), fr_to_decimal(k.y()));
         let addr = format!("0x{}", "ab".repeat(20));
         let cases = [
-            (format!(r#"{{"requests": [{{"type": "deposit", "index": 1, "amount": "1", "addr": "0x12"}}]}}"#), "requests[0]: addr: expected 0x and 40 hex digits"),
+            (r#"{"requests": [{"type": "deposit", "index": 1, "amount": "1", "addr": "0x12"}]}"#.to_string(), "requests[0]: addr: expected 0x and 40 hex digits"),
             (format!(r#"{{"requests": [{{"type": "deposit_new", "index": 1, "amount": "1", "addr": "{addr}"}}]}}"#), "requests[0]: a deposit_new needs a pubkey"),
             (format!(r#"{{"requests": [{{"type": "deposit", "index": 1, "amount": "1", "pubkey": {key}, "addr": "{addr}"}}]}}"#), "requests[0]: only a deposit_new has a pubkey"),
             (format!(r#"{{"requests": [{{"type": "withdraw", "index": 1, "amount": "1", "addr": "{addr}"}}]}}"#), "unknown variant `withdraw`"),

@@ -4,8 +4,9 @@
 //! hash (blake2b-512 of the key's points in uncompressed form) and no contributions.
 
 use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{One, PrimeField, Zero};
+use ark_ff::{BigInteger, One, PrimeField, Zero};
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
 
@@ -14,19 +15,13 @@ use crate::iden3::encoding::{g1_uncompressed, g2_uncompressed};
 use crate::iden3::ptau::Ptau;
 use crate::iden3::r1cs::R1cs;
 use crate::iden3::zkey::{Coefficient, Header, Matrix, Zkey};
+use crate::prover::msm::{msm, BatchInverse};
 use crate::Fr;
 
 /// snarkjs hashes the H points in chunks of this many, and a last chunk as long as the others:
 /// from a domain of 2^15 points on it hashes n points where it announces n - 1.
 pub const CS_HASH_CHUNK: u64 = 1 << 14;
 
-/// Which ptau points a term of IC or C takes.
-#[derive(Clone, Copy)]
-enum Base {
-    Tau,
-    Alpha,
-    Beta,
-}
 
 /// The initial `.zkey` of `r1cs` from the prepared `ptau`.
 ///
@@ -69,46 +64,34 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
     let coefficients = zkey_coefficients(r1cs);
     let mut a_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
     let mut b_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    let mut k_terms: Vec<Vec<(Base, u32, Fr)>> = vec![Vec::new(); nv];
+    // IC and C: their terms on the tau, alpha tau and beta tau Lagrange points.
+    let mut k_tau: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
+    let mut k_alpha: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
+    let mut k_beta: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
     for e in &coefficients {
         let (s, row) = (e.signal as usize, e.constraint);
         match e.matrix {
             Matrix::A => {
                 a_terms[s].push((row, e.value));
-                k_terms[s].push((Base::Beta, row, e.value));
+                k_beta[s].push((row, e.value));
             }
             Matrix::B => {
                 b_terms[s].push((row, e.value));
-                k_terms[s].push((Base::Alpha, row, e.value));
+                k_alpha[s].push((row, e.value));
             }
         }
     }
     for (c, [_, _, cc]) in r1cs.constraints.iter().enumerate() {
         for (s, v) in cc {
-            k_terms[*s as usize].push((Base::Tau, c as u32, *v));
+            k_tau[*s as usize].push((c as u32, *v));
         }
     }
-    let combine1 = |terms: &[(u32, Fr)], bases: &[G1Affine]| -> G1Projective {
-        terms.iter().fold(G1Projective::zero(), |acc, (row, v)| acc + times(bases[*row as usize], v))
-    };
-    let a: Vec<G1Projective> = a_terms.par_iter().map(|t| combine1(t, &lag1)).collect();
-    let b1: Vec<G1Projective> = b_terms.par_iter().map(|t| combine1(t, &lag1)).collect();
-    let b2: Vec<G2Projective> = b_terms
-        .par_iter()
-        .map(|t| t.iter().fold(G2Projective::zero(), |acc, (row, v)| acc + times(lag2[*row as usize], v)))
-        .collect();
-    let k: Vec<G1Projective> = k_terms
-        .par_iter()
-        .map(|t| {
-            t.iter().fold(G1Projective::zero(), |acc, (base, row, v)| {
-                let table = match base {
-                    Base::Tau => &lag1,
-                    Base::Alpha => &alpha_lag,
-                    Base::Beta => &beta_lag,
-                };
-                acc + times(table[*row as usize], v)
-            })
-        })
+    let a: Vec<G1Projective> = a_terms.par_iter().map(|t| combine(t, &lag1)).collect();
+    let b1: Vec<G1Projective> = b_terms.par_iter().map(|t| combine(t, &lag1)).collect();
+    let b2: Vec<G2Projective> = b_terms.par_iter().map(|t| combine(t, &lag2)).collect();
+    let k: Vec<G1Projective> = (0..nv)
+        .into_par_iter()
+        .map(|s| combine(&k_tau[s], &lag1) + combine(&k_alpha[s], &alpha_lag) + combine(&k_beta[s], &beta_lag))
         .collect();
     drop((lag2, alpha_lag, beta_lag));
     let a = G1Projective::normalize_batch(&a);
@@ -153,14 +136,43 @@ pub fn zkey_coefficients(r1cs: &R1cs) -> Vec<Coefficient> {
     out
 }
 
-/// `v * p`, with the common coefficients 1 and -1 as an addition.
-fn times<P: AffineRepr>(p: P, v: &Fr) -> P::Group {
+/// Terms past which a signal's combination is one MSM rather than a sum of products: the
+/// constant signal 0 takes a term from most constraints, often with full-size coefficients.
+const MSM_TERMS: usize = 64;
+
+/// `sum v * table[row]` over the terms.
+fn combine<P: SWCurveConfig<ScalarField = Fr>>(terms: &[(u32, Fr)], table: &[Affine<P>]) -> Projective<P>
+where
+    P::BaseField: BatchInverse,
+{
+    if terms.len() > MSM_TERMS {
+        let bases: Vec<Affine<P>> = terms.iter().map(|(row, _)| table[*row as usize]).collect();
+        let scalars: Vec<_> = terms.iter().map(|(_, v)| v.into_bigint()).collect();
+        return msm(&bases, &scalars);
+    }
+    terms.iter().fold(Projective::<P>::zero(), |acc, (row, v)| acc + times(table[*row as usize], v))
+}
+
+/// `v * p`: the coefficients of circuits are mostly small (1, powers of two) or small negatives
+/// (`r - 2^k`), so the shorter of `v` and `-v` is multiplied (double-and-add costs its length).
+fn times<P: AffineRepr<ScalarField = Fr>>(p: P, v: &Fr) -> P::Group {
     if v.is_one() {
-        p.into_group()
-    } else if (-*v).is_one() {
-        -p.into_group()
+        return p.into_group();
+    }
+    let neg = -*v;
+    if neg.is_one() {
+        return -p.into_group();
+    }
+    let (a, b) = (v.into_bigint(), neg.into_bigint());
+    let short = a.num_bits().min(b.num_bits());
+    if short > 128 {
+        // A full-size scalar (a Poseidon constant, say): the group's own multiplication, which
+        // for G1 splits the scalar with the GLV endomorphism.
+        p.into_group() * v
+    } else if b.num_bits() < a.num_bits() {
+        -p.mul_bigint(b)
     } else {
-        p.mul_bigint(v.into_bigint())
+        p.mul_bigint(a)
     }
 }
 
