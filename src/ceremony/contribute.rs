@@ -4,7 +4,7 @@
 
 use ark_bn254::{G1Affine, G1Projective};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, PrimeField};
+use ark_ff::Field;
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
 
@@ -62,9 +62,9 @@ pub fn contribute(zkey: &Zkey, rng: &mut SnarkjsRng, kind: u32, params: Contribu
     let mut next = zkey.clone();
     next.header.delta1 = (zkey.header.delta1 * secret).into_affine();
     next.header.delta2 = (zkey.header.delta2 * secret).into_affine();
+    // The group's own multiplication: for G1 it splits the scalar with the GLV endomorphism.
     let scale = |points: &[G1Affine]| -> Vec<G1Affine> {
-        let bits = inverse.into_bigint();
-        let scaled: Vec<G1Projective> = points.par_iter().map(|p| p.mul_bigint(bits)).collect();
+        let scaled: Vec<G1Projective> = points.par_iter().map(|p| p.into_group() * inverse).collect();
         G1Projective::normalize_batch(&scaled)
     };
     next.c = scale(&zkey.c);
