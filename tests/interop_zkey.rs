@@ -393,3 +393,62 @@ fn our_verify(dir: &Path, zkey: &str, ptau: &str) -> (bool, String) {
     assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     (out.status.success(), String::from_utf8(out.stdout).unwrap())
 }
+
+/// Compile `tests/circom/NAME.circom` with circom2 (npm, pinned in tests/js) into a directory
+/// under the target folder (circom2 runs in WASI and reaches only paths below its working
+/// directory, the repository root); the `.r1cs` and `.wasm`.
+fn circom(name: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let relative = dir.strip_prefix(root).expect("the directory is under the repository");
+    let out = Command::new("node")
+        .arg("tests/js/node_modules/circom2/cli.js")
+        .arg(format!("tests/circom/{name}.circom"))
+        .args(["--r1cs", "--wasm", "-l", "tests/js/node_modules", "-o"])
+        .arg(relative)
+        .current_dir(root)
+        .output()
+        .expect("node runs");
+    assert!(out.status.success(), "circom2 {name}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (dir.join(format!("{name}.r1cs")), dir.join(format!("{name}_js/{name}.wasm")))
+}
+
+/// Two circuits compiled by circom from circomlib (a Poseidon preimage, an EdDSA-Poseidon
+/// signature check): our `.r1cs` reader takes circom's file and our check agrees with snarkjs's
+/// witness; `ceremony new` equals `snarkjs groth16 setup` byte for byte; after our
+/// contribution, `prove-zkey` proofs pass `snarkjs groth16 verify` and snarkjs's pass ours.
+#[test]
+fn circom_circuits_from_circomlib() {
+    let alice = PrivateKey::from_bytes([21; 32]);
+    let message = Fr::from(123_456_789u64);
+    let sig = alice.sign(message);
+    let dec = zkrollup::decimal::fr_to_decimal;
+    let a = alice.public_key();
+    let inputs = [
+        ("poseidon_preimage", serde_json::json!({"a": "3", "b": "5"})),
+        (
+            "eddsa_check",
+            serde_json::json!({"Ax": dec(a.x()), "Ay": dec(a.y()), "R8x": dec(sig.r8.0), "R8y": dec(sig.r8.1), "S": dec(sig.s), "msg": dec(message)}),
+        ),
+    ];
+    for (name, input) in inputs {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let d = dir.path();
+        let (r1cs_path, wasm) = circom(name, d);
+        std::fs::write(d.join("input.json"), input.to_string()).unwrap();
+        snarkjs(d, &["wtns", "calculate", s(&wasm), "input.json", "w.wtns"]);
+        let r1cs = zkrollup::iden3::r1cs::R1cs::read_file(&r1cs_path).unwrap();
+        let w = wtns::read_file(&d.join("w.wtns")).unwrap();
+        r1cs.check(&w).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut broken = w.clone();
+        broken[r1cs.n_wires as usize - 1] += Fr::from(1u64);
+        assert!(r1cs.check(&broken).is_err(), "{name}: a changed witness must break a constraint");
+        let ptau = d.join("insecure.ptau");
+        zkrollup::iden3::ptau::write_insecure_test_ptau(&ptau, 15, 3).unwrap();
+        ours(d, &["new", "--ptau", "insecure.ptau", "--r1cs", s(&r1cs_path), "--out", "k0.zkey"]);
+        snarkjs(d, &["groth16", "setup", s(&r1cs_path), "insecure.ptau", "snarkjs0.zkey"]);
+        assert!(std::fs::read(d.join("k0.zkey")).unwrap() == std::fs::read(d.join("snarkjs0.zkey")).unwrap(), "{name}: ceremony new differs from snarkjs");
+        ours(d, &["contribute", "--in", "k0.zkey", "--out", "k1.zkey", "--name", name]);
+        snarkjs(d, &["zkey", "export", "verificationkey", "k1.zkey", "verification_key.json"]);
+        both_ways(d, &d.join("k1.zkey"), &d.join("verification_key.json"), &d.join("w.wtns"));
+    }
+}
