@@ -101,11 +101,15 @@ impl Ptau {
     }
 
     fn check_domain(&self, m: u64, max_power: u32) -> Result<(), FormatError> {
-        if !m.is_power_of_two() || m.trailing_zeros() > max_power {
+        if !m.is_power_of_two() {
+            return Err(FormatError::Mismatch(format!("a domain of {m} points: not a power of two")));
+        }
+        if m.trailing_zeros() > max_power {
+            // This block holds domains up to 2^max_power, max_power - power above the ptau's power.
+            let needed = m.trailing_zeros() - (max_power - self.power);
             return Err(FormatError::Mismatch(format!(
-                "{}: a domain of {m} points needs a ptau of power {}, this one has {}",
+                "{}: a domain of {m} points needs a ptau of power {needed}, this one has {}",
                 self.path.display(),
-                m.trailing_zeros() + max_power - self.power,
                 self.power
             )));
         }
