@@ -218,15 +218,8 @@ enum Command {
     /// verifies the proof. Development keys (INSECURE, from a fixed seed) are made once and
     /// cached under keys/dev-m{M}-n{N}-d{D}/.
     Demo {
-        /// N, the number of L2 slots.
-        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
-        batch_size: usize,
-        /// M, the number of L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree (1 to 16).
-        #[arg(long, default_value_t = DEFAULT_DEPTH)]
-        depth: usize,
+        #[command(flatten)]
+        shape: DefaultShapeArgs,
         /// Accounts in the genesis state (at least two per L2 slot, and three).
         #[arg(long, default_value_t = 1000)]
         accounts: usize,
@@ -299,15 +292,8 @@ enum Command {
     /// Uses the INSECURE development keys cached under keys/dev-m{M}-n{N}-d{D}/ (made when
     /// missing). The batch fills every slot: M DepositNew requests and N transfers.
     Bench {
-        /// N, the number of L2 slots.
-        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
-        batch_size: usize,
-        /// M, the number of L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree (1 to 16).
-        #[arg(long, default_value_t = DEFAULT_DEPTH)]
-        depth: usize,
+        #[command(flatten)]
+        shape: DefaultShapeArgs,
         /// Also time stock ark-groth16, alternating with zkrollup's prover.
         #[arg(long)]
         compare_stock: bool,
@@ -398,15 +384,8 @@ enum CeremonyStep {
         /// The final `.zkey`.
         #[arg(long)]
         zkey: PathBuf,
-        /// N, the number of L2 slots.
-        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
-        batch_size: usize,
-        /// M, the number of L1 slots.
-        #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
-        l1_slots: usize,
-        /// Depth of the state tree.
-        #[arg(long, default_value_t = DEFAULT_DEPTH)]
-        depth: usize,
+        #[command(flatten)]
+        shape: DefaultShapeArgs,
         /// The key folder to write.
         #[arg(long)]
         out: PathBuf,
@@ -460,6 +439,26 @@ impl CircuitArgs {
         let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
         phase.done();
         Ok(r1cs)
+    }
+}
+
+/// A circuit shape, every part defaulted to the built-in defaults.
+#[derive(clap::Args)]
+struct DefaultShapeArgs {
+    /// N, the number of L2 slots.
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// M, the number of L1 slots.
+    #[arg(long, default_value_t = DEFAULT_L1_SLOTS)]
+    l1_slots: usize,
+    /// Depth of the state tree (1 to 16).
+    #[arg(long, default_value_t = DEFAULT_DEPTH)]
+    depth: usize,
+}
+
+impl DefaultShapeArgs {
+    fn shape(&self) -> Result<Shape> {
+        shape(self.l1_slots, self.batch_size, self.depth)
     }
 }
 
@@ -572,12 +571,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Ceremony { step: CeremonyStep::New { ptau, circuit, out } } => ceremony_new(&circuit.r1cs()?, &ptau, &out),
         Command::Ceremony { step: CeremonyStep::Verify { .. } } => unreachable!("handled in main"),
-        Command::Ceremony { step: CeremonyStep::Export { zkey, batch_size, l1_slots, depth, out } } => {
+        Command::Ceremony { step: CeremonyStep::Export { zkey, shape, out } } => {
             let phase = Phase::start(format!("reading and checking {}", zkey.display()));
             let key = Zkey::read_file(&zkey)?;
             phase.done();
             let sha = prover::keys::sha256_hex(&std::fs::read(&zkey)?);
-            let info = bundle::write_from_zkey(&out, shape(l1_slots, batch_size, depth)?, &key, &sha)?;
+            let info = bundle::write_from_zkey(&out, shape.shape()?, &key, &sha)?;
             let sol = render_verifier(&key.proving_key().vk, &info)?;
             write_all_atomic(&[(out.join("Groth16Verifier.sol"), sol.into_bytes())]).with_context(|| format!("cannot write to {}", out.display()))?;
             println!("{}", serde_json::to_string_pretty(&info)?);
@@ -612,19 +611,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Apply { state, inputs, batch_size, l1_slots, out } => apply(&state, &inputs, batch_size, l1_slots, &out),
         Command::Genesis { state, json } => genesis_cmd(&state, json),
         Command::Keygen { private_key } => keygen(private_key.as_deref()),
-        Command::Demo { batch_size, l1_slots, depth, accounts, no_proof, threads } => {
+        Command::Demo { shape, accounts, no_proof, threads } => {
             set_threads(threads)?;
-            demo(shape(l1_slots, batch_size, depth)?, accounts, !no_proof)
+            demo(shape.shape()?, accounts, !no_proof)
         }
         Command::ExportVerifier { keys, out } => export_verifier(&keys, &out),
-        Command::Bench { batch_size, l1_slots, depth, compare_stock, stock_only, samples, json, threads } => {
+        Command::Bench { shape, compare_stock, stock_only, samples, json, threads } => {
             set_threads(threads)?;
             let paths = match (compare_stock, stock_only) {
                 (true, _) => Paths::Both,
                 (_, true) => Paths::Stock,
                 _ => Paths::Fast,
             };
-            bench(shape(l1_slots, batch_size, depth)?, samples, paths, json)
+            bench(shape.shape()?, samples, paths, json)
         }
         Command::Calldata { proof, public_data, requests, l1_slots } => {
             calldata(&proof, &public_data, requests.as_deref(), l1_slots)
