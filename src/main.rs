@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -230,11 +230,15 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Write the Solidity verifier for a key folder (snarkjs's `verifyProof` entry point).
+    /// Write the Solidity verifier for a key folder (snarkjs's `verifyProof` entry point), or
+    /// with --zkey for any circuit's snarkjs `.zkey` (`verifyProof(a, b, c, uint256[k] input)`).
     ExportVerifier {
-        /// The key folder from `setup`.
+        /// The key folder from `setup` or `ceremony export`.
+        #[arg(long, required_unless_present = "zkey", conflicts_with = "zkey")]
+        keys: Option<PathBuf>,
+        /// A Groth16 `.zkey` of any circuit with one or more public inputs (read and checked).
         #[arg(long)]
-        keys: PathBuf,
+        zkey: Option<PathBuf>,
         /// The .sol file to write.
         #[arg(long)]
         out: PathBuf,
@@ -583,23 +587,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Ceremony { step: CeremonyStep::Contribute { input, out, name, entropy } } => {
-            let zkey = Zkey::read_file(&input)?;
             let mut rng = zkrollup::ceremony::rng::SnarkjsRng::from_entropy(&entropy);
             let params = zkrollup::iden3::zkey::ContributionParams { name, ..Default::default() };
-            let phase = Phase::start(format!("contribution {} ({} points)", zkey.contributions.len() + 1, zkey.c.len() + zkey.h.len()));
-            let (next, hash) = zkrollup::ceremony::contribute(&zkey, &mut rng, zkrollup::ceremony::KIND_CONTRIBUTION, params)?;
+            let phase = Phase::start(format!("contributing to {}", input.display()));
+            let kind = zkrollup::ceremony::KIND_CONTRIBUTION;
+            let hash = zkrollup::ceremony::contribute_file(&input, &out, &mut rng, kind, params, &mut |d, t| phase.report(d, t))?;
             phase.done();
-            next.write_file(&out)?;
             println!("contribution hash: {}", hex::encode(hash));
             Ok(())
         }
         Command::Ceremony { step: CeremonyStep::Beacon { input, out, hash, iterations_exp, name } } => {
-            let zkey = Zkey::read_file(&input)?;
             let beacon_hash = hex::decode(hash.trim_start_matches("0x")).context("--hash: hex digits")?;
-            let phase = Phase::start(format!("beacon (2^{iterations_exp} SHA-256 iterations, then {} points)", zkey.c.len() + zkey.h.len()));
-            let (next, hash) = zkrollup::ceremony::beacon(&zkey, &beacon_hash, iterations_exp, name)?;
+            let phase = Phase::start(format!("beacon on {} (2^{iterations_exp} SHA-256 iterations, then L and H)", input.display()));
+            let hash = zkrollup::ceremony::beacon_file(&input, &out, &beacon_hash, iterations_exp, name, &mut |d, t| phase.report(d, t))?;
             phase.done();
-            next.write_file(&out)?;
             println!("contribution hash: {}", hex::encode(hash));
             Ok(())
         }
@@ -615,7 +616,8 @@ fn run(cli: Cli) -> Result<()> {
             set_threads(threads)?;
             demo(shape.shape()?, accounts, !no_proof)
         }
-        Command::ExportVerifier { keys, out } => export_verifier(&keys, &out),
+        Command::ExportVerifier { keys: Some(keys), out, .. } => export_verifier(&keys, &out),
+        Command::ExportVerifier { zkey, out, .. } => export_zkey_verifier(&zkey.expect("clap requires --keys or --zkey"), &out),
         Command::Bench { shape, compare_stock, stock_only, samples, json, threads } => {
             set_threads(threads)?;
             let paths = match (compare_stock, stock_only) {
@@ -681,6 +683,15 @@ fn export_verifier(keys: &Path, out: &Path) -> Result<()> {
     if let Some(seed) = info.insecure_dev_seed {
         eprintln!("warning: these keys come from an INSECURE development setup (seed {seed}); anyone can forge proofs");
     }
+    Ok(())
+}
+
+fn export_zkey_verifier(zkey: &Path, out: &Path) -> Result<()> {
+    let key = Zkey::read_file(zkey)?;
+    let sha = prover::keys::sha256_hex(&std::fs::read(zkey).with_context(|| format!("cannot read {}", zkey.display()))?);
+    let sol = zkrollup::export::solidity::render_inputs_verifier(&key.proving_key().vk, &sha)?;
+    write_all_atomic(&[(out.to_path_buf(), sol.into_bytes())]).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {} ({} public inputs)", out.display(), key.header.n_public);
     Ok(())
 }
 
@@ -952,18 +963,25 @@ struct Phase {
     name: String,
     started: Instant,
     ticker: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    /// Percent done, when the step reports it ([`Phase::report`]); `u64::MAX` until then.
+    percent: Arc<AtomicU64>,
 }
 
 impl Phase {
     fn start(name: impl Into<String>) -> Phase {
         let name = name.into();
         let started = Instant::now();
+        let percent = Arc::new(AtomicU64::new(u64::MAX));
         let ticker = if std::io::stderr().is_terminal() {
             let stop = Arc::new(AtomicBool::new(false));
-            let (flag, label) = (stop.clone(), name.clone());
+            let (flag, label, pct) = (stop.clone(), name.clone(), percent.clone());
             let handle = std::thread::spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    eprint!("\r{label} ... {:.1} s", started.elapsed().as_secs_f64());
+                    let done = match pct.load(Ordering::Relaxed) {
+                        u64::MAX => String::new(),
+                        p => format!(" {p}%"),
+                    };
+                    eprint!("\r{label} ...{done} {:.1} s", started.elapsed().as_secs_f64());
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
             });
@@ -972,7 +990,24 @@ impl Phase {
             eprintln!("{name} ...");
             None
         };
-        Phase { name, started, ticker }
+        Phase { name, started, ticker, percent }
+    }
+
+    /// `done` of `total` units of the step are done: shown by the ticker on a terminal, else a
+    /// line each tenth.
+    fn report(&self, done: u64, total: u64) {
+        let pct = done.saturating_mul(100) / total.max(1);
+        let before = self.percent.swap(pct, Ordering::Relaxed);
+        let before = if before == u64::MAX { 0 } else { before };
+        if self.ticker.is_none() && pct / 10 > before / 10 {
+            eprintln!("{}: {pct}%", self.name);
+        }
+    }
+
+    /// A step within the phase, by name: shown on a line of its own.
+    fn step(&self, what: &str) {
+        let cr = if self.ticker.is_some() { "\r" } else { "" };
+        eprintln!("{cr}{}: {what}", self.name);
     }
 
     fn done(self) -> std::time::Duration {
@@ -1089,10 +1124,10 @@ fn export_wtns(shape: Shape, state: &Path, inputs: &BatchInputs, out: &Path) -> 
 
 /// `ceremony verify`: Ok(true) valid, Ok(false) invalid (printed), Err a file problem.
 fn ceremony_verify(zkey: &Path, ptau: &Path, r1cs: &R1cs) -> Result<bool> {
-    let key = Zkey::read_file(zkey)?;
+    let mut key = zkrollup::iden3::zkey::ZkeyFile::open(zkey)?;
     let mut ptau = Ptau::open(ptau)?;
     let phase = Phase::start(format!("verifying {} ({} contributions)", zkey.display(), key.contributions.len()));
-    let result = zkrollup::ceremony::verify(&key, r1cs, &mut ptau);
+    let result = zkrollup::ceremony::verify(&mut key, r1cs, &mut ptau, &mut |what| phase.step(what));
     phase.done();
     match result {
         Ok(contributions) => {

@@ -367,3 +367,61 @@ fn a_damaged_ptau_is_refused_by_name() {
     let mut p = Ptau::open(&bad).unwrap();
     assert_err!(p.lagrange_g1(8), FormatError::NotOnCurve { .. }, "ptau point off the curve");
 }
+
+/// A contribution streams the key a chunk at a time: over a key whose H spans two chunks, every
+/// H point comes out times the same factor and the other sections unchanged; a key with one H
+/// point off the curve is refused by name, and nothing is written (not even a temporary file).
+#[test]
+fn contributions_stream_across_chunks_and_a_hostile_key_writes_nothing() {
+    use ark_bn254::{G1Affine, G1Projective};
+    use ark_ec::{AffineRepr, CurveGroup};
+    use zkrollup::ceremony::{contribute_file, rng::SnarkjsRng, CeremonyError, KIND_CONTRIBUTION};
+    use zkrollup::iden3::zkey::{ContributionParams, CHUNK_POINTS};
+
+    let (_, _, mut zkey) = fixtures();
+    // H[i] = (i + 1) G: after a contribution, H'[i] = (i + 1) H'[0] across the chunk boundary.
+    let n = 2 * CHUNK_POINTS;
+    let g = G1Affine::generator().into_group();
+    let mut multiples = Vec::with_capacity(n);
+    let mut acc = G1Projective::default();
+    for _ in 0..n {
+        acc += g;
+        multiples.push(acc);
+    }
+    zkey.h = G1Projective::normalize_batch(&multiples);
+    zkey.header.domain_size = n as u32;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in.zkey"), dir.path().join("out.zkey"));
+    zkey.write_file(&input).unwrap();
+    let mut rng = SnarkjsRng::from_entropy("stream");
+    let mut reported = Vec::new();
+    let params = ContributionParams { name: Some("streamed".into()), ..Default::default() };
+    contribute_file(&input, &out, &mut rng, KIND_CONTRIBUTION, params, &mut |done, total| reported.push((done, total))).unwrap();
+    let next = Zkey::read_file(&out).unwrap();
+    let first = next.h[0].into_group();
+    let mut expected = first;
+    for (i, p) in next.h.iter().enumerate().skip(1) {
+        expected += first;
+        assert_eq!(p.into_group(), expected, "H[{i}] is not {} H[0]", i + 1);
+    }
+    assert_ne!(next.h[0], zkey.h[0]);
+    assert_eq!((&next.ic, &next.coefficients, &next.a, &next.b1, &next.b2), (&zkey.ic, &zkey.coefficients, &zkey.a, &zkey.b1, &zkey.b2));
+    assert_eq!(next.contributions.len(), 1);
+    let total = (zkey.c.len() + n) as u64;
+    assert_eq!(reported.last(), Some(&(total, total)), "progress ends at the total");
+    assert!(reported.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows");
+
+    // H[CHUNK_POINTS + 1] off the curve: refused by name, no file.
+    let mut bytes = zkey.to_bytes();
+    let (start, _) = section(&bytes, 9);
+    bytes[start + (CHUNK_POINTS + 1) * 64] ^= 1;
+    std::fs::write(&input, &bytes).unwrap();
+    let bad_out = dir.path().join("bad.zkey");
+    let result = contribute_file(&input, &bad_out, &mut rng, KIND_CONTRIBUTION, ContributionParams::default(), &mut |_, _| ());
+    match result {
+        Err(CeremonyError::Format(FormatError::NotOnCurve { what })) => assert_eq!(what, format!("zkey H[{}]", CHUNK_POINTS + 1)),
+        other => panic!("expected H[{}] off the curve, got {:?}", CHUNK_POINTS + 1, other.map(|_| ())),
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(left.len(), 2, "only in.zkey and out.zkey: {left:?}");
+}

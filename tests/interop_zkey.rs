@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, PrimeField};
 
 #[allow(dead_code)]
 mod common;
@@ -450,5 +451,46 @@ fn circom_circuits_from_circomlib() {
         ours(d, &["contribute", "--in", "k0.zkey", "--out", "k1.zkey", "--name", name]);
         snarkjs(d, &["zkey", "export", "verificationkey", "k1.zkey", "verification_key.json"]);
         both_ways(d, &d.join("k1.zkey"), &d.join("verification_key.json"), &d.join("w.wtns"));
+        solidity_accepts_both_proofs(d, name, &d.join("k1.zkey"));
+    }
+}
+
+/// The Solidity verifier `export-verifier --zkey` writes for a circuit's key, compiled by solc
+/// and run in revm: it accepts our proof (`ours/`, from `both_ways`) and snarkjs's (`proof.json`)
+/// with their public inputs, and refuses each with any one input changed or not below r.
+fn solidity_accepts_both_proofs(d: &Path, name: &str, zkey: &Path) {
+    let sol = d.join("Groth16Verifier.sol");
+    let out = zkrollup(&["export-verifier", "--zkey", s(zkey), "--out", s(&sol)]);
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let contracts = common::evm::compile(&[&sol]);
+    let verifier_contract = &contracts["Groth16Verifier"];
+    let k = Zkey::read_file(zkey).unwrap().header.n_public as usize;
+    let signature = format!("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{k}])");
+    let selector = hex::decode(&verifier_contract.methods[&signature]).unwrap();
+    let mut chain = common::evm::Chain::new();
+    let (verifier, _) = chain.deploy(common::evm::account(1), &verifier_contract.bytecode, &[]);
+    let mut answer = |data: Vec<u8>| {
+        let out = chain.call(common::evm::account(2), verifier, data);
+        assert!(out.is_success(), "{name}: verifyProof reverted");
+        out.output()[31]
+    };
+    let call = |proof: &zkrollup::prover::Proof, inputs: &[Fr]| [selector.clone(), zkrollup::export::calldata::verify_proof_arguments(proof, inputs)].concat();
+    for (proof_path, public_path) in [(d.join("ours/proof.json"), d.join("ours/public.json")), (d.join("proof.json"), d.join("public.json"))] {
+        let proof = parse_proof(&std::fs::read_to_string(&proof_path).unwrap()).unwrap();
+        let public = parse_public(&std::fs::read_to_string(&public_path).unwrap()).unwrap();
+        assert_eq!(public.len(), k);
+        assert_eq!(answer(call(&proof, &public)), 1, "{name}: the Solidity verifier refuses {}", proof_path.display());
+        for i in 0..k {
+            let mut changed = public.clone();
+            changed[i] += Fr::from(1u64);
+            assert_eq!(answer(call(&proof, &changed)), 0, "{name}: input {i} changed, still accepted");
+        }
+        // The last input plus r: the same residue, not canonical, refused.
+        let mut big = public[k - 1].into_bigint();
+        assert!(!big.add_with_carry(&Fr::MODULUS), "below 2^256");
+        let mut data = call(&proof, &public);
+        let at = data.len() - 32;
+        data[at..].copy_from_slice(&big.to_bytes_be());
+        assert_eq!(answer(data), 0, "{name}: input[{}] + r accepted", k - 1);
     }
 }

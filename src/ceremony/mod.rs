@@ -1,16 +1,17 @@
 //! Phase 2 of a Groth16 trusted setup, compatible with snarkjs's `.ptau` and `.zkey`: the
 //! initial key of a circuit from a prepared powers-of-tau file ([`new_zkey`]), contributions
-//! and the final beacon ([`contribute()`], [`beacon()`]), and the verification of the result
-//! ([`verify()`]).
+//! and the final beacon ([`contribute()`], [`beacon_file()`]), and the verification of the
+//! result ([`verify()`]). Contributions and verification stream through the key a chunk at a
+//! time.
 
 mod contribute;
 mod new;
 pub mod rng;
 mod verify;
 
-pub use contribute::{beacon, contribute, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
+pub use contribute::{beacon_file, contribute, contribute_file, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
 pub use new::{new_zkey, zkey_coefficients, CS_HASH_CHUNK};
-pub use verify::{verify, VerifiedContribution};
+pub use verify::{verify, verify_file, VerifiedContribution};
 
 use thiserror::Error;
 

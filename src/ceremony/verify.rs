@@ -5,10 +5,13 @@
 //! not change (IC, coefficients, A, B1, B2) compared; L and H checked to be the initial ones
 //! divided by the final delta, with random linear combinations and one pairing each.
 
+use std::io::{Read, Seek};
+use std::path::Path;
+
 use ark_bn254::{Bn254, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{PrimeField, UniformRand};
+use ark_ff::{PrimeField, UniformRand, Zero};
 use blake2::Digest;
 
 use super::contribute::{contribution_hash, transcript_prefix, KIND_BEACON};
@@ -17,7 +20,8 @@ use super::{new_zkey, CeremonyError};
 use crate::iden3::encoding::g1_uncompressed;
 use crate::iden3::ptau::Ptau;
 use crate::iden3::r1cs::R1cs;
-use crate::iden3::zkey::{ContributionParams, Zkey};
+use crate::iden3::encoding::Check;
+use crate::iden3::zkey::{ContributionParams, ZkeyFile, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
 use crate::prover::msm::msm;
 use crate::Fr;
 
@@ -41,10 +45,17 @@ fn invalid(what: impl Into<String>) -> CeremonyError {
     CeremonyError::Invalid(what.into())
 }
 
-/// Check `zkey` as the outcome of a ceremony on `r1cs` from `ptau`; its contributions, oldest
-/// first, when it passes.
-pub fn verify(zkey: &Zkey, r1cs: &R1cs, ptau: &mut Ptau) -> Result<Vec<VerifiedContribution>, CeremonyError> {
+/// Check the key in `zkey` as the outcome of a ceremony on `r1cs` from `ptau`; its
+/// contributions, oldest first, when it passes. The key is read a chunk at a time; the
+/// initial key rebuilt from the ptau is what stays in memory. `progress` names each step.
+pub fn verify<R: Read + Seek>(
+    zkey: &mut ZkeyFile<R>,
+    r1cs: &R1cs,
+    ptau: &mut Ptau,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<VerifiedContribution>, CeremonyError> {
     // 1. The transcript, the proofs of knowledge, the delta chain, the beacon.
+    progress("the contributions' transcript and proofs of knowledge");
     let mut delta = G1Affine::generator();
     let mut out = Vec::new();
     for (i, c) in zkey.contributions.iter().enumerate() {
@@ -76,8 +87,10 @@ pub fn verify(zkey: &Zkey, r1cs: &R1cs, ptau: &mut Ptau) -> Result<Vec<VerifiedC
         out.push(VerifiedContribution { hash: contribution_hash(c), kind: c.kind, params: c.params.clone() });
     }
     // 2. The key the circuit and the ptau give.
+    progress("the initial key from the circuit and the ptau");
     let init = new_zkey(r1cs, ptau)?;
-    let (h, h0) = (&zkey.header, &init.header);
+    let (header, h0) = (zkey.header.clone(), &init.header);
+    let h = &header;
     if (h.n_vars, h.n_public, h.domain_size) != (h0.n_vars, h0.n_public, h0.domain_size) {
         return Err(invalid("the key is for another circuit: signals, public signals or domain differ"));
     }
@@ -95,30 +108,61 @@ pub fn verify(zkey: &Zkey, r1cs: &R1cs, ptau: &mut Ptau) -> Result<Vec<VerifiedC
     if zkey.cs_hash != init.cs_hash {
         return Err(invalid("the circuit hash is not the one this circuit and ptau give"));
     }
-    for (name, same) in [
-        ("IC (section 3)", zkey.ic == init.ic),
-        ("the coefficients (section 4)", zkey.coefficients == init.coefficients),
-        ("A (section 5)", zkey.a == init.a),
-        ("B1 (section 6)", zkey.b1 == init.b1),
-        ("B2 (section 7)", zkey.b2 == init.b2),
-    ] {
-        if !same {
-            return Err(invalid(format!("{name} differs from the initial key's: contributions must not change it")));
-        }
+    // 3. The sections contributions must not change, chunk by chunk against the initial key.
+    progress("the sections contributions must not change");
+    let unchanged = |name: &str| invalid(format!("{name} differs from the initial key's: contributions must not change it"));
+    if zkey.ic != init.ic {
+        return Err(unchanged("IC (section 3)"));
     }
-    // 3. L and H are the initial ones over delta: one random combination of each.
-    for (name, now, then) in [("L (section 8)", &zkey.c, &init.c), ("H (section 9)", &zkey.h, &init.h)] {
-        if now.len() != then.len() {
-            return Err(invalid(format!("{name} has {} points, the circuit {}", now.len(), then.len())));
+    if zkey.n_coefficients as usize != init.coefficients.len() {
+        return Err(unchanged("the coefficients (section 4)"));
+    }
+    zkey.coefficient_chunks(|first, chunk| {
+        if init.coefficients[first..first + chunk.len()] != chunk[..] {
+            return Err(unchanged("the coefficients (section 4)"));
         }
+        Ok(())
+    })?;
+    // Equal to the initial key's points, which are valid, so the encoding check is enough.
+    for (id, name, then) in [(SECTION_A, "A (section 5)", &init.a), (SECTION_B1, "B1 (section 6)", &init.b1)] {
+        zkey.g1_chunks(id, Check::PinnedByHash, |first, chunk| {
+            if then[first..first + chunk.len()] != chunk[..] {
+                return Err(unchanged(name));
+            }
+            Ok(())
+        })?;
+    }
+    zkey.g2_chunks(SECTION_B2, Check::PinnedByHash, |first, chunk| {
+        if init.b2[first..first + chunk.len()] != chunk[..] {
+            return Err(unchanged("B2 (section 7)"));
+        }
+        Ok(())
+    })?;
+    // 4. L and H are the initial ones over delta: one random combination of each.
+    for (id, name, then) in [(SECTION_L, "L (section 8)", &init.c), (SECTION_H, "H (section 9)", &init.h)] {
+        progress(name);
+        if zkey.points(id) != then.len() as u64 {
+            return Err(invalid(format!("{name} has {} points, the circuit {}", zkey.points(id), then.len())));
+        }
+        let (mut a, mut b) = (G1Projective::zero(), G1Projective::zero());
         let mut rng = rand::rngs::OsRng;
-        let r: Vec<_> = (0..now.len()).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
-        let (a, b): (G1Projective, G1Projective) = rayon::join(|| msm(then, &r), || msm(now, &r));
+        zkey.g1_chunks(id, Check::Full, |first, now| {
+            let r: Vec<_> = (0..now.len()).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
+            let (x, y): (G1Projective, G1Projective) = rayon::join(|| msm(&then[first..first + now.len()], &r), || msm(&now, &r));
+            a += x;
+            b += y;
+            Ok::<_, CeremonyError>(())
+        })?;
         if !same_ratio(a.into_affine(), b.into_affine(), h.delta2, h0.delta2) {
             return Err(invalid(format!("{name} is not the initial key's divided by delta")));
         }
     }
     Ok(out)
+}
+
+/// [`verify()`] on the file `zkey`.
+pub fn verify_file(zkey: &Path, r1cs: &R1cs, ptau: &mut Ptau, progress: &mut dyn FnMut(&str)) -> Result<Vec<VerifiedContribution>, CeremonyError> {
+    verify(&mut ZkeyFile::open(zkey)?, r1cs, ptau, progress)
 }
 
 impl VerifiedContribution {

@@ -86,10 +86,20 @@ pub fn proof_words(proof: &Proof) -> [[u8; 32]; 8] {
 /// The call `verifyProof(a, b, c, [input])`: 4 + 9 * 32 bytes.
 pub fn verify_proof_calldata(proof: &Proof, input: Fr) -> Vec<u8> {
     let mut out = VERIFY_PROOF_SELECTOR.to_vec();
+    out.extend(verify_proof_arguments(proof, &[input]));
+    out
+}
+
+/// The ABI-encoded arguments of `verifyProof(a, b, c, uint256[k] input)` for `k` inputs, without
+/// the selector (which depends on `k`: `verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[k])`).
+pub fn verify_proof_arguments(proof: &Proof, inputs: &[Fr]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 * (8 + inputs.len()));
     for w in proof_words(proof) {
         out.extend_from_slice(&w);
     }
-    out.extend_from_slice(&word(input));
+    for x in inputs {
+        out.extend_from_slice(&word(*x));
+    }
     out
 }
 

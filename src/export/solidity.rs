@@ -1,5 +1,7 @@
-//! The Solidity verifier of a verifying key, rendered from the template in
-//! `verifier-sol/templates/`, which is compiled into the binary.
+//! The Solidity verifiers of a verifying key, rendered from the templates in
+//! `verifier-sol/templates/`, which are compiled into the binary: the batch circuit's (one
+//! public input, its shape in the header) and any circuit's (one or more public inputs, from a
+//! `.zkey`).
 
 use ark_ff::PrimeField;
 use ark_serialize::CanonicalSerialize;
@@ -13,12 +15,18 @@ use crate::prover::VerifyingKey;
 /// The verifier template: `{{NAME}}` placeholders, filled by [`render_verifier`].
 pub const VERIFIER_TEMPLATE: &str = include_str!("../../verifier-sol/templates/Groth16Verifier.sol.tmpl");
 
+/// The template for any circuit: `{{INPUTS}}` public inputs, filled by [`render_inputs_verifier`].
+pub const INPUTS_VERIFIER_TEMPLATE: &str = include_str!("../../verifier-sol/templates/Groth16VerifierInputs.sol.tmpl");
+
 /// Why a verifier cannot be rendered for a key.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SolidityError {
     /// The template is for exactly one public input (the batch commitment).
     #[error("the verifying key takes {0} public inputs; the batch circuit's verifier takes exactly 1")]
     PublicInputs(usize),
+    /// Solidity has no zero-length array argument, and a proof of nothing public is not worth a contract.
+    #[error("the verifying key takes no public inputs; a Solidity verifier needs at least one")]
+    NoPublicInputs,
 }
 
 /// The sha256 (hex) of a verifying key's compressed arkworks encoding (`verifying_key.bin`).
@@ -45,13 +53,9 @@ pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, 
         (None, Some(zkey)) => format!("from a phase-2 ceremony: final .zkey sha256 {zkey}"),
         (None, None) => "from operating-system randomness (zkrollup setup)".to_string(),
     };
-    let [alpha_x, alpha_y] = g1_words(&vk.alpha_g1);
-    let [beta_x1, beta_x0, beta_y1, beta_y0] = g2_words(&vk.beta_g2);
-    let [gamma_x1, gamma_x0, gamma_y1, gamma_y0] = g2_words(&vk.gamma_g2);
-    let [delta_x1, delta_x0, delta_y1, delta_y0] = g2_words(&vk.delta_g2);
     let [ic0_x, ic0_y] = g1_words(&vk.gamma_abc_g1[0]);
     let [ic1_x, ic1_y] = g1_words(&vk.gamma_abc_g1[1]);
-    let values: Vec<(&str, String)> = vec![
+    let mut values: Vec<(&str, String)> = vec![
         ("BATCH_SIZE", info.batch_size.to_string()),
         ("DEPTH", info.depth.to_string()),
         ("L1_SLOTS", info.l1_slots.to_string()),
@@ -59,6 +63,22 @@ pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, 
         ("VK_SHA256", verifying_key_sha256(vk)),
         ("PK_SHA256", info.proving_key_sha256.clone()),
         ("SETUP", setup),
+        ("IC0_X", decimal(&ic0_x)),
+        ("IC0_Y", decimal(&ic0_y)),
+        ("IC1_X", decimal(&ic1_x)),
+        ("IC1_Y", decimal(&ic1_y)),
+    ];
+    values.extend(key_values(vk));
+    Ok(fill(VERIFIER_TEMPLATE, values))
+}
+
+/// The placeholders both templates share: alpha, beta, gamma and delta.
+fn key_values(vk: &VerifyingKey) -> Vec<(&'static str, String)> {
+    let [alpha_x, alpha_y] = g1_words(&vk.alpha_g1);
+    let [beta_x1, beta_x0, beta_y1, beta_y0] = g2_words(&vk.beta_g2);
+    let [gamma_x1, gamma_x0, gamma_y1, gamma_y0] = g2_words(&vk.gamma_g2);
+    let [delta_x1, delta_x0, delta_y1, delta_y0] = g2_words(&vk.delta_g2);
+    vec![
         ("ALPHA_X", decimal(&alpha_x)),
         ("ALPHA_Y", decimal(&alpha_y)),
         ("BETA_X1", decimal(&beta_x1)),
@@ -73,16 +93,47 @@ pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, 
         ("DELTA_X0", decimal(&delta_x0)),
         ("DELTA_Y1", decimal(&delta_y1)),
         ("DELTA_Y0", decimal(&delta_y0)),
-        ("IC0_X", decimal(&ic0_x)),
-        ("IC0_Y", decimal(&ic0_y)),
-        ("IC1_X", decimal(&ic1_x)),
-        ("IC1_Y", decimal(&ic1_y)),
-    ];
-    let mut out = VERIFIER_TEMPLATE.to_string();
+    ]
+}
+
+/// `template` with each `{{NAME}}` replaced by its value.
+fn fill(template: &str, values: Vec<(&str, String)>) -> String {
+    let mut out = template.to_string();
     for (name, value) in values {
         out = out.replace(&format!("{{{{{name}}}}}"), &value);
     }
-    Ok(out)
+    out
+}
+
+/// The Solidity source of the verifier for any circuit's `vk` (one or more public inputs), from
+/// the `.zkey` whose sha256 is `zkey_sha256`: `verifyProof(a, b, c, uint256[k] input)`.
+pub fn render_inputs_verifier(vk: &VerifyingKey, zkey_sha256: &str) -> Result<String, SolidityError> {
+    let inputs = vk.gamma_abc_g1.len().saturating_sub(1);
+    if inputs == 0 {
+        return Err(SolidityError::NoPublicInputs);
+    }
+    let mut constants = String::new();
+    let mut terms = Vec::new();
+    for (i, p) in vk.gamma_abc_g1.iter().enumerate() {
+        let [x, y] = g1_words(p);
+        constants += &format!("    uint256 internal constant IC{i}_X = {};\n    uint256 internal constant IC{i}_Y = {};\n", decimal(&x), decimal(&y));
+        if i > 0 {
+            terms.push(format!(
+                "            // + input[{k}] * IC[{i}]\n            mstore(0x1c0, IC{i}_X)\n            mstore(0x1e0, IC{i}_Y)\n            mstore(0x200, calldataload(add(input, {offset:#x})))\n            ok := and(ok, staticcall(EC_MUL_GAS, 0x07, 0x1c0, 0x60, 0x1c0, 0x40))\n            ok := and(ok, staticcall(EC_ADD_GAS, 0x06, 0x180, 0x80, 0x180, 0x40))",
+                k = i - 1,
+                offset = 0x20 * (i - 1)
+            ));
+        }
+    }
+    let mut values: Vec<(&str, String)> = vec![
+        ("INPUTS", inputs.to_string()),
+        ("VK_SHA256", verifying_key_sha256(vk)),
+        ("ZKEY_SHA256", zkey_sha256.to_string()),
+        ("IC_CONSTANTS", constants),
+        ("IC_TERMS", terms.join("\n")),
+    ];
+    values.extend(key_values(vk));
+    Ok(fill(INPUTS_VERIFIER_TEMPLATE, values))
 }
 
 #[cfg(test)]
@@ -115,6 +166,19 @@ mod tests {
         assert!(sol.contains("INSECURE development setup from the public seed 5"));
         let alpha_x = crate::decimal::field_to_decimal(vk.alpha_g1.x);
         assert!(sol.contains(&format!("ALPHA_X = {alpha_x};")));
+    }
+
+    #[test]
+    fn the_inputs_verifier_has_a_term_per_input_and_refuses_none() {
+        let (_, mut vk) = setup_insecure_dev(PreimageCircuit::new([Fr::from(1u64), Fr::from(2u64)]), 5).unwrap();
+        vk.gamma_abc_g1.push(vk.alpha_g1);
+        let sol = render_inputs_verifier(&vk, &"cd".repeat(32)).unwrap();
+        assert!(!sol.contains("{{"), "unfilled placeholder");
+        assert!(sol.contains("uint256[2] calldata input") && sol.contains(&"cd".repeat(32)));
+        assert!(sol.contains("IC2_Y = ") && !sol.contains("IC3_X"));
+        assert_eq!(sol.matches("staticcall(EC_MUL_GAS").count(), 2);
+        vk.gamma_abc_g1.truncate(1);
+        assert_eq!(render_inputs_verifier(&vk, ""), Err(SolidityError::NoPublicInputs));
     }
 
     #[test]

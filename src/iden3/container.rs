@@ -148,22 +148,31 @@ impl<W: Write> Writer<W> {
 
 /// Write `path` whole or not at all: into a temporary file beside it, synced, then renamed.
 pub fn write_atomically(path: &std::path::Path, write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<(), FormatError> {
+    write_atomically_with(path, |w| write(w).map_err(|e| FormatError::io(path, e)))
+}
+
+/// [`write_atomically`] for a writer that fails with its own error: nothing is left at `path`
+/// (nor beside it) unless `write` succeeds and the file is synced.
+pub fn write_atomically_with<E: From<FormatError>>(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), E>,
+) -> Result<(), E> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let io = |e: std::io::Error| E::from(FormatError::io(path, e));
     let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
+        let file = std::fs::File::create(&tmp).map_err(io)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
     })();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(FormatError::io(path, e));
     }
-    Ok(())
+    result
 }
 
 /// Little-endian integers from a byte slice, with the position, refusing to read past its end.

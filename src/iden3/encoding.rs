@@ -97,6 +97,9 @@ pub fn coefficient_bytes(c: &Fr) -> [u8; 32] {
 pub enum Check {
     /// Coordinates below the modulus, the curve equation, and G2's subgroup.
     Full,
+    /// Coordinates below the modulus and the curve equation, no subgroup check: for points a
+    /// step copies unchanged (a contribution copies B2; `ceremony verify` checks it).
+    Curve,
     /// Coordinates below the modulus only: for a file whose hash was pinned after a full check.
     PinnedByHash,
 }
@@ -114,7 +117,7 @@ pub fn read_g1_with(bytes: &[u8], what: impl Fn() -> String, check: Check) -> Re
     let x = read_fq_lem(&bytes[..32], || format!("{}.x", what()))?;
     let y = read_fq_lem(&bytes[32..64], || format!("{}.y", what()))?;
     let p = G1Affine::new_unchecked(x, y);
-    if check == Check::Full && !p.is_on_curve() {
+    if check != Check::PinnedByHash && !p.is_on_curve() {
         return Err(FormatError::NotOnCurve { what: what() });
     }
     Ok(p)
@@ -140,7 +143,7 @@ pub fn read_g2_with(bytes: &[u8], what: impl Fn() -> String, check: Check) -> Re
     if !p.is_on_curve() {
         return Err(FormatError::NotOnCurve { what: what() });
     }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
+    if check == Check::Full && !p.is_in_correct_subgroup_assuming_on_curve() {
         return Err(FormatError::NotInSubgroup { what: what() });
     }
     Ok(p)
@@ -174,7 +177,12 @@ pub fn read_g1s(bytes: &[u8], what: &str) -> Result<Vec<G1Affine>, FormatError> 
 
 /// Many G1 points, checked as `check` says, in parallel.
 pub fn read_g1s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G1Affine>, FormatError> {
-    bytes.par_chunks_exact(G1_BYTES).enumerate().map(|(i, b)| read_g1_with(b, || format!("{what}[{i}]"), check)).collect()
+    read_g1s_from(bytes, what, 0, check)
+}
+
+/// [`read_g1s_with`] for a run of points whose first is `what[first]`.
+pub fn read_g1s_from(bytes: &[u8], what: &str, first: usize, check: Check) -> Result<Vec<G1Affine>, FormatError> {
+    bytes.par_chunks_exact(G1_BYTES).enumerate().map(|(i, b)| read_g1_with(b, || format!("{what}[{}]", first + i), check)).collect()
 }
 
 /// Many G2 points, checked in parallel; errors name `what[i]`.
@@ -184,7 +192,12 @@ pub fn read_g2s(bytes: &[u8], what: &str) -> Result<Vec<G2Affine>, FormatError> 
 
 /// Many G2 points, checked as `check` says, in parallel.
 pub fn read_g2s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G2Affine>, FormatError> {
-    bytes.par_chunks_exact(G2_BYTES).enumerate().map(|(i, b)| read_g2_with(b, || format!("{what}[{i}]"), check)).collect()
+    read_g2s_from(bytes, what, 0, check)
+}
+
+/// [`read_g2s_with`] for a run of points whose first is `what[first]`.
+pub fn read_g2s_from(bytes: &[u8], what: &str, first: usize, check: Check) -> Result<Vec<G2Affine>, FormatError> {
+    bytes.par_chunks_exact(G2_BYTES).enumerate().map(|(i, b)| read_g2_with(b, || format!("{what}[{}]", first + i), check)).collect()
 }
 
 /// Many G1 points as LEM bytes, concatenated.

@@ -12,6 +12,7 @@ pub mod ptau;
 pub mod r1cs;
 pub mod wtns;
 pub mod zkey;
+mod zkey_file;
 
 use thiserror::Error;
 

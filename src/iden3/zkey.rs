@@ -14,20 +14,22 @@ use std::path::Path;
 use ark_bn254::{G1Affine, G2Affine};
 use rayon::prelude::*;
 
-use super::container::{write_atomically, Cursor, Sections, Writer};
+pub use super::zkey_file::{ZkeyFile, CHUNK_POINTS, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
+
+use super::container::{write_atomically, Cursor, Writer};
 use super::encoding::{
-    coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g1s_with, read_g2,
-    read_g2s_with, Check, G1_BYTES, G2_BYTES, N8,
+    coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g2,
+    Check, G1_BYTES, G2_BYTES, N8,
 };
 use super::FormatError;
 use crate::prover::ProvingKey;
 use crate::Fr;
 
-const MAGIC: &[u8; 4] = b"zkey";
+pub(super) const MAGIC: &[u8; 4] = b"zkey";
 /// Bytes of a section-4 entry.
-const COEF_BYTES: usize = 12 + N8;
+pub(super) const COEF_BYTES: usize = 12 + N8;
 /// Bytes of section 2 for BN254.
-const HEADER_BYTES: u64 = 660;
+pub(super) const HEADER_BYTES: u64 = 660;
 
 /// Which matrix a section-4 coefficient belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,29 +159,26 @@ impl Zkey {
     /// [`Zkey::read`], with the point checks `check` says (header and transcript points are
     /// always checked).
     pub fn read_with<R: Read + Seek>(r: &mut R, check: Check) -> Result<Zkey, FormatError> {
-        let s = Sections::read(r, "zkey", MAGIC, 2)?;
-        s.expect_size(1, 4)?;
-        let protocol = u32::from_le_bytes(s.bytes(r, 1)?.try_into().expect("4 bytes"));
-        if protocol != 1 {
-            return Err(FormatError::Header(format!(".zkey: protocol {protocol}, not Groth16 (1)")));
+        let mut f = ZkeyFile::new(r)?;
+        let mut coefficients = Vec::with_capacity(f.n_coefficients as usize);
+        f.coefficient_chunks(|_, chunk| {
+            coefficients.extend(chunk);
+            Ok::<_, FormatError>(())
+        })?;
+        let (mut a, mut b1, mut b2, mut c, mut h) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, points) in [(SECTION_A, &mut a), (SECTION_B1, &mut b1), (SECTION_L, &mut c), (SECTION_H, &mut h)] {
+            points.reserve_exact(f.points(id) as usize);
+            f.g1_chunks(id, check, |_, chunk| {
+                points.extend(chunk);
+                Ok::<_, FormatError>(())
+            })?;
         }
-        s.expect_size(2, HEADER_BYTES)?;
-        let header = read_header(&s.bytes(r, 2)?)?;
-        let (n_vars, n_public, n) = (u64::from(header.n_vars), u64::from(header.n_public), u64::from(header.domain_size));
-        s.expect_size(3, (n_public + 1) * G1_BYTES as u64)?;
-        s.expect_size(5, n_vars * G1_BYTES as u64)?;
-        s.expect_size(6, n_vars * G1_BYTES as u64)?;
-        s.expect_size(7, n_vars * G2_BYTES as u64)?;
-        s.expect_size(8, (n_vars - n_public - 1) * G1_BYTES as u64)?;
-        s.expect_size(9, n * G1_BYTES as u64)?;
-        let ic = read_g1s_with(&s.bytes(r, 3)?, "zkey IC", check)?;
-        let coefficients = read_coefficients(&s.bytes(r, 4)?, &header)?;
-        let a = read_g1s_with(&s.bytes(r, 5)?, "zkey A", check)?;
-        let b1 = read_g1s_with(&s.bytes(r, 6)?, "zkey B1", check)?;
-        let b2 = read_g2s_with(&s.bytes(r, 7)?, "zkey B2", check)?;
-        let c = read_g1s_with(&s.bytes(r, 8)?, "zkey C", check)?;
-        let h = read_g1s_with(&s.bytes(r, 9)?, "zkey H", check)?;
-        let (cs_hash, contributions) = read_contributions(&s.bytes(r, 10)?)?;
+        b2.reserve_exact(f.points(SECTION_B2) as usize);
+        f.g2_chunks(SECTION_B2, check, |_, chunk| {
+            b2.extend(chunk);
+            Ok::<_, FormatError>(())
+        })?;
+        let ZkeyFile { header, ic, cs_hash, contributions, .. } = f;
         Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
     }
 
@@ -214,17 +213,7 @@ impl Zkey {
                 1 => 1u32.to_le_bytes().to_vec(),
                 2 => header_bytes(&self.header),
                 3 => g1s_bytes(&self.ic),
-                4 => {
-                    let mut coefs = Vec::with_capacity(4 + self.coefficients.len() * COEF_BYTES);
-                    coefs.extend_from_slice(&(self.coefficients.len() as u32).to_le_bytes());
-                    for c in &self.coefficients {
-                        coefs.extend_from_slice(&(c.matrix as u32).to_le_bytes());
-                        coefs.extend_from_slice(&c.constraint.to_le_bytes());
-                        coefs.extend_from_slice(&c.signal.to_le_bytes());
-                        coefs.extend_from_slice(&coefficient_bytes(&c.value));
-                    }
-                    coefs
-                }
+                4 => coefficients_bytes(&self.coefficients),
                 5 => g1s_bytes(&self.a),
                 6 => g1s_bytes(&self.b1),
                 7 => g2s_bytes(&self.b2),
@@ -250,7 +239,7 @@ impl Zkey {
     }
 }
 
-fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
+pub(super) fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
     let mut c = Cursor::new(bytes, "zkey header");
     for (name, modulus) in [("q", modulus_bytes::<ark_bn254::Fq>()), ("r", modulus_bytes::<Fr>())] {
         let n8 = c.u32()?;
@@ -280,7 +269,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
     })
 }
 
-fn header_bytes(h: &Header) -> Vec<u8> {
+pub(super) fn header_bytes(h: &Header) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_BYTES as usize);
     out.extend_from_slice(&(N8 as u32).to_le_bytes());
     out.extend_from_slice(&modulus_bytes::<ark_bn254::Fq>());
@@ -298,16 +287,14 @@ fn header_bytes(h: &Header) -> Vec<u8> {
     out
 }
 
-fn read_coefficients(bytes: &[u8], h: &Header) -> Result<Vec<Coefficient>, FormatError> {
-    let mut c = Cursor::new(bytes, "zkey coefficients");
-    let n = u64::from(c.u32()?);
-    if n * COEF_BYTES as u64 != c.remaining() as u64 {
-        return Err(FormatError::SectionSize { kind: "zkey", id: 4, expected: 4 + n * COEF_BYTES as u64, found: bytes.len() as u64 });
-    }
-    bytes[4..]
+/// Section-4 entries (without the leading count), the first being entry `first`, checked
+/// against the header's rows and signals.
+pub(super) fn parse_coefficients(entries: &[u8], first: usize, h: &Header) -> Result<Vec<Coefficient>, FormatError> {
+    entries
         .par_chunks_exact(COEF_BYTES)
         .enumerate()
-        .map(|(i, e)| {
+        .map(|(k, e)| {
+            let i = first + k;
             let word = |k: usize| u32::from_le_bytes(e[4 * k..4 * k + 4].try_into().expect("4 bytes"));
             let matrix = match word(0) {
                 0 => Matrix::A,
@@ -327,7 +314,20 @@ fn read_coefficients(bytes: &[u8], h: &Header) -> Result<Vec<Coefficient>, Forma
         .collect()
 }
 
-fn read_contributions(bytes: &[u8]) -> Result<([u8; 64], Vec<Contribution>), FormatError> {
+/// Section 4's bytes for `coefficients`: the count, then the entries.
+pub(super) fn coefficients_bytes(coefficients: &[Coefficient]) -> Vec<u8> {
+    let mut coefs = Vec::with_capacity(4 + coefficients.len() * COEF_BYTES);
+    coefs.extend_from_slice(&(coefficients.len() as u32).to_le_bytes());
+    for c in coefficients {
+        coefs.extend_from_slice(&(c.matrix as u32).to_le_bytes());
+        coefs.extend_from_slice(&c.constraint.to_le_bytes());
+        coefs.extend_from_slice(&c.signal.to_le_bytes());
+        coefs.extend_from_slice(&coefficient_bytes(&c.value));
+    }
+    coefs
+}
+
+pub(super) fn read_contributions(bytes: &[u8]) -> Result<([u8; 64], Vec<Contribution>), FormatError> {
     let mut c = Cursor::new(bytes, "zkey contributions");
     let cs_hash: [u8; 64] = c.take(64)?.try_into().expect("64 bytes");
     let n = c.u32()?;
@@ -405,7 +405,7 @@ pub fn params_bytes(p: &ContributionParams) -> Vec<u8> {
     out
 }
 
-fn contributions_bytes(cs_hash: &[u8; 64], contributions: &[Contribution]) -> Vec<u8> {
+pub(super) fn contributions_bytes(cs_hash: &[u8; 64], contributions: &[Contribution]) -> Vec<u8> {
     let mut out = cs_hash.to_vec();
     out.extend_from_slice(&(contributions.len() as u32).to_le_bytes());
     for c in contributions {
