@@ -4,8 +4,9 @@
 //! hash (blake2b-512 of the key's points in uncompressed form) and no contributions.
 
 use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::scalar_mul::glv::GLVConfig;
+use ark_ec::short_weierstrass::{Affine, Projective};
+use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, One, PrimeField, Zero};
 use blake2::{Blake2b512, Digest};
 use rayon::prelude::*;
@@ -86,12 +87,14 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
             k_tau[*s as usize].push((c as u32, *v));
         }
     }
-    let a: Vec<G1Projective> = a_terms.par_iter().map(|t| combine(t, &lag1)).collect();
-    let b1: Vec<G1Projective> = b_terms.par_iter().map(|t| combine(t, &lag1)).collect();
-    let b2: Vec<G2Projective> = b_terms.par_iter().map(|t| combine(t, &lag2)).collect();
+    let on = |terms: &[(u32, Fr)], table: &[G1Affine]| terms.iter().map(|(row, v)| (table[*row as usize], *v)).collect::<Vec<_>>();
+    let a: Vec<G1Projective> = a_terms.par_iter().map(|t| combine(&on(t, &lag1))).collect();
+    let b1: Vec<G1Projective> = b_terms.par_iter().map(|t| combine(&on(t, &lag1))).collect();
+    let b2: Vec<G2Projective> =
+        b_terms.par_iter().map(|t| combine(&t.iter().map(|(row, v)| (lag2[*row as usize], *v)).collect::<Vec<_>>())).collect();
     let k: Vec<G1Projective> = (0..nv)
         .into_par_iter()
-        .map(|s| combine(&k_tau[s], &lag1) + combine(&k_alpha[s], &alpha_lag) + combine(&k_beta[s], &beta_lag))
+        .map(|s| combine(&[on(&k_tau[s], &lag1), on(&k_alpha[s], &alpha_lag), on(&k_beta[s], &beta_lag)].concat()))
         .collect();
     drop((lag2, alpha_lag, beta_lag));
     let a = G1Projective::normalize_batch(&a);
@@ -136,44 +139,105 @@ pub fn zkey_coefficients(r1cs: &R1cs) -> Vec<Coefficient> {
     out
 }
 
-/// Terms past which a signal's combination is one MSM rather than a sum of products: the
-/// constant signal 0 takes a term from most constraints, often with full-size coefficients.
+/// Terms past which a signal's combination is one MSM rather than a multi-scalar
+/// double-and-add: the constant signal 0 takes a term from most constraints.
 const MSM_TERMS: usize = 64;
 
-/// `sum v * table[row]` over the terms.
-fn combine<P: SWCurveConfig<ScalarField = Fr>>(terms: &[(u32, Fr)], table: &[Affine<P>]) -> Projective<P>
+/// `sum v * p` over the terms.
+///
+/// Circuits' coefficients are mostly 1, small, or small negatives (`r - 2^k`), but Poseidon's
+/// linear layers, inlined, put full-size constants on the B side: at the default batch shape
+/// (2^18) B has 1.66M full-size terms, each once in G2. So a combination is one double-and-add
+/// over all its terms at once (Straus): each term adds its signed width-4 digits into one
+/// accumulator, whose doublings are shared. A full-size scalar is first split in two halves of
+/// about 128 bits with the curve's endomorphism (GLV), a small one (or its negation) is used as
+/// it is, and 1 and -1 are plain additions.
+fn combine<P: GLVConfig<ScalarField = Fr>>(terms: &[(Affine<P>, Fr)]) -> Projective<P>
 where
     P::BaseField: BatchInverse,
 {
     if terms.len() > MSM_TERMS {
-        let bases: Vec<Affine<P>> = terms.iter().map(|(row, _)| table[*row as usize]).collect();
-        let scalars: Vec<_> = terms.iter().map(|(_, v)| v.into_bigint()).collect();
+        let (bases, scalars): (Vec<Affine<P>>, Vec<_>) = terms.iter().map(|(p, v)| (*p, v.into_bigint())).unzip();
         return msm(&bases, &scalars);
     }
-    terms.iter().fold(Projective::<P>::zero(), |acc, (row, v)| acc + times(table[*row as usize], v))
+    let mut plain = Projective::<P>::zero();
+    // (odd multiples Q, 3Q, 5Q, 7Q of the lane's point; its digits, least significant first)
+    let mut lanes: Vec<([Projective<P>; 4], Vec<i8>)> = Vec::new();
+    let mut lane = |q: Projective<P>, k: u128| {
+        let q2 = q.double();
+        let mut odd = [q; 4];
+        for i in 1..4 {
+            odd[i] = odd[i - 1] + q2;
+        }
+        lanes.push((odd, signed_digits(k)));
+    };
+    for (p, v) in terms {
+        if v.is_zero() || p.is_zero() {
+            continue;
+        }
+        let neg = -*v;
+        if v.is_one() {
+            plain += p;
+        } else if neg.is_one() {
+            plain -= p;
+        } else {
+            let (a, b) = (v.into_bigint(), neg.into_bigint());
+            let q = p.into_group();
+            if a.num_bits() <= 128 {
+                lane(q, low_u128(&a));
+            } else if b.num_bits() <= 128 {
+                lane(-q, low_u128(&b));
+            } else {
+                let ((s1, k1), (s2, k2)) = P::scalar_decomposition(*v);
+                let q_endo = P::endomorphism(&q);
+                lane(if s1 { q } else { -q }, low_u128(&k1.into_bigint()));
+                lane(if s2 { q_endo } else { -q_endo }, low_u128(&k2.into_bigint()));
+            }
+        }
+    }
+    let top = lanes.iter().map(|(_, d)| d.len()).max().unwrap_or(0);
+    let mut acc = Projective::<P>::zero();
+    for i in (0..top).rev() {
+        acc.double_in_place();
+        for (odd, digits) in &lanes {
+            match digits.get(i).copied().unwrap_or(0) {
+                0 => {}
+                d if d > 0 => acc += odd[(d / 2) as usize],
+                d => acc -= odd[(-d / 2) as usize],
+            }
+        }
+    }
+    acc + plain
 }
 
-/// `v * p`: the coefficients of circuits are mostly small (1, powers of two) or small negatives
-/// (`r - 2^k`), so the shorter of `v` and `-v` is multiplied (double-and-add costs its length).
-fn times<P: AffineRepr<ScalarField = Fr>>(p: P, v: &Fr) -> P::Group {
-    if v.is_one() {
-        return p.into_group();
+/// The low 128 bits of a scalar known to fit them.
+fn low_u128<B: BigInteger>(b: &B) -> u128 {
+    let limbs = b.as_ref();
+    debug_assert!(limbs[2..].iter().all(|l| *l == 0), "the scalar fits 128 bits");
+    u128::from(limbs[0]) | (u128::from(limbs[1]) << 64)
+}
+
+/// `k` in signed digits of width 4: each digit 0 or odd in [-7, 7], least significant first,
+/// no two non-zero digits within 4 places; up to 129 digits (a carry past bit 127 is kept).
+fn signed_digits(mut k: u128) -> Vec<i8> {
+    let mut out = Vec::with_capacity(130);
+    while k != 0 {
+        let mut carry = false;
+        if k & 1 == 1 {
+            let m = (k & 15) as i8;
+            let d = if m >= 8 { m - 16 } else { m };
+            out.push(d);
+            if d < 0 {
+                (k, carry) = k.overflowing_add((-d) as u128);
+            } else {
+                k -= d as u128;
+            }
+        } else {
+            out.push(0);
+        }
+        k = (k >> 1) | (u128::from(carry) << 127);
     }
-    let neg = -*v;
-    if neg.is_one() {
-        return -p.into_group();
-    }
-    let (a, b) = (v.into_bigint(), neg.into_bigint());
-    let short = a.num_bits().min(b.num_bits());
-    if short > 128 {
-        // A full-size scalar (a Poseidon constant, say): the group's own multiplication, which
-        // for G1 splits the scalar with the GLV endomorphism.
-        p.into_group() * v
-    } else if b.num_bits() < a.num_bits() {
-        -p.mul_bigint(b)
-    } else {
-        p.mul_bigint(a)
-    }
+    out
 }
 
 /// blake2b-512 over the key as snarkjs hashes it (uncompressed big-endian points; each list
@@ -221,4 +285,65 @@ fn circuit_hash(
         hasher.update(g2_uncompressed(p));
     }
     Ok(hasher.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::{Field, UniformRand};
+    use ark_std::rand::{rngs::StdRng, SeedableRng};
+
+    /// Scalars at the edges of each path: 0, 1, -1, small, small negatives, at and around
+    /// 2^64 and 2^128 (either sign), r - 1, and random full-size ones (the GLV split).
+    fn edge_scalars(rng: &mut StdRng) -> Vec<Fr> {
+        let two = Fr::from(2u64);
+        let mut out = vec![Fr::zero(), Fr::one(), -Fr::one(), Fr::from(3u64), -Fr::from(5u64), Fr::from(u64::MAX)];
+        for e in [63u64, 64, 65, 127, 128, 129, 200, 253] {
+            let p = two.pow([e]);
+            out.extend([p, -p, p - Fr::one(), -(p - Fr::one()), p + Fr::one()]);
+        }
+        out.extend((0..24).map(|_| Fr::rand(rng)));
+        out
+    }
+
+    fn check<P: GLVConfig<ScalarField = Fr>>(rng: &mut StdRng)
+    where
+        P::BaseField: BatchInverse,
+    {
+        let scalars = edge_scalars(rng);
+        let points: Vec<Affine<P>> = (0..scalars.len()).map(|_| (Affine::<P>::generator() * Fr::rand(rng)).into_affine()).collect();
+        let terms: Vec<_> = points.iter().copied().zip(scalars.iter().copied()).collect();
+        let expected = terms.iter().fold(Projective::<P>::zero(), |acc, (p, v)| acc + *p * v);
+        // Every prefix (one lane, a few, all) and each term alone, with the identity among them.
+        for len in [1, 2, 7, terms.len()] {
+            let want = terms[..len].iter().fold(Projective::<P>::zero(), |acc, (p, v)| acc + *p * v);
+            assert_eq!(combine(&terms[..len]), want, "{len} terms");
+        }
+        for (p, v) in &terms {
+            assert_eq!(combine(&[(*p, *v)]), *p * v, "scalar {v}");
+            assert_eq!(combine(&[(Affine::<P>::zero(), *v), (*p, *v)]), *p * v);
+        }
+        // Over MSM_TERMS: the MSM path gives the same.
+        let many: Vec<_> = terms.iter().cycle().take(MSM_TERMS + 5).copied().collect();
+        let want = many.iter().fold(Projective::<P>::zero(), |acc, (p, v)| acc + *p * v);
+        assert_eq!(combine(&many), want);
+        assert_eq!(combine(&terms), expected);
+    }
+
+    #[test]
+    fn combinations_equal_the_sum_of_products_in_both_groups() {
+        let mut rng = StdRng::seed_from_u64(17);
+        check::<ark_bn254::g1::Config>(&mut rng);
+        check::<ark_bn254::g2::Config>(&mut rng);
+    }
+
+    #[test]
+    fn signed_digits_recompose_their_scalar() {
+        for k in [0u128, 1, 7, 8, 15, 16, 255, u64::MAX as u128, u128::MAX, u128::MAX - 8, (1 << 127) + (1 << 126) - 1, 0x1234_5678_9abc_def0_1122_3344_5566_7788] {
+            let d = signed_digits(k);
+            let back = d.iter().rev().fold(0i128, |acc, x| acc.wrapping_mul(2).wrapping_add(i128::from(*x)));
+            assert_eq!(back as u128, k, "{k}");
+            assert!(d.iter().all(|x| *x == 0 || (x % 2 != 0 && x.abs() < 8)));
+        }
+    }
 }
