@@ -1172,8 +1172,7 @@ fn prove_zkey(zkey: &Path, pinned: Option<&str>, wtns: &Path, out: &Path) -> Res
             key
         }
     };
-    let prover = ZkeyProver::new(&key)?;
-    drop(key);
+    let prover = ZkeyProver::from_zkey(key)?;
     let w = zkrollup::iden3::wtns::read_file(wtns)?;
     let phase = Phase::start(format!("proof ({} signals, domain {})", w.len(), prover.proving_key().h_query.len()));
     let proof = prover.prove(&w)?;

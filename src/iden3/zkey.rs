@@ -142,11 +142,12 @@ impl Zkey {
     /// of its points: for a key checked once ([`Zkey::read_file`]) and pinned by its hash.
     pub fn read_file_pinned(path: &Path, sha256_hex: &str) -> Result<Zkey, FormatError> {
         let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
-        let found = crate::prover::keys::sha256_hex(&bytes);
+        // Hash and parse side by side; the parse counts only if the hash is the pinned one.
+        let (found, key) = rayon::join(|| crate::prover::keys::sha256_hex(&bytes), || Zkey::read_with(&mut std::io::Cursor::new(&bytes), Check::PinnedByHash));
         if !found.eq_ignore_ascii_case(sha256_hex.trim()) {
             return Err(FormatError::Mismatch(format!("{}: sha256 {found}, pinned {sha256_hex}", path.display())));
         }
-        Zkey::read_with(&mut std::io::Cursor::new(bytes), Check::PinnedByHash)
+        key
     }
 
     /// Read a Groth16 `.zkey` and check every section against the header: sizes, coefficient
@@ -182,24 +183,23 @@ impl Zkey {
         Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
     }
 
-    /// The proving key in arkworks' form (what our provers take).
+    /// The proving key in arkworks' form (what our provers take), copied.
     pub fn proving_key(&self) -> ProvingKey {
-        let h = &self.header;
+        self.clone().into_proving_key()
+    }
+
+    /// The proving key in arkworks' form, its points moved out of the key.
+    pub fn into_proving_key(self) -> ProvingKey {
+        let h = self.header;
         ProvingKey {
-            vk: ark_groth16::VerifyingKey {
-                alpha_g1: h.alpha1,
-                beta_g2: h.beta2,
-                gamma_g2: h.gamma2,
-                delta_g2: h.delta2,
-                gamma_abc_g1: self.ic.clone(),
-            },
+            vk: ark_groth16::VerifyingKey { alpha_g1: h.alpha1, beta_g2: h.beta2, gamma_g2: h.gamma2, delta_g2: h.delta2, gamma_abc_g1: self.ic },
             beta_g1: h.beta1,
             delta_g1: h.delta1,
-            a_query: self.a.clone(),
-            b_g1_query: self.b1.clone(),
-            b_g2_query: self.b2.clone(),
-            h_query: self.h.clone(),
-            l_query: self.c.clone(),
+            a_query: self.a,
+            b_g1_query: self.b1,
+            b_g2_query: self.b2,
+            h_query: self.h,
+            l_query: self.c,
         }
     }
 

@@ -10,38 +10,69 @@ use rayon::prelude::*;
 use super::fast::{proof_from_rows, Rows};
 use super::qap::Domain;
 use super::{verify, Proof, ProverError, ProvingKey};
-use crate::iden3::zkey::{Matrix, Zkey};
+use crate::iden3::zkey::{Coefficient, Matrix, Zkey};
 use crate::Fr;
+
+/// One matrix's rows in compressed form: row `i`'s terms are `terms[start[i]..start[i + 1]]`.
+struct SparseRows {
+    start: Vec<usize>,
+    terms: Vec<(Fr, u32)>,
+}
+
+impl SparseRows {
+    /// The rows of `n` constraints from the coefficients of `matrix`, in file order within a row.
+    fn of(coefficients: &[Coefficient], matrix: Matrix, n: usize) -> SparseRows {
+        let mut start = vec![0usize; n + 1];
+        for c in coefficients.iter().filter(|c| c.matrix == matrix) {
+            start[c.constraint as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut terms = vec![(Fr::zero(), 0u32); start[n]];
+        for c in coefficients.iter().filter(|c| c.matrix == matrix) {
+            let at = &mut next[c.constraint as usize];
+            terms[*at] = (c.value, c.signal);
+            *at += 1;
+        }
+        SparseRows { start, terms }
+    }
+
+    /// Each row times the witness.
+    fn times(&self, witness: &[Fr]) -> Vec<Fr> {
+        (0..self.start.len() - 1)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| self.terms[self.start[i]..self.start[i + 1]].iter().fold(Fr::zero(), |acc, (c, s)| acc + *c * witness[*s as usize]))
+            .collect()
+    }
+}
 
 /// A prover for one `.zkey`: its key in arkworks' form and its rows, built once.
 pub struct ZkeyProver {
     pk: ProvingKey,
-    rows_a: Vec<Vec<(Fr, u32)>>,
-    rows_b: Vec<Vec<(Fr, u32)>>,
+    rows_a: SparseRows,
+    rows_b: SparseRows,
     domain: Domain,
     n_vars: usize,
     n_public: usize,
 }
 
 impl ZkeyProver {
-    /// Take the key and group its coefficients by row.
+    /// Take a copy of the key and group its coefficients by row.
     pub fn new(zkey: &Zkey) -> Result<ZkeyProver, ProverError> {
+        ZkeyProver::from_zkey(zkey.clone())
+    }
+
+    /// Take the key (its points move, not copied) and group its coefficients by row.
+    pub fn from_zkey(mut zkey: Zkey) -> Result<ZkeyProver, ProverError> {
         let n = zkey.header.domain_size as usize;
         let domain = Domain::new(n).filter(|d| d.size() == n).ok_or(ProverError::Zkey(format!("no evaluation domain of {n} points")))?;
-        let mut rows_a = vec![Vec::new(); n];
-        let mut rows_b = vec![Vec::new(); n];
-        for c in &zkey.coefficients {
-            let rows = if c.matrix == Matrix::A { &mut rows_a } else { &mut rows_b };
-            rows[c.constraint as usize].push((c.value, c.signal));
-        }
-        Ok(ZkeyProver {
-            pk: zkey.proving_key(),
-            rows_a,
-            rows_b,
-            domain,
-            n_vars: zkey.header.n_vars as usize,
-            n_public: zkey.header.n_public as usize,
-        })
+        let coefficients = std::mem::take(&mut zkey.coefficients);
+        let (rows_a, rows_b) = rayon::join(|| SparseRows::of(&coefficients, Matrix::A, n), || SparseRows::of(&coefficients, Matrix::B, n));
+        let (n_vars, n_public) = (zkey.header.n_vars as usize, zkey.header.n_public as usize);
+        Ok(ZkeyProver { pk: zkey.into_proving_key(), rows_a, rows_b, domain, n_vars, n_public })
     }
 
     /// The key in arkworks' form.
@@ -72,11 +103,7 @@ impl ZkeyProver {
         if witness[0] != Fr::from(1u64) {
             return Err(ProverError::Zkey("the witness's signal 0 (the constant) is not 1".into()));
         }
-        let dot = |row: &[(Fr, u32)]| row.iter().fold(Fr::zero(), |acc, (c, i)| acc + *c * witness[*i as usize]);
-        let (a, b) = rayon::join(
-            || self.rows_a.par_iter().with_min_len(1024).map(|row| dot(row)).collect::<Vec<_>>(),
-            || self.rows_b.par_iter().with_min_len(1024).map(|row| dot(row)).collect::<Vec<_>>(),
-        );
+        let (a, b) = rayon::join(|| self.rows_a.times(witness), || self.rows_b.times(witness));
         let rows = Rows { a, b, c: None };
         Ok(proof_from_rows(&self.pk, &self.domain, rows, witness, self.n_public + 1, r, s))
     }
