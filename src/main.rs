@@ -1148,10 +1148,9 @@ fn ceremony_verify(zkey: &Path, ptau: &Path, r1cs: &R1cs) -> Result<bool> {
 fn ceremony_new(r1cs: &R1cs, ptau: &Path, out: &Path) -> Result<()> {
     let mut ptau = Ptau::open(ptau)?;
     let phase = Phase::start(format!("the initial key ({} constraints, ptau power {})", r1cs.constraints.len(), ptau.power));
-    let zkey = zkrollup::ceremony::new_zkey(r1cs, &mut ptau)?;
+    let cs_hash = zkrollup::ceremony::new_zkey_file(r1cs, &mut ptau, out)?;
     phase.done();
-    zkey.write_file(out)?;
-    println!("circuit hash: {}", hex::encode(zkey.cs_hash));
+    println!("circuit hash: {}", hex::encode(cs_hash));
     println!("zkey sha256:  {}", prover::keys::sha256_hex(&std::fs::read(out)?));
     Ok(())
 }

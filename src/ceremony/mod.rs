@@ -10,7 +10,7 @@ pub mod rng;
 mod verify;
 
 pub use contribute::{beacon_file, contribute, contribute_file, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
-pub use new::{new_zkey, zkey_coefficients, CS_HASH_CHUNK};
+pub use new::{initial_key, new_zkey, new_zkey_file, zkey_coefficients, Part, CS_HASH_CHUNK};
 pub use verify::{verify, verify_file, VerifiedContribution};
 
 use thiserror::Error;

@@ -15,7 +15,10 @@ use super::CeremonyError;
 use crate::iden3::encoding::{g1_uncompressed, g2_uncompressed};
 use crate::iden3::ptau::Ptau;
 use crate::iden3::r1cs::R1cs;
-use crate::iden3::zkey::{Coefficient, Header, Matrix, Zkey};
+use std::path::Path;
+
+use crate::iden3::container::write_atomically_with;
+use crate::iden3::zkey::{Coefficient, Header, Matrix, Zkey, ZkeyWriter, SECTION_A, SECTION_B1, SECTION_H, SECTION_L};
 use crate::prover::msm::{msm, BatchInverse};
 use crate::Fr;
 
@@ -24,13 +27,132 @@ use crate::Fr;
 pub const CS_HASH_CHUNK: u64 = 1 << 14;
 
 
-/// The initial `.zkey` of `r1cs` from the prepared `ptau`.
+/// One part of the initial key, as [`initial_key`] hands them over: in the order `zkey new`
+/// writes its sections (2, 4, 3, 9, 8, 5, 6, 7), each computed when the one before is gone.
+pub enum Part<'a> {
+    /// Section 2.
+    Header(&'a Header),
+    /// Section 4.
+    Coefficients(&'a [Coefficient]),
+    /// Section 3, IC.
+    Ic(&'a [G1Affine]),
+    /// Section 9, H.
+    H(&'a [G1Affine]),
+    /// Section 8, C (the L query).
+    L(&'a [G1Affine]),
+    /// Section 5, A.
+    A(&'a [G1Affine]),
+    /// Section 6, B in G1.
+    B1(&'a [G1Affine]),
+    /// Section 7, B in G2.
+    B2(&'a [G2Affine]),
+}
+
+/// The initial `.zkey` of `r1cs` from the prepared `ptau`, whole in memory.
+pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
+    let mut key = Zkey {
+        header: Header {
+            n_vars: 0,
+            n_public: 0,
+            domain_size: 0,
+            alpha1: G1Affine::zero(),
+            beta1: G1Affine::zero(),
+            beta2: G2Affine::zero(),
+            gamma2: G2Affine::zero(),
+            delta1: G1Affine::zero(),
+            delta2: G2Affine::zero(),
+        },
+        ic: Vec::new(),
+        coefficients: Vec::new(),
+        a: Vec::new(),
+        b1: Vec::new(),
+        b2: Vec::new(),
+        c: Vec::new(),
+        h: Vec::new(),
+        cs_hash: [0; 64],
+        contributions: Vec::new(),
+    };
+    key.cs_hash = initial_key(r1cs, ptau, |part| {
+        match part {
+            Part::Header(h) => key.header = h.clone(),
+            Part::Coefficients(c) => key.coefficients = c.to_vec(),
+            Part::Ic(p) => key.ic = p.to_vec(),
+            Part::H(p) => key.h = p.to_vec(),
+            Part::L(p) => key.c = p.to_vec(),
+            Part::A(p) => key.a = p.to_vec(),
+            Part::B1(p) => key.b1 = p.to_vec(),
+            Part::B2(p) => key.b2 = p.to_vec(),
+        }
+        Ok(())
+    })?;
+    Ok(key)
+}
+
+/// The initial `.zkey` of `r1cs` from `ptau` written to `out` a section at a time, whole or
+/// not at all; its circuit hash.
+pub fn new_zkey_file(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<[u8; 64], CeremonyError> {
+    let mut cs_hash = [0u8; 64];
+    write_atomically_with(out, |file| {
+        let mut sink = Some(file);
+        let mut writer: Option<ZkeyWriter<_>> = None;
+        cs_hash = initial_key(r1cs, ptau, |part| {
+            match (part, writer.as_mut()) {
+                (Part::Header(h), _) => writer = Some(ZkeyWriter::new(sink.take().expect("one header"), h)?),
+                (Part::Coefficients(c), Some(w)) => w.coefficients(c)?,
+                (Part::Ic(p), Some(w)) => w.g1s(3, p)?,
+                (Part::H(p), Some(w)) => w.g1s(SECTION_H, p)?,
+                (Part::L(p), Some(w)) => w.g1s(SECTION_L, p)?,
+                (Part::A(p), Some(w)) => w.g1s(SECTION_A, p)?,
+                (Part::B1(p), Some(w)) => w.g1s(SECTION_B1, p)?,
+                (Part::B2(p), Some(w)) => w.g2s(p)?,
+                (_, None) => unreachable!("initial_key hands over the header first"),
+            }
+            Ok(())
+        })?;
+        writer.expect("the header came first").finish(&cs_hash, &[])?;
+        Ok::<_, CeremonyError>(())
+    })?;
+    Ok(cs_hash)
+}
+
+/// Each signal's entries of one kind, grouped: signal `s`'s are `items[start[s]..start[s + 1]]`.
+struct BySignal<T> {
+    start: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T: Copy + Default> BySignal<T> {
+    /// Group `(signal, item)` pairs by signal, keeping their order within a signal.
+    fn of(n_signals: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> BySignal<T> {
+        let mut start = vec![0usize; n_signals + 1];
+        for (s, _) in pairs.clone() {
+            start[s as usize + 1] += 1;
+        }
+        for i in 0..n_signals {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut items = vec![T::default(); start[n_signals]];
+        for (s, item) in pairs {
+            items[next[s as usize]] = item;
+            next[s as usize] += 1;
+        }
+        BySignal { start, items }
+    }
+
+    fn of_signal(&self, s: usize) -> &[T] {
+        &self.items[self.start[s]..self.start[s + 1]]
+    }
+}
+
+/// The initial `.zkey` of `r1cs` from the prepared `ptau`, handed to `part` a section at a
+/// time (so that a writer or a verifier holds one section, not the key); its circuit hash.
 ///
 /// The domain is the smallest power of two above `constraints + public`. Refused: a domain
 /// beyond the ptau's power; and a domain of 2^15 points or more equal to the ptau's power,
 /// where snarkjs's circuit hash reads one point past the ptau's section 2 (use a ptau one power
 /// larger: then our key and snarkjs's are identical).
-pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
+pub fn initial_key(r1cs: &R1cs, ptau: &mut Ptau, mut part: impl FnMut(Part) -> Result<(), CeremonyError>) -> Result<[u8; 64], CeremonyError> {
     let m = r1cs.constraints.len() as u64;
     let n_public = r1cs.n_public() as u64;
     let n_vars = u64::from(r1cs.n_wires);
@@ -53,60 +175,6 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
             power + 1
         )));
     }
-    let lag1 = ptau.lagrange_g1(n)?;
-    let lag2 = ptau.lagrange_g2(n)?;
-    let alpha_lag = ptau.alpha_lagrange_g1(n)?;
-    let beta_lag = ptau.beta_lagrange_g1(n)?;
-
-    // Each signal's terms, row by row, in snarkjs's order: IC and C take beta for A's
-    // entries, alpha for B's, tau for C's.
-    let nv = n_vars as usize;
-    let np = n_public as usize;
-    let coefficients = zkey_coefficients(r1cs);
-    let mut a_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    let mut b_terms: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    // IC and C: their terms on the tau, alpha tau and beta tau Lagrange points.
-    let mut k_tau: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    let mut k_alpha: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    let mut k_beta: Vec<Vec<(u32, Fr)>> = vec![Vec::new(); nv];
-    for e in &coefficients {
-        let (s, row) = (e.signal as usize, e.constraint);
-        match e.matrix {
-            Matrix::A => {
-                a_terms[s].push((row, e.value));
-                k_beta[s].push((row, e.value));
-            }
-            Matrix::B => {
-                b_terms[s].push((row, e.value));
-                k_alpha[s].push((row, e.value));
-            }
-        }
-    }
-    for (c, [_, _, cc]) in r1cs.constraints.iter().enumerate() {
-        for (s, v) in cc {
-            k_tau[*s as usize].push((c as u32, *v));
-        }
-    }
-    let on = |terms: &[(u32, Fr)], table: &[G1Affine]| terms.iter().map(|(row, v)| (table[*row as usize], *v)).collect::<Vec<_>>();
-    let a: Vec<G1Projective> = a_terms.par_iter().map(|t| combine(&on(t, &lag1))).collect();
-    let b1: Vec<G1Projective> = b_terms.par_iter().map(|t| combine(&on(t, &lag1))).collect();
-    let b2: Vec<G2Projective> =
-        b_terms.par_iter().map(|t| combine(&t.iter().map(|(row, v)| (lag2[*row as usize], *v)).collect::<Vec<_>>())).collect();
-    let k: Vec<G1Projective> = (0..nv)
-        .into_par_iter()
-        .map(|s| combine(&[on(&k_tau[s], &lag1), on(&k_alpha[s], &alpha_lag), on(&k_beta[s], &beta_lag)].concat()))
-        .collect();
-    drop((lag2, alpha_lag, beta_lag));
-    let a = G1Projective::normalize_batch(&a);
-    let b1 = G1Projective::normalize_batch(&b1);
-    let b2 = G2Projective::normalize_batch(&b2);
-    let k = G1Projective::normalize_batch(&k);
-    let (ic, c) = (k[..=np].to_vec(), k[np + 1..].to_vec());
-
-    // H: the odd points of the 2n domain's block.
-    let lag_2n = ptau.lagrange_g1(2 * n)?;
-    let h: Vec<G1Affine> = lag_2n.into_iter().skip(1).step_by(2).collect();
-
     let header = Header {
         n_vars: r1cs.n_wires,
         n_public: n_public as u32,
@@ -118,8 +186,108 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
         delta1: G1Affine::generator(),
         delta2: G2Affine::generator(),
     };
-    let cs_hash = circuit_hash(&header, &ic, &c, &a, &b1, &b2, ptau, n)?;
-    Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions: Vec::new() })
+    part(Part::Header(&header))?;
+    let mut hasher = Blake2b512::new();
+    for p in [header.alpha1, header.beta1] {
+        hasher.update(g1_uncompressed(&p));
+    }
+    for p in [header.beta2, header.gamma2] {
+        hasher.update(g2_uncompressed(&p));
+    }
+    hasher.update(g1_uncompressed(&header.delta1));
+    hasher.update(g2_uncompressed(&header.delta2));
+
+    let coefficients = zkey_coefficients(r1cs);
+    part(Part::Coefficients(&coefficients))?;
+    // Each signal's A and B entries (as indices into the coefficients) and C terms, in
+    // snarkjs's order: IC and C take beta for A's entries, alpha for B's, tau for C's.
+    let nv = n_vars as usize;
+    let np = n_public as usize;
+    let entries = |matrix: Matrix| {
+        let all = coefficients.iter().enumerate().filter(move |(_, e)| e.matrix == matrix);
+        BySignal::of(nv, all.map(|(i, e)| (e.signal, i as u32)))
+    };
+    let (a_of, b_of) = rayon::join(|| entries(Matrix::A), || entries(Matrix::B));
+    let c_of = BySignal::of(
+        nv,
+        r1cs.constraints.iter().enumerate().flat_map(|(row, [_, _, c])| c.iter().map(move |(s, v)| (*s, (row as u32, *v)))),
+    );
+    let on = |of: &BySignal<u32>, s: usize, table: &[G1Affine]| -> Vec<(G1Affine, Fr)> {
+        of.of_signal(s).iter().map(|i| coefficients[*i as usize]).map(|e| (table[e.constraint as usize], e.value)).collect()
+    };
+    let normalize = |points: Vec<G1Projective>| G1Projective::normalize_batch(&points);
+
+    // IC and C.
+    let lag1 = ptau.lagrange_g1(n)?;
+    let k = {
+        let alpha_lag = ptau.alpha_lagrange_g1(n)?;
+        let beta_lag = ptau.beta_lagrange_g1(n)?;
+        normalize(
+            (0..nv)
+                .into_par_iter()
+                .map(|s| {
+                    let mut terms = on(&a_of, s, &beta_lag);
+                    terms.extend(on(&b_of, s, &alpha_lag));
+                    terms.extend(c_of.of_signal(s).iter().map(|(row, v)| (lag1[*row as usize], *v)));
+                    combine(&terms)
+                })
+                .collect(),
+        )
+    };
+    drop(c_of);
+    let (ic, c) = k.split_at(np + 1);
+    part(Part::Ic(ic))?;
+    hash_g1s(&mut hasher, ic);
+    // The "H points" of the libsnark form, (tau^(i+n) - tau^i) G1, as snarkjs counts them.
+    hasher.update(((n - 1) as u32).to_be_bytes());
+    let chunk = (n - 1).min(CS_HASH_CHUNK);
+    let hashed = (n - 1).div_ceil(chunk) * chunk;
+    let (low, high) = (ptau.tau_g1(0, hashed)?, ptau.tau_g1(n, hashed)?);
+    let diff: Vec<G1Projective> = low.par_iter().zip(high.par_iter()).map(|(l, h)| h.into_group() - l).collect();
+    drop((low, high));
+    for p in normalize(diff) {
+        hasher.update(g1_uncompressed(&p));
+    }
+    // H: the odd points of the 2n domain's block.
+    let h: Vec<G1Affine> = ptau.lagrange_g1(2 * n)?.into_iter().skip(1).step_by(2).collect();
+    part(Part::H(&h))?;
+    drop(h);
+    part(Part::L(c))?;
+    hash_g1s(&mut hasher, c);
+    drop(k);
+
+    let a = normalize((0..nv).into_par_iter().map(|s| combine(&on(&a_of, s, &lag1))).collect());
+    part(Part::A(&a))?;
+    hash_g1s(&mut hasher, &a);
+    drop((a, a_of));
+    let b1 = normalize((0..nv).into_par_iter().map(|s| combine(&on(&b_of, s, &lag1))).collect());
+    part(Part::B1(&b1))?;
+    hash_g1s(&mut hasher, &b1);
+    drop((b1, lag1));
+    let lag2 = ptau.lagrange_g2(n)?;
+    let b2: Vec<G2Projective> = (0..nv)
+        .into_par_iter()
+        .map(|s| {
+            let terms: Vec<(G2Affine, Fr)> = b_of.of_signal(s).iter().map(|i| coefficients[*i as usize]).map(|e| (lag2[e.constraint as usize], e.value)).collect();
+            combine(&terms)
+        })
+        .collect();
+    let b2 = G2Projective::normalize_batch(&b2);
+    part(Part::B2(&b2))?;
+    hasher.update((b2.len() as u32).to_be_bytes());
+    for p in &b2 {
+        hasher.update(g2_uncompressed(p));
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// A list of G1 points as the circuit hash takes it: its length (big-endian u32), then each
+/// point uncompressed.
+fn hash_g1s(hasher: &mut Blake2b512, points: &[G1Affine]) {
+    hasher.update((points.len() as u32).to_be_bytes());
+    for p in points {
+        hasher.update(g1_uncompressed(p));
+    }
 }
 
 /// Section 4 of the key of `r1cs`: each constraint's A entries, then its B entries, in the
@@ -238,53 +406,6 @@ fn signed_digits(mut k: u128) -> Vec<i8> {
         k = (k >> 1) | (u128::from(carry) << 127);
     }
     out
-}
-
-/// blake2b-512 over the key as snarkjs hashes it (uncompressed big-endian points; each list
-/// after its length as a big-endian u32).
-#[allow(clippy::too_many_arguments)]
-fn circuit_hash(
-    h: &Header,
-    ic: &[G1Affine],
-    c: &[G1Affine],
-    a: &[G1Affine],
-    b1: &[G1Affine],
-    b2: &[G2Affine],
-    ptau: &mut Ptau,
-    n: u64,
-) -> Result<[u8; 64], CeremonyError> {
-    let mut hasher = Blake2b512::new();
-    hasher.update(g1_uncompressed(&h.alpha1));
-    hasher.update(g1_uncompressed(&h.beta1));
-    hasher.update(g2_uncompressed(&h.beta2));
-    hasher.update(g2_uncompressed(&h.gamma2));
-    hasher.update(g1_uncompressed(&h.delta1));
-    hasher.update(g2_uncompressed(&h.delta2));
-    let g1s = |hasher: &mut Blake2b512, points: &[G1Affine]| {
-        hasher.update((points.len() as u32).to_be_bytes());
-        for p in points {
-            hasher.update(g1_uncompressed(p));
-        }
-    };
-    g1s(&mut hasher, ic);
-    // The "H points" of the libsnark form, (tau^(i+n) - tau^i) G1, as snarkjs counts them.
-    hasher.update(((n - 1) as u32).to_be_bytes());
-    let chunk = (n - 1).min(CS_HASH_CHUNK);
-    let hashed = (n - 1).div_ceil(chunk) * chunk;
-    let low = ptau.tau_g1(0, hashed)?;
-    let high = ptau.tau_g1(n, hashed)?;
-    let diff: Vec<G1Projective> = low.par_iter().zip(high.par_iter()).map(|(l, h)| h.into_group() - l).collect();
-    for p in G1Projective::normalize_batch(&diff) {
-        hasher.update(g1_uncompressed(&p));
-    }
-    g1s(&mut hasher, c);
-    g1s(&mut hasher, a);
-    g1s(&mut hasher, b1);
-    hasher.update((b2.len() as u32).to_be_bytes());
-    for p in b2 {
-        hasher.update(g2_uncompressed(p));
-    }
-    Ok(hasher.finalize().into())
 }
 
 #[cfg(test)]

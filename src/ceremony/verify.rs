@@ -1,9 +1,10 @@
 //! Verifying a phase-2 `.zkey` against its circuit and ptau: every check `snarkjs zkey verify`
 //! makes. The transcript chain, each contribution's proof of knowledge and the delta chain;
 //! a beacon re-derived from its parameters; the key rebuilt from the `.r1cs` and the ptau
-//! ([`super::new_zkey`]) with the header, the circuit hash and the sections contributions must
-//! not change (IC, coefficients, A, B1, B2) compared; L and H checked to be the initial ones
-//! divided by the final delta, with random linear combinations and one pairing each.
+//! ([`super::initial_key`], a section at a time, each compared with the file's and dropped)
+//! with the header, the circuit hash and the sections contributions must not change (IC,
+//! coefficients, A, B1, B2) compared; L and H checked to be the initial ones divided by the
+//! final delta, with random linear combinations and one pairing each.
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -16,7 +17,7 @@ use blake2::Digest;
 
 use super::contribute::{contribution_hash, transcript_prefix, KIND_BEACON};
 use super::rng::{hash_to_g2, SnarkjsRng};
-use super::{new_zkey, CeremonyError};
+use super::{initial_key, CeremonyError, Part};
 use crate::iden3::encoding::g1_uncompressed;
 use crate::iden3::ptau::Ptau;
 use crate::iden3::r1cs::R1cs;
@@ -86,78 +87,106 @@ pub fn verify<R: Read + Seek>(
         delta = c.delta_after;
         out.push(VerifiedContribution { hash: contribution_hash(c), kind: c.kind, params: c.params.clone() });
     }
-    // 2. The key the circuit and the ptau give.
-    progress("the initial key from the circuit and the ptau");
-    let init = new_zkey(r1cs, ptau)?;
-    let (header, h0) = (zkey.header.clone(), &init.header);
+    // 2. The key the circuit and the ptau give, a section at a time, against the file's: the
+    // header, the sections contributions must not change (chunk by chunk), and L and H as
+    // the initial ones over delta (one random combination each).
+    progress("the initial key from the circuit and the ptau, against the key");
+    let header = zkey.header.clone();
     let h = &header;
-    if (h.n_vars, h.n_public, h.domain_size) != (h0.n_vars, h0.n_public, h0.domain_size) {
-        return Err(invalid("the key is for another circuit: signals, public signals or domain differ"));
-    }
-    for (name, ok) in [("alpha1", h.alpha1 == h0.alpha1), ("beta1", h.beta1 == h0.beta1), ("beta2", h.beta2 == h0.beta2), ("gamma2", h.gamma2 == h0.gamma2)] {
-        if !ok {
-            return Err(invalid(format!("{name} is not the ptau's: another ptau, or a changed key")));
+    let mut delta2_initial = G2Affine::generator();
+    let cs_hash = initial_key(r1cs, ptau, |part| {
+        match part {
+            Part::Header(h0) => {
+                if (h.n_vars, h.n_public, h.domain_size) != (h0.n_vars, h0.n_public, h0.domain_size) {
+                    return Err(invalid("the key is for another circuit: signals, public signals or domain differ"));
+                }
+                let same = [("alpha1", h.alpha1 == h0.alpha1), ("beta1", h.beta1 == h0.beta1), ("beta2", h.beta2 == h0.beta2), ("gamma2", h.gamma2 == h0.gamma2)];
+                if let Some((name, _)) = same.iter().find(|(_, ok)| !ok) {
+                    return Err(invalid(format!("{name} is not the ptau's: another ptau, or a changed key")));
+                }
+                if h.delta1 != delta {
+                    return Err(invalid("delta1 is not the last contribution's deltaAfter"));
+                }
+                if !same_ratio(G1Affine::generator(), h.delta1, G2Affine::generator(), h.delta2) {
+                    return Err(invalid("delta2 does not match delta1"));
+                }
+                delta2_initial = h0.delta2;
+            }
+            Part::Coefficients(then) => {
+                if zkey.n_coefficients as usize != then.len() {
+                    return Err(unchanged("the coefficients (section 4)"));
+                }
+                zkey.coefficient_chunks(|first, chunk| {
+                    if then[first..first + chunk.len()] != chunk[..] {
+                        return Err(unchanged("the coefficients (section 4)"));
+                    }
+                    Ok(())
+                })?;
+            }
+            Part::Ic(then) => {
+                if zkey.ic != then {
+                    return Err(unchanged("IC (section 3)"));
+                }
+            }
+            // Equal to the initial key's points, which are valid, so the encoding check is enough.
+            Part::A(then) => same_points(zkey, SECTION_A, "A (section 5)", then)?,
+            Part::B1(then) => same_points(zkey, SECTION_B1, "B1 (section 6)", then)?,
+            Part::B2(then) => {
+                zkey.g2_chunks(SECTION_B2, Check::PinnedByHash, |first, chunk| {
+                    if then[first..first + chunk.len()] != chunk[..] {
+                        return Err(unchanged("B2 (section 7)"));
+                    }
+                    Ok(())
+                })?;
+            }
+            Part::L(then) => over_delta(zkey, SECTION_L, "L (section 8)", then, h.delta2, delta2_initial)?,
+            Part::H(then) => over_delta(zkey, SECTION_H, "H (section 9)", then, h.delta2, delta2_initial)?,
         }
-    }
-    if h.delta1 != delta {
-        return Err(invalid("delta1 is not the last contribution's deltaAfter"));
-    }
-    if !same_ratio(G1Affine::generator(), h.delta1, G2Affine::generator(), h.delta2) {
-        return Err(invalid("delta2 does not match delta1"));
-    }
-    if zkey.cs_hash != init.cs_hash {
+        Ok(())
+    })?;
+    if zkey.cs_hash != cs_hash {
         return Err(invalid("the circuit hash is not the one this circuit and ptau give"));
     }
-    // 3. The sections contributions must not change, chunk by chunk against the initial key.
-    progress("the sections contributions must not change");
-    let unchanged = |name: &str| invalid(format!("{name} differs from the initial key's: contributions must not change it"));
-    if zkey.ic != init.ic {
-        return Err(unchanged("IC (section 3)"));
-    }
-    if zkey.n_coefficients as usize != init.coefficients.len() {
-        return Err(unchanged("the coefficients (section 4)"));
-    }
-    zkey.coefficient_chunks(|first, chunk| {
-        if init.coefficients[first..first + chunk.len()] != chunk[..] {
-            return Err(unchanged("the coefficients (section 4)"));
-        }
-        Ok(())
-    })?;
-    // Equal to the initial key's points, which are valid, so the encoding check is enough.
-    for (id, name, then) in [(SECTION_A, "A (section 5)", &init.a), (SECTION_B1, "B1 (section 6)", &init.b1)] {
-        zkey.g1_chunks(id, Check::PinnedByHash, |first, chunk| {
-            if then[first..first + chunk.len()] != chunk[..] {
-                return Err(unchanged(name));
-            }
-            Ok(())
-        })?;
-    }
-    zkey.g2_chunks(SECTION_B2, Check::PinnedByHash, |first, chunk| {
-        if init.b2[first..first + chunk.len()] != chunk[..] {
-            return Err(unchanged("B2 (section 7)"));
-        }
-        Ok(())
-    })?;
-    // 4. L and H are the initial ones over delta: one random combination of each.
-    for (id, name, then) in [(SECTION_L, "L (section 8)", &init.c), (SECTION_H, "H (section 9)", &init.h)] {
-        progress(name);
-        if zkey.points(id) != then.len() as u64 {
-            return Err(invalid(format!("{name} has {} points, the circuit {}", zkey.points(id), then.len())));
-        }
-        let (mut a, mut b) = (G1Projective::zero(), G1Projective::zero());
-        let mut rng = rand::rngs::OsRng;
-        zkey.g1_chunks(id, Check::Full, |first, now| {
-            let r: Vec<_> = (0..now.len()).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
-            let (x, y): (G1Projective, G1Projective) = rayon::join(|| msm(&then[first..first + now.len()], &r), || msm(&now, &r));
-            a += x;
-            b += y;
-            Ok::<_, CeremonyError>(())
-        })?;
-        if !same_ratio(a.into_affine(), b.into_affine(), h.delta2, h0.delta2) {
-            return Err(invalid(format!("{name} is not the initial key's divided by delta")));
-        }
-    }
     Ok(out)
+}
+
+/// The error for a section a contribution changed.
+fn unchanged(name: &str) -> CeremonyError {
+    invalid(format!("{name} differs from the initial key's: contributions must not change it"))
+}
+
+/// Section `id`'s G1 points are `then`, read chunk by chunk.
+fn same_points<R: Read + Seek>(zkey: &mut ZkeyFile<R>, id: u32, name: &str, then: &[G1Affine]) -> Result<(), CeremonyError> {
+    if zkey.points(id) != then.len() as u64 {
+        return Err(unchanged(name));
+    }
+    zkey.g1_chunks(id, Check::PinnedByHash, |first, chunk| {
+        if then[first..first + chunk.len()] != chunk[..] {
+            return Err(unchanged(name));
+        }
+        Ok(())
+    })
+}
+
+/// Section `id`'s points are the initial key's `then` divided by the final delta: one random
+/// linear combination of each, the file's read chunk by chunk, and one pairing.
+fn over_delta<R: Read + Seek>(zkey: &mut ZkeyFile<R>, id: u32, name: &str, then: &[G1Affine], delta2: G2Affine, delta2_initial: G2Affine) -> Result<(), CeremonyError> {
+    if zkey.points(id) != then.len() as u64 {
+        return Err(invalid(format!("{name} has {} points, the circuit {}", zkey.points(id), then.len())));
+    }
+    let (mut a, mut b) = (G1Projective::zero(), G1Projective::zero());
+    let mut rng = rand::rngs::OsRng;
+    zkey.g1_chunks(id, Check::Full, |first, now| {
+        let r: Vec<_> = (0..now.len()).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
+        let (x, y): (G1Projective, G1Projective) = rayon::join(|| msm(&then[first..first + now.len()], &r), || msm(&now, &r));
+        a += x;
+        b += y;
+        Ok::<_, CeremonyError>(())
+    })?;
+    if !same_ratio(a.into_affine(), b.into_affine(), delta2, delta2_initial) {
+        return Err(invalid(format!("{name} is not the initial key's divided by delta")));
+    }
+    Ok(())
 }
 
 /// [`verify()`] on the file `zkey`.

@@ -14,7 +14,7 @@ use std::path::Path;
 use ark_bn254::{G1Affine, G2Affine};
 use rayon::prelude::*;
 
-pub use super::zkey_file::{ZkeyFile, CHUNK_POINTS, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
+pub use super::zkey_file::{ZkeyFile, ZkeyWriter, CHUNK_POINTS, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
 
 use super::container::{write_atomically, Cursor, Writer};
 use super::encoding::{

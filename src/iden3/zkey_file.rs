@@ -186,3 +186,44 @@ impl<R: Read + Seek> ZkeyFile<R> {
         w.finish().map_err(io)
     }
 }
+
+/// Writes a `.zkey` a section at a time, in the order `zkey new` writes (1, 2, 4, 3, 9, 8, 5,
+/// 6, 7, 10): for a key computed one section after another.
+pub struct ZkeyWriter<W: Write> {
+    w: Writer<W>,
+}
+
+fn written(e: std::io::Error) -> FormatError {
+    FormatError::Io { path: "(.zkey being written)".into(), source: e }
+}
+
+impl<W: Write> ZkeyWriter<W> {
+    /// Start the file: its container header, section 1 (Groth16) and section 2.
+    pub fn new(out: W, header: &Header) -> Result<ZkeyWriter<W>, FormatError> {
+        let mut w = Writer::new(out, MAGIC, 1, 10).map_err(written)?;
+        w.section(1, &1u32.to_le_bytes()).map_err(written)?;
+        w.section(2, &header_bytes(header)).map_err(written)?;
+        Ok(ZkeyWriter { w })
+    }
+
+    /// Section 4.
+    pub fn coefficients(&mut self, coefficients: &[Coefficient]) -> Result<(), FormatError> {
+        self.w.section(4, &coefficients_bytes(coefficients)).map_err(written)
+    }
+
+    /// A section of G1 points (3, 5, 6, 8 or 9).
+    pub fn g1s(&mut self, id: u32, points: &[G1Affine]) -> Result<(), FormatError> {
+        self.w.section(id, &g1s_bytes(points)).map_err(written)
+    }
+
+    /// Section 7.
+    pub fn g2s(&mut self, points: &[G2Affine]) -> Result<(), FormatError> {
+        self.w.section(SECTION_B2, &g2s_bytes(points)).map_err(written)
+    }
+
+    /// Section 10, and the end of the file.
+    pub fn finish(mut self, cs_hash: &[u8; 64], contributions: &[Contribution]) -> Result<W, FormatError> {
+        self.w.section(10, &contributions_bytes(cs_hash, contributions)).map_err(written)?;
+        self.w.finish().map_err(written)
+    }
+}
