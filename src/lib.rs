@@ -48,6 +48,7 @@ pub mod decimal;
 pub mod export;
 pub mod files;
 pub mod genesis;
+pub mod grouped;
 pub mod iden3;
 pub mod prover;
 pub mod request;

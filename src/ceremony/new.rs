@@ -17,6 +17,7 @@ use crate::iden3::ptau::Ptau;
 use crate::iden3::r1cs::R1cs;
 use std::path::Path;
 
+use crate::grouped::Grouped;
 use crate::iden3::container::write_atomically_with;
 use crate::iden3::zkey::{Coefficient, Header, Matrix, Zkey, ZkeyWriter, SECTION_A, SECTION_B1, SECTION_H, SECTION_L};
 use crate::prover::msm::{msm, BatchInverse};
@@ -115,36 +116,6 @@ pub fn new_zkey_file(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<[u8; 64
     Ok(cs_hash)
 }
 
-/// Each signal's entries of one kind, grouped: signal `s`'s are `items[start[s]..start[s + 1]]`.
-struct BySignal<T> {
-    start: Vec<usize>,
-    items: Vec<T>,
-}
-
-impl<T: Copy + Default> BySignal<T> {
-    /// Group `(signal, item)` pairs by signal, keeping their order within a signal.
-    fn of(n_signals: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> BySignal<T> {
-        let mut start = vec![0usize; n_signals + 1];
-        for (s, _) in pairs.clone() {
-            start[s as usize + 1] += 1;
-        }
-        for i in 0..n_signals {
-            start[i + 1] += start[i];
-        }
-        let mut next = start.clone();
-        let mut items = vec![T::default(); start[n_signals]];
-        for (s, item) in pairs {
-            items[next[s as usize]] = item;
-            next[s as usize] += 1;
-        }
-        BySignal { start, items }
-    }
-
-    fn of_signal(&self, s: usize) -> &[T] {
-        &self.items[self.start[s]..self.start[s + 1]]
-    }
-}
-
 /// The initial `.zkey` of `r1cs` from the prepared `ptau`, handed to `part` a section at a
 /// time (so that a writer or a verifier holds one section, not the key); its circuit hash.
 ///
@@ -205,15 +176,15 @@ pub fn initial_key(r1cs: &R1cs, ptau: &mut Ptau, mut part: impl FnMut(Part) -> R
     let np = n_public as usize;
     let entries = |matrix: Matrix| {
         let all = coefficients.iter().enumerate().filter(move |(_, e)| e.matrix == matrix);
-        BySignal::of(nv, all.map(|(i, e)| (e.signal, i as u32)))
+        Grouped::of(nv, all.map(|(i, e)| (e.signal, i as u32)))
     };
     let (a_of, b_of) = rayon::join(|| entries(Matrix::A), || entries(Matrix::B));
-    let c_of = BySignal::of(
+    let c_of = Grouped::of(
         nv,
         r1cs.constraints.iter().enumerate().flat_map(|(row, [_, _, c])| c.iter().map(move |(s, v)| (*s, (row as u32, *v)))),
     );
-    let on = |of: &BySignal<u32>, s: usize, table: &[G1Affine]| -> Vec<(G1Affine, Fr)> {
-        of.of_signal(s).iter().map(|i| coefficients[*i as usize]).map(|e| (table[e.constraint as usize], e.value)).collect()
+    let on = |of: &Grouped<u32>, s: usize, table: &[G1Affine]| -> Vec<(G1Affine, Fr)> {
+        of.group(s).iter().map(|i| coefficients[*i as usize]).map(|e| (table[e.constraint as usize], e.value)).collect()
     };
     let normalize = |points: Vec<G1Projective>| G1Projective::normalize_batch(&points);
 
@@ -228,7 +199,7 @@ pub fn initial_key(r1cs: &R1cs, ptau: &mut Ptau, mut part: impl FnMut(Part) -> R
                 .map(|s| {
                     let mut terms = on(&a_of, s, &beta_lag);
                     terms.extend(on(&b_of, s, &alpha_lag));
-                    terms.extend(c_of.of_signal(s).iter().map(|(row, v)| (lag1[*row as usize], *v)));
+                    terms.extend(c_of.group(s).iter().map(|(row, v)| (lag1[*row as usize], *v)));
                     combine(&terms)
                 })
                 .collect(),
@@ -268,7 +239,7 @@ pub fn initial_key(r1cs: &R1cs, ptau: &mut Ptau, mut part: impl FnMut(Part) -> R
     let b2: Vec<G2Projective> = (0..nv)
         .into_par_iter()
         .map(|s| {
-            let terms: Vec<(G2Affine, Fr)> = b_of.of_signal(s).iter().map(|i| coefficients[*i as usize]).map(|e| (lag2[e.constraint as usize], e.value)).collect();
+            let terms: Vec<(G2Affine, Fr)> = b_of.group(s).iter().map(|i| coefficients[*i as usize]).map(|e| (lag2[e.constraint as usize], e.value)).collect();
             combine(&terms)
         })
         .collect();

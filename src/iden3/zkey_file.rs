@@ -157,7 +157,7 @@ impl<R: Read + Seek> ZkeyFile<R> {
         map: impl Fn(Vec<G1Affine>) -> Vec<G1Affine>,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<W, FormatError> {
-        let io = |e: std::io::Error| FormatError::Io { path: "(.zkey being written)".into(), source: e };
+        let io = written;
         let mut w = Writer::new(out, MAGIC, 1, 10).map_err(io)?;
         w.section(1, &1u32.to_le_bytes()).map_err(io)?;
         w.section(2, &header_bytes(header)).map_err(io)?;

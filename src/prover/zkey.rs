@@ -10,43 +10,25 @@ use rayon::prelude::*;
 use super::fast::{proof_from_rows, Rows};
 use super::qap::Domain;
 use super::{verify, Proof, ProverError, ProvingKey};
+use crate::grouped::Grouped;
 use crate::iden3::zkey::{Coefficient, Matrix, Zkey};
 use crate::Fr;
 
-/// One matrix's rows in compressed form: row `i`'s terms are `terms[start[i]..start[i + 1]]`.
-struct SparseRows {
-    start: Vec<usize>,
-    terms: Vec<(Fr, u32)>,
+/// One matrix's rows: each row's `(coefficient, signal)` terms, in file order.
+type SparseRows = Grouped<(Fr, u32)>;
+
+/// The rows of `matrix` among the coefficients, for a domain of `n` rows.
+fn rows_of(coefficients: &[Coefficient], matrix: Matrix, n: usize) -> SparseRows {
+    Grouped::of(n, coefficients.iter().filter(move |c| c.matrix == matrix).map(|c| (c.constraint, (c.value, c.signal))))
 }
 
-impl SparseRows {
-    /// The rows of `n` constraints from the coefficients of `matrix`, in file order within a row.
-    fn of(coefficients: &[Coefficient], matrix: Matrix, n: usize) -> SparseRows {
-        let mut start = vec![0usize; n + 1];
-        for c in coefficients.iter().filter(|c| c.matrix == matrix) {
-            start[c.constraint as usize + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut next = start.clone();
-        let mut terms = vec![(Fr::zero(), 0u32); start[n]];
-        for c in coefficients.iter().filter(|c| c.matrix == matrix) {
-            let at = &mut next[c.constraint as usize];
-            terms[*at] = (c.value, c.signal);
-            *at += 1;
-        }
-        SparseRows { start, terms }
-    }
-
-    /// Each row times the witness.
-    fn times(&self, witness: &[Fr]) -> Vec<Fr> {
-        (0..self.start.len() - 1)
-            .into_par_iter()
-            .with_min_len(1024)
-            .map(|i| self.terms[self.start[i]..self.start[i + 1]].iter().fold(Fr::zero(), |acc, (c, s)| acc + *c * witness[*s as usize]))
-            .collect()
-    }
+/// Each row times the witness.
+fn times(rows: &SparseRows, witness: &[Fr]) -> Vec<Fr> {
+    (0..rows.keys())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| rows.group(i).iter().fold(Fr::zero(), |acc, (c, s)| acc + *c * witness[*s as usize]))
+        .collect()
 }
 
 /// A prover for one `.zkey`: its key in arkworks' form and its rows, built once.
@@ -70,7 +52,7 @@ impl ZkeyProver {
         let n = zkey.header.domain_size as usize;
         let domain = Domain::new(n).filter(|d| d.size() == n).ok_or(ProverError::Zkey(format!("no evaluation domain of {n} points")))?;
         let coefficients = std::mem::take(&mut zkey.coefficients);
-        let (rows_a, rows_b) = rayon::join(|| SparseRows::of(&coefficients, Matrix::A, n), || SparseRows::of(&coefficients, Matrix::B, n));
+        let (rows_a, rows_b) = rayon::join(|| rows_of(&coefficients, Matrix::A, n), || rows_of(&coefficients, Matrix::B, n));
         let (n_vars, n_public) = (zkey.header.n_vars as usize, zkey.header.n_public as usize);
         Ok(ZkeyProver { pk: zkey.into_proving_key(), rows_a, rows_b, domain, n_vars, n_public })
     }
@@ -103,7 +85,7 @@ impl ZkeyProver {
         if witness[0] != Fr::from(1u64) {
             return Err(ProverError::Zkey("the witness's signal 0 (the constant) is not 1".into()));
         }
-        let (a, b) = rayon::join(|| self.rows_a.times(witness), || self.rows_b.times(witness));
+        let (a, b) = rayon::join(|| times(&self.rows_a, witness), || times(&self.rows_b, witness));
         let rows = Rows { a, b, c: None };
         Ok(proof_from_rows(&self.pk, &self.domain, rows, witness, self.n_public + 1, r, s))
     }
