@@ -687,8 +687,9 @@ fn export_verifier(keys: &Path, out: &Path) -> Result<()> {
 }
 
 fn export_zkey_verifier(zkey: &Path, out: &Path) -> Result<()> {
-    let key = Zkey::read_file(zkey)?;
-    let sha = prover::keys::sha256_hex(&std::fs::read(zkey).with_context(|| format!("cannot read {}", zkey.display()))?);
+    let bytes = std::fs::read(zkey).with_context(|| format!("cannot read {}", zkey.display()))?;
+    let key = Zkey::read(&mut std::io::Cursor::new(&bytes)).with_context(|| format!("{}", zkey.display()))?;
+    let sha = prover::keys::sha256_hex(&bytes);
     let sol = zkrollup::export::solidity::render_inputs_verifier(&key.proving_key().vk, &sha)?;
     write_all_atomic(&[(out.to_path_buf(), sol.into_bytes())]).with_context(|| format!("cannot write {}", out.display()))?;
     println!("wrote {} ({} public inputs)", out.display(), key.header.n_public);

@@ -1,5 +1,5 @@
 //! Phase 2 of a Groth16 trusted setup, compatible with snarkjs's `.ptau` and `.zkey`: the
-//! initial key of a circuit from a prepared powers-of-tau file ([`new_zkey`]), contributions
+//! initial key of a circuit from a prepared powers-of-tau file ([`initial_key`], [`new_zkey_file`]), contributions
 //! and the final beacon ([`contribute()`], [`beacon_file()`]), and the verification of the
 //! result ([`verify()`]). Contributions and verification stream through the key a chunk at a
 //! time.
@@ -10,7 +10,7 @@ pub mod rng;
 mod verify;
 
 pub use contribute::{beacon_file, contribute, contribute_file, contribution_hash, KIND_BEACON, KIND_CONTRIBUTION};
-pub use new::{initial_key, new_zkey, new_zkey_file, zkey_coefficients, Part, CS_HASH_CHUNK};
+pub use new::{initial_key, new_zkey_file, zkey_coefficients, Part, CS_HASH_CHUNK};
 pub use verify::{verify, verify_file, VerifiedContribution};
 
 use thiserror::Error;

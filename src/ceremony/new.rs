@@ -19,7 +19,7 @@ use std::path::Path;
 
 use crate::grouped::Grouped;
 use crate::iden3::container::write_atomically_with;
-use crate::iden3::zkey::{Coefficient, Header, Matrix, Zkey, ZkeyWriter, SECTION_A, SECTION_B1, SECTION_H, SECTION_L};
+use crate::iden3::zkey::{Coefficient, Header, Matrix, ZkeyWriter, SECTION_A, SECTION_B1, SECTION_H, SECTION_L};
 use crate::prover::msm::{msm, BatchInverse};
 use crate::Fr;
 
@@ -47,46 +47,6 @@ pub enum Part<'a> {
     B1(&'a [G1Affine]),
     /// Section 7, B in G2.
     B2(&'a [G2Affine]),
-}
-
-/// The initial `.zkey` of `r1cs` from the prepared `ptau`, whole in memory.
-pub fn new_zkey(r1cs: &R1cs, ptau: &mut Ptau) -> Result<Zkey, CeremonyError> {
-    let mut key = Zkey {
-        header: Header {
-            n_vars: 0,
-            n_public: 0,
-            domain_size: 0,
-            alpha1: G1Affine::zero(),
-            beta1: G1Affine::zero(),
-            beta2: G2Affine::zero(),
-            gamma2: G2Affine::zero(),
-            delta1: G1Affine::zero(),
-            delta2: G2Affine::zero(),
-        },
-        ic: Vec::new(),
-        coefficients: Vec::new(),
-        a: Vec::new(),
-        b1: Vec::new(),
-        b2: Vec::new(),
-        c: Vec::new(),
-        h: Vec::new(),
-        cs_hash: [0; 64],
-        contributions: Vec::new(),
-    };
-    key.cs_hash = initial_key(r1cs, ptau, |part| {
-        match part {
-            Part::Header(h) => key.header = h.clone(),
-            Part::Coefficients(c) => key.coefficients = c.to_vec(),
-            Part::Ic(p) => key.ic = p.to_vec(),
-            Part::H(p) => key.h = p.to_vec(),
-            Part::L(p) => key.c = p.to_vec(),
-            Part::A(p) => key.a = p.to_vec(),
-            Part::B1(p) => key.b1 = p.to_vec(),
-            Part::B2(p) => key.b2 = p.to_vec(),
-        }
-        Ok(())
-    })?;
-    Ok(key)
 }
 
 /// The initial `.zkey` of `r1cs` from `ptau` written to `out` a section at a time, whole or
