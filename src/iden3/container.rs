@@ -72,7 +72,8 @@ impl Sections {
         Ok(self.entry(id)?.1)
     }
 
-    fn entry(&self, id: u32) -> Result<(u64, u64), FormatError> {
+    /// Section `id`'s start and length in bytes.
+    pub fn entry(&self, id: u32) -> Result<(u64, u64), FormatError> {
         self.entries.get(&id).copied().ok_or(FormatError::MissingSection { kind: self.kind, id })
     }
 

@@ -182,7 +182,23 @@ pub fn read_g1s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G1Aff
 
 /// [`read_g1s_with`] for a run of points whose first is `what[first]`.
 pub fn read_g1s_from(bytes: &[u8], what: &str, first: usize, check: Check) -> Result<Vec<G1Affine>, FormatError> {
-    bytes.par_chunks_exact(G1_BYTES).enumerate().map(|(i, b)| read_g1_with(b, || format!("{what}[{}]", first + i), check)).collect()
+    read_into(bytes, G1_BYTES, G1Affine::identity(), |i, b| read_g1_with(b, || format!("{what}[{}]", first + i), check))
+}
+
+/// Parse `bytes` as records of `size` bytes, in parallel, into one vector allocated once (a
+/// fallible parallel collect would gather pieces and copy them again).
+pub(super) fn read_into<T: Copy + Send + Sync>(
+    bytes: &[u8],
+    size: usize,
+    blank: T,
+    parse: impl Fn(usize, &[u8]) -> Result<T, FormatError> + Sync,
+) -> Result<Vec<T>, FormatError> {
+    let mut out = vec![blank; bytes.len() / size];
+    out.par_iter_mut().zip(bytes.par_chunks_exact(size)).enumerate().with_min_len(1024).try_for_each(|(i, (slot, b))| {
+        *slot = parse(i, b)?;
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Many G2 points, checked in parallel; errors name `what[i]`.
@@ -197,7 +213,7 @@ pub fn read_g2s_with(bytes: &[u8], what: &str, check: Check) -> Result<Vec<G2Aff
 
 /// [`read_g2s_with`] for a run of points whose first is `what[first]`.
 pub fn read_g2s_from(bytes: &[u8], what: &str, first: usize, check: Check) -> Result<Vec<G2Affine>, FormatError> {
-    bytes.par_chunks_exact(G2_BYTES).enumerate().map(|(i, b)| read_g2_with(b, || format!("{what}[{}]", first + i), check)).collect()
+    read_into(bytes, G2_BYTES, G2Affine::identity(), |i, b| read_g2_with(b, || format!("{what}[{}]", first + i), check))
 }
 
 /// Many G1 points as LEM bytes, concatenated.

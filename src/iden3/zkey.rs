@@ -12,15 +12,15 @@ use std::io::{Read, Seek};
 use std::path::Path;
 
 use ark_bn254::{G1Affine, G2Affine};
-use rayon::prelude::*;
 
 pub use super::zkey_file::{ZkeyFile, ZkeyWriter, CHUNK_POINTS, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
 
 use super::container::{write_atomically, Cursor, Writer};
 use super::encoding::{
     coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g2,
-    Check, G1_BYTES, G2_BYTES, N8,
+    read_g1s_from, read_g2s_from, Check, G1_BYTES, G2_BYTES, N8,
 };
+use super::zkey_file::section_name;
 use super::FormatError;
 use crate::prover::ProvingKey;
 use crate::Fr;
@@ -141,13 +141,11 @@ impl Zkey {
     /// Read a `.zkey` whose sha256 must be `sha256_hex`, without the curve and subgroup checks
     /// of its points: for a key checked once ([`Zkey::read_file`]) and pinned by its hash.
     pub fn read_file_pinned(path: &Path, sha256_hex: &str) -> Result<Zkey, FormatError> {
-        let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
-        // Hash and parse side by side; the parse counts only if the hash is the pinned one.
-        let (found, key) = rayon::join(|| crate::prover::keys::sha256_hex(&bytes), || Zkey::read_with(&mut std::io::Cursor::new(&bytes), Check::PinnedByHash));
+        let (bytes, found) = crate::prover::keys::read_hashed(path).map_err(|e| FormatError::io(path, e))?;
         if !found.eq_ignore_ascii_case(sha256_hex.trim()) {
             return Err(FormatError::Mismatch(format!("{}: sha256 {found}, pinned {sha256_hex}", path.display())));
         }
-        key
+        Zkey::from_bytes(&bytes, Check::PinnedByHash)
     }
 
     /// Read a Groth16 `.zkey` and check every section against the header: sizes, coefficient
@@ -179,6 +177,18 @@ impl Zkey {
             b2.extend(chunk);
             Ok::<_, FormatError>(())
         })?;
+        let ZkeyFile { header, ic, cs_hash, contributions, .. } = f;
+        Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
+    }
+
+    /// [`Zkey::read_with`] for a key already in memory: each section is parsed where it lies,
+    /// with no copy of its bytes.
+    pub fn from_bytes(bytes: &[u8], check: Check) -> Result<Zkey, FormatError> {
+        let f = ZkeyFile::new(std::io::Cursor::new(bytes))?;
+        let coefficients = parse_coefficients(&f.section(4)?[4..], 0, &f.header)?;
+        let g1 = |id: u32| read_g1s_from(f.section(id)?, section_name(id), 0, check);
+        let (a, b1, c, h) = (g1(SECTION_A)?, g1(SECTION_B1)?, g1(SECTION_L)?, g1(SECTION_H)?);
+        let b2 = read_g2s_from(f.section(SECTION_B2)?, section_name(SECTION_B2), 0, check)?;
         let ZkeyFile { header, ic, cs_hash, contributions, .. } = f;
         Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
     }
@@ -290,28 +300,25 @@ pub(super) fn header_bytes(h: &Header) -> Vec<u8> {
 /// Section-4 entries (without the leading count), the first being entry `first`, checked
 /// against the header's rows and signals.
 pub(super) fn parse_coefficients(entries: &[u8], first: usize, h: &Header) -> Result<Vec<Coefficient>, FormatError> {
-    entries
-        .par_chunks_exact(COEF_BYTES)
-        .enumerate()
-        .map(|(k, e)| {
-            let i = first + k;
-            let word = |k: usize| u32::from_le_bytes(e[4 * k..4 * k + 4].try_into().expect("4 bytes"));
-            let matrix = match word(0) {
-                0 => Matrix::A,
-                1 => Matrix::B,
-                other => return Err(FormatError::Header(format!(".zkey: coefficient {i} names matrix {other} (A is 0, B is 1)"))),
-            };
-            let (constraint, signal) = (word(1), word(2));
-            if constraint >= h.domain_size || signal >= h.n_vars {
-                return Err(FormatError::Header(format!(
-                    ".zkey: coefficient {i} at row {constraint}, signal {signal}: outside {} rows, {} signals",
-                    h.domain_size, h.n_vars
-                )));
-            }
-            let value = read_coefficient(&e[12..], || format!(".zkey coefficient {i}"))?;
-            Ok(Coefficient { matrix, constraint, signal, value })
-        })
-        .collect()
+    let blank = Coefficient { matrix: Matrix::A, constraint: 0, signal: 0, value: Fr::from(0u64) };
+    super::encoding::read_into(entries, COEF_BYTES, blank, |k, e| {
+        let i = first + k;
+        let word = |k: usize| u32::from_le_bytes(e[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+        let matrix = match word(0) {
+            0 => Matrix::A,
+            1 => Matrix::B,
+            other => return Err(FormatError::Header(format!(".zkey: coefficient {i} names matrix {other} (A is 0, B is 1)"))),
+        };
+        let (constraint, signal) = (word(1), word(2));
+        if constraint >= h.domain_size || signal >= h.n_vars {
+            return Err(FormatError::Header(format!(
+                ".zkey: coefficient {i} at row {constraint}, signal {signal}: outside {} rows, {} signals",
+                h.domain_size, h.n_vars
+            )));
+        }
+        let value = read_coefficient(&e[12..], || format!(".zkey coefficient {i}"))?;
+        Ok(Coefficient { matrix, constraint, signal, value })
+    })
 }
 
 /// Section 4's bytes for `coefficients`: the count, then the entries.

@@ -32,7 +32,7 @@ pub const SECTION_L: u32 = 8;
 pub const SECTION_H: u32 = 9;
 
 /// The name errors give section `id`'s points.
-fn section_name(id: u32) -> &'static str {
+pub(super) fn section_name(id: u32) -> &'static str {
     match id {
         SECTION_A => "zkey A",
         SECTION_B1 => "zkey B1",
@@ -63,6 +63,15 @@ impl ZkeyFile<BufReader<File>> {
     pub fn open(path: &Path) -> Result<ZkeyFile<BufReader<File>>, FormatError> {
         let f = File::open(path).map_err(|e| FormatError::io(path, e))?;
         ZkeyFile::new(BufReader::with_capacity(1 << 20, f))
+    }
+}
+
+impl<'a> ZkeyFile<std::io::Cursor<&'a [u8]>> {
+    /// Section `id`'s bytes, borrowed from the key in memory.
+    pub fn section(&self, id: u32) -> Result<&'a [u8], FormatError> {
+        let (start, size) = self.sections.entry(id)?;
+        // The section table was checked against the length when it was read.
+        Ok(&self.r.get_ref()[start as usize..(start + size) as usize])
     }
 }
 

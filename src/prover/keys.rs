@@ -3,6 +3,7 @@
 //! only after the sha256 of the file matches the one recorded at setup. The verifying key is
 //! small and always loaded with every check.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, SerializationError};
@@ -50,8 +51,32 @@ fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     std::fs::read(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
 }
 
+fn read_and_hash(path: &Path) -> Result<(Vec<u8>, String), KeyError> {
+    read_hashed(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
+}
+
 fn write(path: &Path, bytes: Vec<u8>) -> Result<(), KeyError> {
     write_all_atomic(&[(path.to_path_buf(), bytes)]).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
+}
+
+/// A whole file and its sha256 (lowercase hex), each piece hashed while the next is read: the
+/// hash is of exactly the bytes returned, and costs little more than the read.
+pub fn read_hashed(path: &Path) -> std::io::Result<(Vec<u8>, String)> {
+    const PIECE: usize = 8 << 20;
+    let mut f = std::fs::File::open(path)?;
+    let len = usize::try_from(f.metadata()?.len()).map_err(|_| std::io::Error::other("file too large"))?;
+    let mut bytes = vec![0u8; len];
+    let mut hasher = Sha256::new();
+    let (mut hashed, mut done) = (0, 0);
+    while done < len {
+        let (head, tail) = bytes.split_at_mut(done);
+        let take = PIECE.min(len - done);
+        let (read, ()) = rayon::join(|| f.read_exact(&mut tail[..take]), || hasher.update(&head[hashed..]));
+        read?;
+        (hashed, done) = (done, done + take);
+    }
+    hasher.update(&bytes[hashed..]);
+    Ok((bytes, hex::encode(hasher.finalize())))
 }
 
 /// The sha256 of `bytes`, as lowercase hex.
@@ -70,8 +95,7 @@ pub fn save_proving_key(pk: &ProvingKey, path: &Path) -> Result<String, KeyError
 
 /// Load a proving key without point checks, only if its sha256 is `expected_sha256`.
 pub fn load_proving_key(path: &Path, expected_sha256: &str) -> Result<ProvingKey, KeyError> {
-    let bytes = read(path)?;
-    let actual = sha256_hex(&bytes);
+    let (bytes, actual) = read_and_hash(path)?;
     if !actual.eq_ignore_ascii_case(expected_sha256) {
         return Err(KeyError::HashMismatch { path: path.to_path_buf(), expected: expected_sha256.to_string(), actual });
     }

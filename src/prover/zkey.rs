@@ -67,6 +67,16 @@ impl ZkeyProver {
         &witness[1..=self.n_public.min(witness.len().saturating_sub(1))]
     }
 
+    /// The number of public signals (the constant 1 not counted).
+    pub fn num_public(&self) -> usize {
+        self.n_public
+    }
+
+    /// The row evaluations `A w` and `B w` on the domain.
+    pub fn rows(&self, witness: &[Fr]) -> (Vec<Fr>, Vec<Fr>) {
+        rayon::join(|| times(&self.rows_a, witness), || times(&self.rows_b, witness))
+    }
+
     /// Prove with fresh randomness from the operating system, and verify the proof.
     pub fn prove(&self, witness: &[Fr]) -> Result<Proof, ProverError> {
         let (r, s) = (Fr::rand(&mut rand::rngs::OsRng), Fr::rand(&mut rand::rngs::OsRng));
@@ -85,7 +95,7 @@ impl ZkeyProver {
         if witness[0] != Fr::from(1u64) {
             return Err(ProverError::Zkey("the witness's signal 0 (the constant) is not 1".into()));
         }
-        let (a, b) = rayon::join(|| times(&self.rows_a, witness), || times(&self.rows_b, witness));
+        let (a, b) = self.rows(witness);
         let rows = Rows { a, b, c: None };
         Ok(proof_from_rows(&self.pk, &self.domain, rows, witness, self.n_public + 1, r, s))
     }
