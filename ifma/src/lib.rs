@@ -170,12 +170,6 @@ mod kernel {
         inv.wrapping_neg() & MASK
     }
 
-    /// The limbs ark-ff stores for `2^e`: the integer `2^(e + 256) mod p`.
-    fn power_of_two(e: u64) -> [u64; 4] {
-        use ark_ff::Field;
-        Fq::from(2u64).pow([e]).0 .0
-    }
-
     struct Consts {
         mask: __m512i,
         zero: __m512i,
@@ -185,10 +179,8 @@ mod kernel {
         two_p: V,
         four_p: V,
         six_p: V,
-        /// The integer 2^264, which takes ark-ff's `x 2^256` to the kernel's `x 2^260`.
-        into: V,
-        /// The integer 2^256, which takes it back.
-        out_of: V,
+        eight_p: V,
+        fifteen: __m512i,
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -200,7 +192,7 @@ mod kernel {
     fn consts() -> Consts {
         let p = p52();
         let times = |k: u64| {
-            // k * p in 52-bit limbs (k <= 6 keeps every limb's sum below 2^64).
+            // k p in 52-bit limbs (k <= 8: below 2^257, the top limb below 2^52).
             let mut out = [0u64; 5];
             let mut carry = 0u64;
             for j in 0..5 {
@@ -211,9 +203,6 @@ mod kernel {
             out[4] |= carry << 52;
             out
         };
-        // ark-ff stores x as the integer x 2^256 mod p; the kernel wants x 2^260 = mont(x 2^256,
-        // 2^264) and gives back x 2^256 = mont(x 2^260, 2^256). The integers 2^264 and 2^256
-        // are ark-ff's stored forms of 2^8 and of 1.
         Consts {
             mask: _mm512_set1_epi64(MASK as i64),
             zero: _mm512_setzero_si512(),
@@ -222,8 +211,8 @@ mod kernel {
             two_p: splat(times(2)),
             four_p: splat(times(4)),
             six_p: splat(times(6)),
-            into: splat(split(power_of_two(8))),
-            out_of: splat(split(power_of_two(0))),
+            eight_p: splat(times(8)),
+            fifteen: _mm512_set1_epi64(15),
         }
     }
 
@@ -392,20 +381,45 @@ mod kernel {
         };
         let (l0, l1, l2, l3) = (limb(0), limb(1), limb(2), limb(3));
         let m = k.mask;
+        // 16 x, as the 64-bit limbs shifted 4 bits up and cut into 52-bit ones (below 16p),
+        // then brought below 2p: no multiplication.
         let r = [
-            _mm512_and_si512(l0, m),
-            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l0, 52), _mm512_slli_epi64(l1, 12)), m),
-            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l1, 40), _mm512_slli_epi64(l2, 24)), m),
-            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l2, 28), _mm512_slli_epi64(l3, 36)), m),
-            _mm512_srli_epi64(l3, 16),
+            _mm512_and_si512(_mm512_slli_epi64(l0, 4), m),
+            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l0, 48), _mm512_slli_epi64(l1, 16)), m),
+            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l1, 36), _mm512_slli_epi64(l2, 28)), m),
+            _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(l2, 24), _mm512_slli_epi64(l3, 40)), m),
+            _mm512_srli_epi64(l3, 12),
         ];
-        mul(&V(r), &k.into, k)
+        shrink(&shrink(&shrink(&V(r), &k.eight_p, k), &k.four_p, k), &k.two_p, k)
+    }
+
+    /// `v / 16 mod p` for `v` below 8p: `(v + m p) / 16` with `m = -v p^-1 mod 16`, below 1.5p.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn div16(v: &V, k: &Consts) -> V {
+        let m = _mm512_and_si512(_mm512_madd52lo_epu64(k.zero, v.0[0], k.p_inv), k.fifteen);
+        let mut t = v.0;
+        for j in 0..5 {
+            t[j] = _mm512_madd52lo_epu64(t[j], m, k.p[j]);
+            if j < 4 {
+                t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], m, k.p[j]);
+            }
+        }
+        let t = normalize(t, k).0;
+        V(std::array::from_fn(|j| {
+            let low = _mm512_srli_epi64(t[j], 4);
+            if j < 4 {
+                _mm512_or_si512(low, _mm512_and_si512(_mm512_slli_epi64(t[j + 1], 48), k.mask))
+            } else {
+                low
+            }
+        }))
     }
 
     /// The kernel's form (below 8p) back to ark-ff's canonical limbs, stored at `at`.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn store(v: &V, soa: &mut [u64], coordinate: usize, lanes: usize, at: usize, k: &Consts) {
-        let r = reduce(&mul(v, &k.out_of, k), k).0;
+        // The kernel's x 2^260 is ark-ff's x 2^256 times 16.
+        let r = reduce(&div16(v, k), k).0;
         let l = [
             _mm512_or_si512(r[0], _mm512_slli_epi64(r[1], 52)),
             _mm512_or_si512(_mm512_srli_epi64(r[1], 12), _mm512_slli_epi64(r[2], 40)),
@@ -495,7 +509,8 @@ mod kernel {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn load_one(k: &Consts) -> V {
         let one: Fq = ark_ff::Field::ONE;
-        mul(&splat(split(one.0 .0)), &k.into, k)
+        let limbs = one.0 .0;
+        load(&std::array::from_fn::<u64, 32, _>(|i| limbs[i / 8]), 0, 8, 0, k)
     }
 
     /// Eight lanes stored as `out[8 j + lane]`, canonical ark-ff limbs.

@@ -144,7 +144,7 @@ pub fn submit_batch_calldata(
 ) -> Result<Vec<u8>, CalldataError> {
     let len = public_data.len();
     let l2_start = HEADER_BYTES + L1_SLOT_BYTES * l1_slots;
-    if len < l2_start + SLOT_BYTES || (len - l2_start) % SLOT_BYTES != 0 {
+    if len < l2_start + SLOT_BYTES || !(len - l2_start).is_multiple_of(SLOT_BYTES) {
         return Err(CalldataError::Length(len));
     }
     let new_root: [u8; 32] = public_data[NEW_ROOT].try_into().expect("32 bytes");
