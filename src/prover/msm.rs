@@ -77,13 +77,18 @@ fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
 }
 
 /// The window width c (bits) that minimizes the estimated group additions for `n` points of
-/// scalars up to `max`: per window, one bucket addition a point (affine, about 0.6 of a mixed
-/// addition when batched) and, to sum the buckets, one mixed and one full projective addition a
-/// bucket (about 2.5 mixed additions).
+/// scalars up to `max`: per window, one bucket addition a point (affine, `chord` of a mixed
+/// addition when batched: about 0.6) and, to sum the buckets, one mixed and one full projective
+/// addition a bucket (about 2.5 mixed additions).
 pub fn window_bits<B: BigInteger>(n: usize, max: &B) -> usize {
+    window_bits_for(n, max, 0.6)
+}
+
+/// [`window_bits`] with a batched bucket addition costing `chord` mixed additions.
+fn window_bits_for<B: BigInteger>(n: usize, max: &B, chord: f64) -> usize {
     let cost = |c: usize| {
         let windows = window_count(max, c);
-        let per_point = if c >= AFFINE_MIN_WINDOW { 0.6 } else { 1.0 };
+        let per_point = if c >= AFFINE_MIN_WINDOW { chord } else { 1.0 };
         windows as f64 * (n as f64 * per_point + 2.5 * (1usize << (c - 1)) as f64)
     };
     (2..=MAX_WINDOW).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(2)
@@ -158,7 +163,8 @@ where
     if idx.is_empty() {
         return Projective::zero();
     }
-    let c = window_bits(idx.len(), max);
+    let bulk = bulk && P::BaseField::has_chords();
+    let c = window_bits_for(idx.len(), max, if bulk { P::BaseField::CHORD_COST } else { 0.6 });
     let windows = window_count(max, c);
     // Each window's digits are computed as it reads its points (cheap next to one addition),
     // so no table of all digits (17 windows x 4 bytes a point) is ever stored.
@@ -226,7 +232,6 @@ where
     // Batches of 1/16 of the buckets keep collisions rare. With the bulk path an addition
     // costs a fraction of the batch's one inversion, so batches of 1/4 pay despite more
     // waiting points (`examples/msm_tune.rs`: G1 2^16 124 to 106 ms, 2^18 408 to 369 ms).
-    let bulk = bulk && P::BaseField::has_chords();
     let batch = if bulk { (nb / 4).clamp(16, 4096) } else { (nb / 16).clamp(16, 2048) };
     let mut acc = AffineBuckets::<P> {
         slots: vec![Slot { x: P::BaseField::ZERO, y: P::BaseField::ZERO }; nb],
@@ -332,6 +337,10 @@ pub trait BatchInverse: Field {
     fn has_chords() -> bool {
         false
     }
+
+    /// A bucket addition on the bulk path, in mixed projective additions: what sets the
+    /// window width against the buckets' final sums.
+    const CHORD_COST: f64 = 0.6;
 }
 
 /// BN254's G1 field: chord additions eight at a time with AVX-512 IFMA where the CPU has it
@@ -357,6 +366,9 @@ impl BatchInverse for ark_bn254::Fq {
 /// multiplications an element, where inverting in Fq2 (three Fq2 products) costs 9.
 impl BatchInverse for ark_bn254::Fq2 {
     type Scratch = (Vec<ark_bn254::Fq>, Vec<ark_bn254::Fq>, zkrollup_ifma::Scratch);
+    /// The eight-lane chords are cheaper against G2's projective sums than in G1: narrower
+    /// windows, fewer buckets (`examples/msm_tune.rs`: G2 2^16 247-258 to 234-240 ms).
+    const CHORD_COST: f64 = 0.3;
 
     fn add_chords(x1: &mut [Self], y1: &mut [Self], x2: &[Self], y2: &[Self], (_, _, chords): &mut Self::Scratch) -> bool {
         zkrollup_ifma::add_chords_fq2(x1, y1, x2, y2, chords)
