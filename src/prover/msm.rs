@@ -8,7 +8,7 @@
 //! Tested against ark-ec's `VariableBaseMSM` on random and adversarial inputs (below).
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AdditiveGroup, AffineRepr};
+use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -81,15 +81,15 @@ fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
 /// addition when batched: about 0.6) and, to sum the buckets, one mixed and one full projective
 /// addition a bucket (about 2.5 mixed additions).
 pub fn window_bits<B: BigInteger>(n: usize, max: &B) -> usize {
-    window_bits_for(n, max, 0.6)
+    window_bits_for(n, max, 0.6, 2.5)
 }
 
 /// [`window_bits`] with a batched bucket addition costing `chord` mixed additions.
-fn window_bits_for<B: BigInteger>(n: usize, max: &B, chord: f64) -> usize {
+fn window_bits_for<B: BigInteger>(n: usize, max: &B, chord: f64, bucket: f64) -> usize {
     let cost = |c: usize| {
         let windows = window_count(max, c);
-        let per_point = if c >= AFFINE_MIN_WINDOW { chord } else { 1.0 };
-        windows as f64 * (n as f64 * per_point + 2.5 * (1usize << (c - 1)) as f64)
+        let (per_point, per_bucket) = if c >= AFFINE_MIN_WINDOW { (chord, bucket) } else { (1.0, 2.5) };
+        windows as f64 * (n as f64 * per_point + per_bucket * (1usize << (c - 1)) as f64)
     };
     (2..=MAX_WINDOW).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(2)
 }
@@ -164,7 +164,7 @@ where
         return Projective::zero();
     }
     let bulk = bulk && P::BaseField::has_chords();
-    let c = window_bits_for(idx.len(), max, if bulk { P::BaseField::CHORD_COST } else { 0.6 });
+    let c = if bulk { window_bits_for(idx.len(), max, CHORD, CHORD * BULK_BUCKET) } else { window_bits(idx.len(), max) };
     let windows = window_count(max, c);
     // Each window's digits are computed as it reads its points (cheap next to one addition),
     // so no table of all digits (17 windows x 4 bytes a point) is ever stored.
@@ -260,6 +260,9 @@ where
         }
     }
     acc.finish();
+    if bulk && nb >= BULK_SUM_MIN_BUCKETS {
+        return acc.weighted_sum_bulk();
+    }
     // sum_k k b_k by running sums from the top, adding each affine bucket with a mixed addition.
     let (mut running, mut total) = (Projective::<P>::zero(), Projective::<P>::zero());
     for ((p, s), o) in acc.slots.iter().zip(&acc.state).zip(&acc.overflow).rev() {
@@ -272,6 +275,67 @@ where
         total += running;
     }
     total
+}
+
+/// On the bulk path: a bucket addition, in mixed projective additions (the eight-lane chords
+/// cost about a quarter of one)...
+const CHORD: f64 = 0.3;
+/// ...and a bucket's share of the window's final sum, in bucket additions (two chords, the
+/// segments' projective sums and the lanes' bookkeeping). Measured against 2.0 and 3.0
+/// (`examples/msm_tune.rs`, alternating): level at 2^16, 2.5 and 2.0 best at G1 2^18.
+const BULK_BUCKET: f64 = 2.5;
+
+/// Below this many buckets a window's sum stays with projective running sums.
+const BULK_SUM_MIN_BUCKETS: usize = 256;
+
+/// Affine points, some of them the identity, each to be increased by another (lanes side by
+/// side): the additions whose x coordinates differ go to [`BatchInverse::add_chords`] together,
+/// the rest (doublings, `P + (-P)`, the identity) are settled one by one.
+struct Lanes<P: SWCurveConfig>
+where
+    P::BaseField: BatchInverse,
+{
+    points: Vec<Affine<P>>,
+    chords: Chords<P::BaseField>,
+    scratch: <P::BaseField as BatchInverse>::Scratch,
+}
+
+impl<P: SWCurveConfig> Lanes<P>
+where
+    P::BaseField: BatchInverse,
+{
+    /// `points[s] += addend(s)` for every lane `s` (`None` adds nothing).
+    fn add(&mut self, addend: impl Fn(usize) -> Option<Affine<P>>) {
+        let ch = &mut self.chords;
+        for v in [&mut ch.x1, &mut ch.y1, &mut ch.x2, &mut ch.y2] {
+            v.clear();
+        }
+        ch.bucket.clear();
+        for (s, p) in self.points.iter_mut().enumerate() {
+            let Some(q) = addend(s).filter(|q| !q.is_zero()) else { continue };
+            if p.is_zero() {
+                *p = q;
+            } else if p.x != q.x {
+                ch.bucket.push(s);
+                ch.x1.push(p.x);
+                ch.y1.push(p.y);
+                ch.x2.push(q.x);
+                ch.y2.push(q.y);
+            } else {
+                *p = (*p + q).into_affine();
+            }
+        }
+        if !P::BaseField::add_chords(&mut ch.x1, &mut ch.y1, &ch.x2, &ch.y2, &mut self.scratch) {
+            for (k, &s) in ch.bucket.iter().enumerate() {
+                let q = Affine::<P>::new_unchecked(ch.x2[k], ch.y2[k]);
+                self.points[s] = (self.points[s] + q).into_affine();
+            }
+            return;
+        }
+        for (k, &s) in ch.bucket.iter().enumerate() {
+            self.points[s] = Affine::<P>::new_unchecked(ch.x1[k], ch.y1[k]);
+        }
+    }
 }
 
 /// A bucket's point, one cache line (G1) or two (G2) and never straddling one.
@@ -338,9 +402,6 @@ pub trait BatchInverse: Field {
         false
     }
 
-    /// A bucket addition on the bulk path, in mixed projective additions: what sets the
-    /// window width against the buckets' final sums.
-    const CHORD_COST: f64 = 0.6;
 }
 
 /// BN254's G1 field: chord additions eight at a time with AVX-512 IFMA where the CPU has it
@@ -366,9 +427,6 @@ impl BatchInverse for ark_bn254::Fq {
 /// multiplications an element, where inverting in Fq2 (three Fq2 products) costs 9.
 impl BatchInverse for ark_bn254::Fq2 {
     type Scratch = (Vec<ark_bn254::Fq>, Vec<ark_bn254::Fq>, zkrollup_ifma::Scratch);
-    /// The eight-lane chords are cheaper against G2's projective sums than in G1: narrower
-    /// windows, fewer buckets (`examples/msm_tune.rs`: G2 2^16 247-258 to 234-240 ms).
-    const CHORD_COST: f64 = 0.3;
 
     fn add_chords(x1: &mut [Self], y1: &mut [Self], x2: &[Self], y2: &[Self], (_, _, chords): &mut Self::Scratch) -> bool {
         zkrollup_ifma::add_chords_fq2(x1, y1, x2, y2, chords)
@@ -475,6 +533,45 @@ where
         }
         self.queue.clear();
         self.retry_pending();
+    }
+
+    /// `sum_k k b_k` (bucket `b_k` at slot `k - 1`, its projective twin included) with the
+    /// running sums of many segments of buckets side by side, each step's additions batched
+    /// through [`BatchInverse::add_chords`]: segment `s` of `len` buckets gives `R_s = sum_j
+    /// b_(s len + j)` and `T_s = sum_j j b_(s len + j)` (j from 1), and the sum is
+    /// `sum_s T_s + len sum_s s R_s`, the last a running sum over the few segments.
+    fn weighted_sum_bulk(&self) -> Projective<P> {
+        let m = self.slots.len();
+        let segments = (m / 8).clamp(1, 256);
+        let len = m.div_ceil(segments);
+        let bucket = |k: usize| (k < m && self.state[k] != EMPTY).then(|| Affine::<P>::new_unchecked(self.slots[k].x, self.slots[k].y));
+        let lanes = || Lanes::<P> {
+            points: vec![Affine::<P>::zero(); segments],
+            chords: Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() },
+            scratch: Default::default(),
+        };
+        let (mut running, mut total) = (lanes(), lanes());
+        for j in (0..len).rev() {
+            running.add(|s| bucket(s * len + j));
+            total.add(|s| Some(running.points[s]));
+        }
+        // sum_s s R_s by running sums over the segments, then times len.
+        let (mut run, mut weighted) = (Projective::<P>::zero(), Projective::<P>::zero());
+        for r in running.points.iter().skip(1).rev() {
+            run += r;
+            weighted += run;
+        }
+        let mut sum = weighted.mul_bigint([len as u64]);
+        for t in &total.points {
+            sum += t;
+        }
+        // The projective twins (only adversarial digits fill them), each times its digit.
+        for (k, o) in self.overflow.iter().enumerate() {
+            if !o.is_zero() {
+                sum += o.mul_bigint([k as u64 + 1]);
+            }
+        }
+        sum
     }
 
     /// Queue the waiting points again.
