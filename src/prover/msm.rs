@@ -58,7 +58,7 @@ where
         None => r_minus_one,
     };
     let (sum_ones, sum_rest) = rayon::join(
-        || sum_affine(&ones),
+        || sum_affine(&ones, bulk),
         || groups.par_iter().enumerate().map(|(g, idx)| pippenger(bases, scalars, idx, &max(g), bulk)).sum::<Projective<P>>(),
     );
     sum_ones + sum_rest
@@ -68,8 +68,25 @@ where
 /// and 64-bit values); each class pays only for the windows its scalars span.
 const GROUP_BITS: [usize; 3] = [16, 32, 64];
 
-/// The sum of affine points.
-fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
+/// The sum of affine points: on the bulk path, 256 running sums side by side whose additions
+/// are batched through [`BatchInverse::add_chords`]; otherwise mixed projective additions.
+fn sum_affine<P: SWCurveConfig>(points: &[Affine<P>], bulk: bool) -> Projective<P>
+where
+    P::BaseField: BatchInverse,
+{
+    const LANES: usize = 256;
+    if bulk && P::BaseField::has_chords() {
+        return points
+            .par_chunks(64 * LANES)
+            .map(|chunk| {
+                let mut lanes = Lanes::<P>::new(LANES);
+                for step in chunk.chunks(LANES) {
+                    lanes.add(|s| step.get(s).copied());
+                }
+                lanes.points.iter().fold(Projective::<P>::zero(), |acc, p| acc + p)
+            })
+            .sum();
+    }
     points
         .par_chunks(4096)
         .map(|chunk| chunk.iter().fold(Projective::<P>::zero(), |acc, p| acc + p))
@@ -304,6 +321,15 @@ impl<P: SWCurveConfig> Lanes<P>
 where
     P::BaseField: BatchInverse,
 {
+    /// `lanes` lanes, each the identity.
+    fn new(lanes: usize) -> Self {
+        Lanes {
+            points: vec![Affine::<P>::zero(); lanes],
+            chords: Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() },
+            scratch: Default::default(),
+        }
+    }
+
     /// `points[s] += addend(s)` for every lane `s` (`None` adds nothing).
     fn add(&mut self, addend: impl Fn(usize) -> Option<Affine<P>>) {
         let ch = &mut self.chords;
@@ -545,12 +571,7 @@ where
         let segments = (m / 8).clamp(1, 256);
         let len = m.div_ceil(segments);
         let bucket = |k: usize| (k < m && self.state[k] != EMPTY).then(|| Affine::<P>::new_unchecked(self.slots[k].x, self.slots[k].y));
-        let lanes = || Lanes::<P> {
-            points: vec![Affine::<P>::zero(); segments],
-            chords: Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() },
-            scratch: Default::default(),
-        };
-        let (mut running, mut total) = (lanes(), lanes());
+        let (mut running, mut total) = (Lanes::<P>::new(segments), Lanes::<P>::new(segments));
         for j in (0..len).rev() {
             running.add(|s| bucket(s * len + j));
             total.add(|s| Some(running.points[s]));
@@ -739,6 +760,7 @@ mod tests {
         check_g1(&bases, &vec![minus_one; n], "all r - 1");
         check_g1(&vec![g; n], &rand, "one base repeated");
         check_g1(&vec![g; n], &vec![Fr::from(12345u64); n], "one base, one scalar: every addition doubles");
+        check_g1(&vec![g; n], &vec![one; n], "one base, all ones: the running sums of ones double");
         // P and -P with equal scalars cancel bucket by bucket.
         let mut pm = Vec::new();
         for p in &bases[..n / 2] {
@@ -747,6 +769,7 @@ mod tests {
         }
         let same: Vec<Fr> = rand[..n / 2].iter().flat_map(|s| [*s, *s]).collect();
         check_g1(&pm, &same, "P, -P pairs");
+        check_g1(&pm, &vec![one; pm.len()], "P, -P pairs of ones: the running sums cancel");
         let mut with_identity = bases.clone();
         for i in (0..n).step_by(3) {
             with_identity[i] = G1Affine::identity();
