@@ -8,6 +8,7 @@
 # Usage, from the repository root, after `cargo build --release --examples` and
 # `npm ci --prefix tests/js`: bash benches/ceremony_vs_snarkjs.sh WORKDIR [16|18 ...]
 # SNARKJS_SETUP=0 skips `snarkjs groth16 setup` (over ten minutes at 2^18) and its comparison.
+# PROVE_ONLY=1 runs only the proofs, on the k1.zkey and w.wtns an earlier run left in WORKDIR.
 set -euo pipefail
 ROOT=$(pwd)
 W=$(realpath -m "${1:?usage: ceremony_vs_snarkjs.sh WORKDIR [16|18 ...]}")
@@ -24,11 +25,27 @@ timed() { # timed LABEL COMMAND...: one line "LABEL: S s, K KB"
     tail -1 "$W/last.err"
 }
 
+proofs() { # three of each, alternating, on k1.zkey and w.wtns; snarkjs verifies ours
+    sha=$(sha256sum k1.zkey | cut -d' ' -f1)
+    for i in 1 2 3; do
+        timed "snarkjs groth16 prove" $S groth16 prove k1.zkey w.wtns sp.json spub.json
+        timed "zkrollup prove-zkey (points checked)" "$Z" prove-zkey --zkey k1.zkey --wtns w.wtns --out ours
+        timed "zkrollup prove-zkey --zkey-sha256 (pinned)" "$Z" prove-zkey --zkey k1.zkey --zkey-sha256 "$sha" --wtns w.wtns --out ours
+    done
+    $S zkey export verificationkey k1.zkey vk.json >/dev/null
+    $S groth16 verify vk.json ours/public.json ours/proof.json | grep -o "OK!"
+}
+
 for size in $SIZES; do
     D=$W/$size
     mkdir -p "$D"
     cd "$D"
     echo "== domain 2^$size =="
+    if [ "${PROVE_ONLY:-0}" = 1 ]; then
+        proofs
+        cd "$ROOT"
+        continue
+    fi
     [ -f t.ptau ] || "$PTAU" $((size + 1)) t.ptau >/dev/null
     if [ "$size" = 16 ]; then
         rel=$(realpath --relative-to="$ROOT" "$D")
@@ -66,13 +83,6 @@ PY
     timed "zkrollup ceremony verify (snarkjs's contribution)" "$Z" ceremony verify --zkey s1.zkey --ptau t.ptau "${CIRCUIT[@]}"
     timed "snarkjs zkey verify (our contribution)" $S zkey verify c.r1cs t.ptau k1.zkey
     grep -q "ZKey Ok!" "$W/last.log" "$W/last.err" || { echo "snarkjs refused our contribution"; exit 1; }
-    sha=$(sha256sum k1.zkey | cut -d' ' -f1)
-    for i in 1 2 3; do
-        timed "snarkjs groth16 prove" $S groth16 prove k1.zkey w.wtns sp.json spub.json
-        timed "zkrollup prove-zkey (points checked)" "$Z" prove-zkey --zkey k1.zkey --wtns w.wtns --out ours
-        timed "zkrollup prove-zkey --zkey-sha256 (pinned)" "$Z" prove-zkey --zkey k1.zkey --zkey-sha256 "$sha" --wtns w.wtns --out ours
-    done
-    $S zkey export verificationkey k1.zkey vk.json >/dev/null
-    $S groth16 verify vk.json ours/public.json ours/proof.json | grep -o "OK!"
+    proofs
     cd "$ROOT"
 done
