@@ -1,4 +1,4 @@
-//! Affine point additions on BN254 G1 in bulk, eight lanes at a time with AVX-512 IFMA
+//! Affine point additions on BN254 G1 and G2 in bulk, eight lanes at a time with AVX-512 IFMA
 //! (`vpmadd52luq`/`vpmadd52huq`: 52-bit multiply-adds), for the MSM's bucket additions.
 //!
 //! The MSM's floor is base-field multiplication: ark-ff's takes about 20 ns on the project's
@@ -39,8 +39,7 @@ pub fn available() -> bool {
 /// Reusable buffers for [`add_chords`], so that an MSM's many batches allocate nothing.
 #[derive(Default)]
 pub struct Scratch {
-    /// The inputs and outputs, limb-major: coordinate `c` (x1, y1, x2, y2), 64-bit limb `j`,
-    /// lane `k` at `(4 c + j) * lanes + k`.
+    /// The inputs and outputs, limb-major (the layout `bulk` describes).
     soa: Vec<u64>,
     /// Field elements in the kernel's form (five limbs of eight lanes each), one per vector.
     work: Vec<u64>,
