@@ -148,6 +148,21 @@ mod tests {
     }
 
     #[test]
+    fn a_file_read_in_pieces_hashes_as_a_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two whole pieces of 8 MiB and a few bytes: every step of the pipeline, and the tail.
+        for len in [0, 5, (8 << 20) - 1, (16 << 20) + 3] {
+            let bytes: Vec<u8> = (0..len).map(|i: usize| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let (read, hash) = read_hashed(&path).unwrap();
+            assert!(read == bytes, "{len} bytes read back");
+            assert_eq!(hash, sha256_hex(&bytes), "{len} bytes");
+        }
+        assert!(read_hashed(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
     fn a_changed_proving_key_is_refused_before_it_is_parsed() {
         let dir = tempfile::tempdir().unwrap();
         let (pk, _) = setup_insecure_dev(valid(), 3).unwrap();
