@@ -266,7 +266,7 @@ where
         scratch: Vec::with_capacity(batch),
         inverse_scratch: Default::default(),
         bulk,
-        chords: Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() },
+        chords: Chords::new(),
         special: Vec::new(),
     };
     for (d, p) in column {
@@ -331,7 +331,7 @@ where
     fn new(lanes: usize) -> Self {
         Lanes {
             points: vec![Affine::<P>::zero(); lanes],
-            chords: Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() },
+            chords: Chords::new(),
             scratch: Default::default(),
         }
     }
@@ -339,20 +339,13 @@ where
     /// `points[s] += addend(s)` for every lane `s` (`None` adds nothing).
     fn add(&mut self, addend: impl Fn(usize) -> Option<Affine<P>>) {
         let ch = &mut self.chords;
-        for v in [&mut ch.x1, &mut ch.y1, &mut ch.x2, &mut ch.y2] {
-            v.clear();
-        }
-        ch.bucket.clear();
+        ch.clear();
         for (s, p) in self.points.iter_mut().enumerate() {
             let Some(q) = addend(s).filter(|q| !q.is_zero()) else { continue };
             if p.is_zero() {
                 *p = q;
             } else if p.x != q.x {
-                ch.bucket.push(s);
-                ch.x1.push(p.x);
-                ch.y1.push(p.y);
-                ch.x2.push(q.x);
-                ch.y2.push(q.y);
+                ch.push(s, (p.x, p.y), (q.x, q.y));
             } else {
                 *p = (*p + q).into_affine();
             }
@@ -413,6 +406,28 @@ struct Chords<F> {
     y1: Vec<F>,
     x2: Vec<F>,
     y2: Vec<F>,
+}
+
+impl<F: Copy> Chords<F> {
+    fn new() -> Self {
+        Chords { bucket: Vec::new(), x1: Vec::new(), y1: Vec::new(), x2: Vec::new(), y2: Vec::new() }
+    }
+
+    fn clear(&mut self) {
+        self.bucket.clear();
+        for v in [&mut self.x1, &mut self.y1, &mut self.x2, &mut self.y2] {
+            v.clear();
+        }
+    }
+
+    /// Queue `(x1, y1) += (x2, y2)` into bucket (or lane) `b`.
+    fn push(&mut self, b: usize, (x1, y1): (F, F), (x2, y2): (F, F)) {
+        self.bucket.push(b);
+        self.x1.push(x1);
+        self.y1.push(y1);
+        self.x2.push(x2);
+        self.y2.push(y2);
+    }
 }
 
 /// A field whose non-zero elements can be inverted in bulk with one field inversion.
@@ -615,19 +630,12 @@ where
     /// bulk path.
     fn flush_chords(&mut self) {
         let ch = &mut self.chords;
-        for v in [&mut ch.x1, &mut ch.y1, &mut ch.x2, &mut ch.y2] {
-            v.clear();
-        }
-        ch.bucket.clear();
+        ch.clear();
         self.special.clear();
         for &(b, p) in &self.queue {
             let cur = &self.slots[b];
             if cur.x != p.x {
-                ch.bucket.push(b);
-                ch.x1.push(cur.x);
-                ch.y1.push(cur.y);
-                ch.x2.push(p.x);
-                ch.y2.push(p.y);
+                ch.push(b, (cur.x, cur.y), (p.x, p.y));
             } else {
                 self.special.push((b, p));
             }
