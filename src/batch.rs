@@ -250,6 +250,27 @@ pub enum Rule {
     },
 }
 
+impl Rule {
+    /// A short, stable name for the rule (for APIs and metrics), as `wrong_nonce`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rule::PaddingNotEmpty { .. } => "padding_not_empty",
+            Rule::ReservedIndex => "reserved_index",
+            Rule::AccountExists { .. } => "account_exists",
+            Rule::BadKey(_) => "bad_key",
+            Rule::WrongExitAmount { .. } => "wrong_exit_amount",
+            Rule::IndexOutOfRange { .. } => "index_out_of_range",
+            Rule::NoAccount { .. } => "no_account",
+            Rule::MissingSignature => "missing_signature",
+            Rule::BadSignature(_) => "bad_signature",
+            Rule::WrongNonce { .. } => "wrong_nonce",
+            Rule::InsufficientBalance { .. } => "insufficient_balance",
+            Rule::NonceExhausted => "nonce_exhausted",
+            Rule::ReceiverOverflow { .. } => "receiver_overflow",
+        }
+    }
+}
+
 /// Why a batch was rejected; the state is left as it was.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum BatchError {

@@ -61,7 +61,7 @@ pub use zkrollup_circuits::Fr;
 
 pub use account::Account;
 pub use batch::{Batch, BatchError, BatchParams, Party, Rule, Section, Transfer};
-pub use request::{Request, RequestKind};
+pub use request::{RecordError, Request, RequestKind};
 pub use state::{Genesis, State, StateError};
 pub use tree::{StateTree, TreeError};
 pub use witness::{BatchWitness, SlotWitness};

@@ -47,6 +47,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the operator node: HTTP API, mempool, batcher, prover and L1 submitter.
+    ///
+    /// The node is its own program, `zkrollup-node`, built beside this one (`cargo build
+    /// --release --workspace`), so that this engine carries no async runtime; `zkrollup node ARGS`
+    /// runs it with ARGS. `zkrollup node --help` lists them.
+    #[command(disable_help_flag = true)]
+    Node {
+        /// The node's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Validate a batch against a state and apply it without proving.
     ///
     /// Writes OUT/state.json (the new state) and OUT/public_data.hex (the batch's public data,
@@ -559,6 +570,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Node { args } => run_node(&args),
         Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {
             set_threads(threads)?;
@@ -646,6 +658,21 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `zkrollup node ARGS`: run `zkrollup-node ARGS` from beside this executable (as git runs
+/// `git-foo`), passing its exit status on.
+fn run_node(args: &[std::ffi::OsString]) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot locate this executable")?;
+    let node = exe.with_file_name(format!("zkrollup-node{}", std::env::consts::EXE_SUFFIX));
+    if !node.exists() {
+        bail!(
+            "{} is missing: build it with `cargo build --release -p zkrollup-node` (or --workspace)",
+            node.display()
+        );
+    }
+    let status = std::process::Command::new(&node).args(args).status().with_context(|| format!("cannot run {}", node.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 fn parse_domain(s: &str) -> Result<Fr> {

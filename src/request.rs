@@ -1,7 +1,7 @@
 //! L1 requests (SPEC-v2 section 2): the records the contract queues and a batch consumes, in
 //! queue order, before its L2 slots.
 
-use zkrollup_circuits::packed_key::pack;
+use zkrollup_circuits::packed_key::{pack, unpack};
 use zkrollup_circuits::request::{l1_slot_bytes, L1_SLOT_BYTES};
 
 pub use zkrollup_circuits::request::RequestKind;
@@ -10,6 +10,23 @@ use crate::Fr;
 
 /// Bytes of an L1 record: `type (1) || index (4) || amount (8) || key (32) || addr (20)`.
 pub const RECORD_BYTES: usize = 65;
+
+/// Why bytes are not an L1 record.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError {
+    /// A record is 65 bytes.
+    #[error("an L1 record is 65 bytes, not {0}")]
+    Length(usize),
+    /// The type byte is not 1 (DepositNew), 2 (Deposit) or 3 (FullExit).
+    #[error("unknown request type {0}")]
+    Kind(u8),
+    /// A DepositNew's packed key does not unpack to a Baby JubJub point.
+    #[error("packed key: {0}")]
+    Key(String),
+    /// A Deposit or FullExit with a non-zero key field.
+    #[error("only a DepositNew carries a key")]
+    KeyNotZero,
+}
 
 /// One L1 request as the contract queued it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +59,30 @@ impl Request {
         Request { kind: RequestKind::FullExit, index, amount: 0, pubkey: None, addr }
     }
 
+    /// The request a 65-byte record encodes (an `L1Request` event's `record`), or what is
+    /// wrong with it: an unknown type byte, or a DepositNew key that does not unpack.
+    pub fn from_record(record: &[u8]) -> Result<Request, RecordError> {
+        let record: &[u8; RECORD_BYTES] = record.try_into().map_err(|_| RecordError::Length(record.len()))?;
+        let index = u32::from_be_bytes(record[1..5].try_into().expect("4 bytes"));
+        let amount = u64::from_be_bytes(record[5..13].try_into().expect("8 bytes"));
+        let key: [u8; 32] = record[13..45].try_into().expect("32 bytes");
+        let addr: [u8; 20] = record[45..].try_into().expect("20 bytes");
+        let kind = RequestKind::from_type_byte(record[0])
+            .filter(|&k| k != RequestKind::Padding)
+            .ok_or(RecordError::Kind(record[0]))?;
+        let pubkey = match kind {
+            RequestKind::DepositNew => {
+                let k = unpack(&key).map_err(|e| RecordError::Key(e.to_string()))?;
+                Some((k.x(), k.y()))
+            }
+            _ if key != [0; 32] => return Err(RecordError::KeyNotZero),
+            _ => None,
+        };
+        let r = Request { kind, index, amount, pubkey, addr };
+        debug_assert_eq!(&r.record(), record);
+        Ok(r)
+    }
+
     /// The packed key: a DepositNew's, zero for every other kind.
     pub fn packed_key(&self) -> [u8; 32] {
         match (self.kind, self.pubkey) {
@@ -68,6 +109,28 @@ impl Request {
 mod tests {
     use super::*;
     use zkrollup_circuits::eddsa::PrivateKey;
+
+    #[test]
+    fn records_parse_back_to_their_requests() {
+        let k = PrivateKey::from_bytes([3; 32]).public_key();
+        for r in [
+            Request::deposit_new(7, 1_000, (k.x(), k.y()), [0xEE; 20]),
+            Request::deposit(9, 5, [1; 20]),
+            Request::full_exit(u32::MAX, [2; 20]),
+        ] {
+            assert_eq!(Request::from_record(&r.record()), Ok(r));
+        }
+        let mut bad = Request::deposit(9, 5, [1; 20]).record();
+        assert_eq!(Request::from_record(&bad[..64]), Err(RecordError::Length(64)));
+        bad[0] = 0;
+        assert_eq!(Request::from_record(&bad), Err(RecordError::Kind(0)));
+        bad[0] = 2;
+        bad[20] = 1;
+        assert_eq!(Request::from_record(&bad), Err(RecordError::KeyNotZero));
+        let mut key = Request::deposit_new(7, 1, (k.x(), k.y()), [0; 20]).record();
+        key[13..45].copy_from_slice(&[0xff; 32]);
+        assert!(matches!(Request::from_record(&key), Err(RecordError::Key(_))));
+    }
 
     #[test]
     fn records_are_type_index_amount_key_addr_big_endian() {

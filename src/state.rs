@@ -227,40 +227,8 @@ impl State {
         };
         let mut requests = Vec::with_capacity(batch.requests.len());
         for (slot, r) in batch.requests.iter().enumerate() {
-            let fail = |rule: Rule| BatchError::Slot { section: Section::L1, slot, rule };
-            if u64::from(r.index) >= capacity {
-                return Err(fail(Rule::IndexOutOfRange { party: Party::Account, index: r.index, capacity }));
-            }
-            let existing = lookup(&overlay, r.index);
-            let no_account = || fail(Rule::NoAccount { party: Party::Account, index: r.index });
-            let (amount, after) = match r.kind {
-                RequestKind::DepositNew => {
-                    if r.index == 0 {
-                        return Err(fail(Rule::ReservedIndex));
-                    }
-                    if existing.is_some() {
-                        return Err(fail(Rule::AccountExists { index: r.index }));
-                    }
-                    let (x, y) = r.pubkey.ok_or_else(|| fail(Rule::BadKey(PublicKeyError::NotOnCurve)))?;
-                    let key = PublicKey::from_coordinates(x, y).map_err(|e| fail(Rule::BadKey(e)))?;
-                    (r.amount, Account::new(key, r.amount, 0))
-                }
-                RequestKind::Deposit => {
-                    let account = existing.ok_or_else(no_account)?;
-                    let balance = account.balance.checked_add(r.amount).ok_or_else(|| {
-                        fail(Rule::ReceiverOverflow { balance: account.balance, amount: r.amount })
-                    })?;
-                    (r.amount, Account { balance, ..account })
-                }
-                RequestKind::FullExit => {
-                    let account = existing.ok_or_else(no_account)?;
-                    if r.amount != 0 && r.amount != account.balance {
-                        return Err(fail(Rule::WrongExitAmount { balance: account.balance, amount: r.amount }));
-                    }
-                    (account.balance, Account { balance: 0, ..account })
-                }
-                RequestKind::Padding => return Err(no_account()),
-            };
+            let (amount, after) = request_effect(r, capacity, lookup(&overlay, r.index))
+                .map_err(|rule| BatchError::Slot { section: Section::L1, slot, rule })?;
             overlay.insert(r.index, after);
             requests.push(PlannedRequest { request: *r, amount, after });
         }
@@ -274,41 +242,104 @@ impl State {
                 planned.push(Planned { transfer: t, sender_after: None, receiver_after: None });
                 continue;
             }
-            for (party, index) in [(Party::Sender, t.from), (Party::Receiver, t.to)] {
-                if u64::from(index) >= capacity {
-                    return Err(fail(Rule::IndexOutOfRange { party, index, capacity }));
-                }
-            }
-            let sender =
-                lookup(&overlay, t.from).ok_or_else(|| fail(Rule::NoAccount { party: Party::Sender, index: t.from }))?;
-            let signature = t.signature.ok_or_else(|| fail(Rule::MissingSignature))?;
-            sender.pubkey.verify(t.message(params.domain), &signature).map_err(|e| fail(Rule::BadSignature(e)))?;
-            if t.nonce != sender.nonce {
-                return Err(fail(Rule::WrongNonce { expected: sender.nonce, got: t.nonce }));
-            }
-            if t.amount > sender.balance {
-                return Err(fail(Rule::InsufficientBalance { balance: sender.balance, amount: t.amount }));
-            }
-            if sender.nonce == u64::MAX {
-                return Err(fail(Rule::NonceExhausted));
-            }
-            let sender_after = Account { balance: sender.balance - t.amount, nonce: sender.nonce + 1, ..sender };
+            let (sender_after, receiver_after) =
+                transfer_effect(&t, capacity, |i| lookup(&overlay, i), Some(params.domain)).map_err(fail)?;
             overlay.insert(t.from, sender_after);
-            if t.is_withdrawal() {
-                // The amount leaves for L1: no receiver in the tree.
-                planned.push(Planned { transfer: t, sender_after: Some(sender_after), receiver_after: None });
-                continue;
+            if let Some(r) = receiver_after {
+                overlay.insert(t.to, r);
             }
-            let receiver =
-                lookup(&overlay, t.to).ok_or_else(|| fail(Rule::NoAccount { party: Party::Receiver, index: t.to }))?;
-            let balance = receiver
-                .balance
-                .checked_add(t.amount)
-                .ok_or_else(|| fail(Rule::ReceiverOverflow { balance: receiver.balance, amount: t.amount }))?;
-            let receiver_after = Account { balance, ..receiver };
-            overlay.insert(t.to, receiver_after);
-            planned.push(Planned { transfer: t, sender_after: Some(sender_after), receiver_after: Some(receiver_after) });
+            planned.push(Planned { transfer: t, sender_after: Some(sender_after), receiver_after });
         }
         Ok((requests, planned))
     }
+}
+
+/// What an L1 request does to the account it names (`existing`, as the slots before it left
+/// it), by SPEC-v2 section 2: its final amount (a FullExit's is the balance) and the account
+/// after it, or the rule it breaks.
+pub fn request_effect(r: &Request, capacity: u64, existing: Option<Account>) -> Result<(u64, Account), Rule> {
+    if u64::from(r.index) >= capacity {
+        return Err(Rule::IndexOutOfRange { party: Party::Account, index: r.index, capacity });
+    }
+    let no_account = || Rule::NoAccount { party: Party::Account, index: r.index };
+    match r.kind {
+        RequestKind::DepositNew => {
+            if r.index == 0 {
+                return Err(Rule::ReservedIndex);
+            }
+            if existing.is_some() {
+                return Err(Rule::AccountExists { index: r.index });
+            }
+            let (x, y) = r.pubkey.ok_or(Rule::BadKey(PublicKeyError::NotOnCurve))?;
+            let key = PublicKey::from_coordinates(x, y).map_err(Rule::BadKey)?;
+            Ok((r.amount, Account::new(key, r.amount, 0)))
+        }
+        RequestKind::Deposit => {
+            let account = existing.ok_or_else(no_account)?;
+            let balance = account
+                .balance
+                .checked_add(r.amount)
+                .ok_or(Rule::ReceiverOverflow { balance: account.balance, amount: r.amount })?;
+            Ok((r.amount, Account { balance, ..account }))
+        }
+        RequestKind::FullExit => {
+            let account = existing.ok_or_else(no_account)?;
+            if r.amount != 0 && r.amount != account.balance {
+                return Err(Rule::WrongExitAmount { balance: account.balance, amount: r.amount });
+            }
+            Ok((account.balance, Account { balance: 0, ..account }))
+        }
+        RequestKind::Padding => Err(no_account()),
+    }
+}
+
+/// What a real (non-padding) L2 transfer or withdrawal does, by SPEC-v2 section 3, against the
+/// accounts `lookup` gives (as the slots before it left them): the sender after it and, for a
+/// transfer, the receiver after it (the sender's update seen first), or the rule it breaks, in
+/// the order the spec lists them. The signature is checked under `domain` when one is given;
+/// `None` is for a caller that has already checked it against the sender's key (which no rule
+/// ever changes once the account exists).
+pub fn transfer_effect(
+    t: &Transfer,
+    capacity: u64,
+    lookup: impl Fn(u32) -> Option<Account>,
+    domain: Option<Fr>,
+) -> Result<(Account, Option<Account>), Rule> {
+    for (party, index) in [(Party::Sender, t.from), (Party::Receiver, t.to)] {
+        if u64::from(index) >= capacity {
+            return Err(Rule::IndexOutOfRange { party, index, capacity });
+        }
+    }
+    let sender = lookup(t.from).ok_or(Rule::NoAccount { party: Party::Sender, index: t.from })?;
+    if let Some(domain) = domain {
+        check_signature(t, &sender, domain)?;
+    }
+    if t.nonce != sender.nonce {
+        return Err(Rule::WrongNonce { expected: sender.nonce, got: t.nonce });
+    }
+    if t.amount > sender.balance {
+        return Err(Rule::InsufficientBalance { balance: sender.balance, amount: t.amount });
+    }
+    if sender.nonce == u64::MAX {
+        return Err(Rule::NonceExhausted);
+    }
+    let sender_after = Account { balance: sender.balance - t.amount, nonce: sender.nonce + 1, ..sender };
+    if t.is_withdrawal() {
+        // The amount leaves for L1: no receiver in the tree.
+        return Ok((sender_after, None));
+    }
+    let receiver = if t.to == t.from { Some(sender_after) } else { lookup(t.to) };
+    let receiver = receiver.ok_or(Rule::NoAccount { party: Party::Receiver, index: t.to })?;
+    let balance = receiver
+        .balance
+        .checked_add(t.amount)
+        .ok_or(Rule::ReceiverOverflow { balance: receiver.balance, amount: t.amount })?;
+    Ok((sender_after, Some(Account { balance, ..receiver })))
+}
+
+/// The signature rules of SPEC-v2 section 3: present, and valid under the sender's key for
+/// the transfer's message in `domain`.
+pub fn check_signature(t: &Transfer, sender: &Account, domain: Fr) -> Result<(), Rule> {
+    let signature = t.signature.ok_or(Rule::MissingSignature)?;
+    sender.pubkey.verify(t.message(domain), &signature).map_err(Rule::BadSignature)
 }

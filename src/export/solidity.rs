@@ -44,56 +44,72 @@ fn decimal(word: &[u8; 32]) -> String {
 /// The Solidity source of the verifier for `vk`, with the circuit parameters of `info` stated in
 /// its header.
 pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, SolidityError> {
+    Ok(render_verifier_words(&verifier_key_words(vk)?, info, &verifying_key_sha256(vk)))
+}
+
+/// The batch verifier's 18 key words by template name: IC0 and IC1, alpha, beta, gamma and
+/// delta, each a big-endian coordinate below q, in EVM order. Refused unless the key has
+/// exactly one public input.
+pub fn verifier_key_words(vk: &VerifyingKey) -> Result<Vec<(&'static str, [u8; 32])>, SolidityError> {
     let inputs = vk.gamma_abc_g1.len().saturating_sub(1);
     if inputs != 1 {
         return Err(SolidityError::PublicInputs(inputs));
     }
+    let [ic0_x, ic0_y] = g1_words(&vk.gamma_abc_g1[0]);
+    let [ic1_x, ic1_y] = g1_words(&vk.gamma_abc_g1[1]);
+    let mut words = vec![("IC0_X", ic0_x), ("IC0_Y", ic0_y), ("IC1_X", ic1_x), ("IC1_Y", ic1_y)];
+    words.extend(key_words(vk));
+    Ok(words)
+}
+
+/// The batch verifier's source from its key words (as [`verifier_key_words`] gives them, or
+/// stand-ins for a bytecode template) and the parameters its header states.
+pub fn render_verifier_words(words: &[(&str, [u8; 32])], info: &CircuitInfo, vk_sha256: &str) -> String {
     let setup = match (info.insecure_dev_seed, &info.ceremony_zkey_sha256) {
         (Some(seed), _) => format!("INSECURE development setup from the public seed {seed}: anyone can forge proofs"),
         (None, Some(zkey)) => format!("from a phase-2 ceremony: final .zkey sha256 {zkey}"),
         (None, None) => "from operating-system randomness (zkrollup setup)".to_string(),
     };
-    let [ic0_x, ic0_y] = g1_words(&vk.gamma_abc_g1[0]);
-    let [ic1_x, ic1_y] = g1_words(&vk.gamma_abc_g1[1]);
     let mut values: Vec<(&str, String)> = vec![
         ("BATCH_SIZE", info.batch_size.to_string()),
         ("DEPTH", info.depth.to_string()),
         ("L1_SLOTS", info.l1_slots.to_string()),
         ("CONSTRAINTS", info.constraints.to_string()),
-        ("VK_SHA256", verifying_key_sha256(vk)),
+        ("VK_SHA256", vk_sha256.to_string()),
         ("PK_SHA256", info.proving_key_sha256.clone()),
         ("SETUP", setup),
-        ("IC0_X", decimal(&ic0_x)),
-        ("IC0_Y", decimal(&ic0_y)),
-        ("IC1_X", decimal(&ic1_x)),
-        ("IC1_Y", decimal(&ic1_y)),
     ];
-    values.extend(key_values(vk));
-    Ok(fill(VERIFIER_TEMPLATE, values))
+    values.extend(words.iter().map(|(name, w)| (*name, decimal(w))));
+    fill(VERIFIER_TEMPLATE, values)
 }
 
-/// The placeholders both templates share: alpha, beta, gamma and delta.
-fn key_values(vk: &VerifyingKey) -> Vec<(&'static str, String)> {
+/// The key words both templates share: alpha, beta, gamma and delta.
+fn key_words(vk: &VerifyingKey) -> Vec<(&'static str, [u8; 32])> {
     let [alpha_x, alpha_y] = g1_words(&vk.alpha_g1);
     let [beta_x1, beta_x0, beta_y1, beta_y0] = g2_words(&vk.beta_g2);
     let [gamma_x1, gamma_x0, gamma_y1, gamma_y0] = g2_words(&vk.gamma_g2);
     let [delta_x1, delta_x0, delta_y1, delta_y0] = g2_words(&vk.delta_g2);
     vec![
-        ("ALPHA_X", decimal(&alpha_x)),
-        ("ALPHA_Y", decimal(&alpha_y)),
-        ("BETA_X1", decimal(&beta_x1)),
-        ("BETA_X0", decimal(&beta_x0)),
-        ("BETA_Y1", decimal(&beta_y1)),
-        ("BETA_Y0", decimal(&beta_y0)),
-        ("GAMMA_X1", decimal(&gamma_x1)),
-        ("GAMMA_X0", decimal(&gamma_x0)),
-        ("GAMMA_Y1", decimal(&gamma_y1)),
-        ("GAMMA_Y0", decimal(&gamma_y0)),
-        ("DELTA_X1", decimal(&delta_x1)),
-        ("DELTA_X0", decimal(&delta_x0)),
-        ("DELTA_Y1", decimal(&delta_y1)),
-        ("DELTA_Y0", decimal(&delta_y0)),
+        ("ALPHA_X", alpha_x),
+        ("ALPHA_Y", alpha_y),
+        ("BETA_X1", beta_x1),
+        ("BETA_X0", beta_x0),
+        ("BETA_Y1", beta_y1),
+        ("BETA_Y0", beta_y0),
+        ("GAMMA_X1", gamma_x1),
+        ("GAMMA_X0", gamma_x0),
+        ("GAMMA_Y1", gamma_y1),
+        ("GAMMA_Y0", gamma_y0),
+        ("DELTA_X1", delta_x1),
+        ("DELTA_X0", delta_x0),
+        ("DELTA_Y1", delta_y1),
+        ("DELTA_Y0", delta_y0),
     ]
+}
+
+/// The shared key words as template values.
+fn key_values(vk: &VerifyingKey) -> Vec<(&'static str, String)> {
+    key_words(vk).into_iter().map(|(name, w)| (name, decimal(&w))).collect()
 }
 
 /// `template` with each `{{NAME}}` replaced by its value.

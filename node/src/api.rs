@@ -1,0 +1,297 @@
+//! The HTTP/JSON API (axum). Submissions are parsed and their signatures checked on the
+//! request's task; the checks against the pending state and the durable write happen on the
+//! ingest thread, which commits every submission waiting at that moment in one transaction
+//! (group commit) and only then answers each.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use zkrollup::decimal::fr_to_decimal;
+use zkrollup::files::FileError;
+use zkrollup::state::check_signature;
+use zkrollup::{Account, Rule, Transfer};
+
+use crate::l1::dev_chain::SharedDevChain;
+use crate::l1_stage::{root_of, L1Seen};
+use crate::metrics::Metrics;
+use crate::sequencer::{Refusal, Sequencer};
+use crate::store::{root_text, BatchStatus, Stage, Store};
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// A submission on its way to the ingest thread, with where to send the answer.
+pub type Submission = (Transfer, Value, oneshot::Sender<Result<u64, Refusal>>);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct Api {
+    /// The mempool (read for pending accounts and keys).
+    pub sequencer: Arc<Mutex<Sequencer>>,
+    /// The store.
+    pub store: Arc<Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The ingest thread's queue.
+    pub ingest: SyncSender<Submission>,
+    /// What the L1 stage last saw.
+    pub l1_seen: Arc<Mutex<L1Seen>>,
+    /// The in-process L1, in dev mode.
+    pub dev: Option<SharedDevChain>,
+    /// Submissions per second allowed per client address.
+    pub rate: Arc<RateLimit>,
+}
+
+/// A token bucket per client address.
+pub struct RateLimit {
+    per_second: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimit {
+    /// `per_second` submissions a second per address, in bursts of up to that many.
+    pub fn new(per_second: u32) -> RateLimit {
+        RateLimit { per_second: f64::from(per_second), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether `ip` may submit now (taking a token if so).
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, last) = b.entry(ip).or_insert((self.per_second, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.per_second);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A 4xx or 5xx answer: `{"error": text, "rule": name}`.
+pub struct ApiError {
+    status: StatusCode,
+    rule: String,
+    error: String,
+}
+
+impl ApiError {
+    /// An error with this status, rule name and text.
+    pub fn from_parts(status: StatusCode, rule: &str, error: impl ToString) -> ApiError {
+        ApiError::new(status, rule, error)
+    }
+
+    fn new(status: StatusCode, rule: &str, error: impl ToString) -> ApiError {
+        ApiError { status, rule: rule.to_string(), error: error.to_string() }
+    }
+
+    fn rule(rule: &Rule) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, rule.name(), rule)
+    }
+
+    fn not_found(what: impl ToString) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    fn internal(what: impl ToString) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": self.error, "rule": self.rule}))).into_response()
+    }
+}
+
+/// The router.
+pub fn router(api: Api) -> Router {
+    let mut r = Router::new()
+        .route("/v1/transfers", post(submit))
+        .route("/v1/transfers/{id}", get(transfer_status))
+        .route("/v1/accounts/{index}", get(account))
+        .route("/v1/batches/{id}", get(batch_status))
+        .route("/v1/status", get(status))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics));
+    if api.dev.is_some() {
+        r = r
+            .route("/v1/dev/deposits", post(crate::dev_api::deposit))
+            .route("/v1/dev/withdraw", post(crate::dev_api::withdraw))
+            .route("/v1/dev/l1/{address}", get(crate::dev_api::l1_account));
+    }
+    r.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(api)
+}
+
+/// The body, or the error naming why it could not be read (413 beyond the limit).
+pub fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    b.map_err(|e| {
+        let status = e.status();
+        let rule = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
+        ApiError::new(status, rule, format!("{} (the limit is {BODY_LIMIT} bytes)", e.body_text()))
+    })
+}
+
+async fn submit(
+    State(api): State<Api>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if !api.rate.allow(peer.ip()) {
+        Metrics::inc(&api.metrics.rejected, "rate_limited");
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many submissions: slow down"));
+    }
+    let bytes = body(b)?;
+    let refuse = |rule: &str, e: &dyn std::fmt::Display| {
+        Metrics::inc(&api.metrics.rejected, rule);
+        ApiError::new(StatusCode::BAD_REQUEST, rule, e)
+    };
+    let entry: Value = serde_json::from_slice(&bytes).map_err(|e| refuse("malformed_json", &e))?;
+    let transfer = zkrollup::files::parse_transfer(&entry.to_string()).map_err(|e| match &e {
+        FileError::Json(_) => refuse("bad_shape", &e),
+        _ => refuse("bad_value", &e),
+    })?;
+    if transfer.is_padding() {
+        return Err(refuse("padding", &"from = 0 is padding, not a transfer"));
+    }
+    // The signature against the sender's key (which never changes once the account exists),
+    // here on the request's task, so the ingest thread does only the cheap checks.
+    let (sender, domain, capacity) = {
+        let seq = api.sequencer.lock().unwrap_or_else(|p| p.into_inner());
+        (seq.pending_account(transfer.from), seq.domain(), seq.capacity())
+    };
+    let early = |rule: Rule| {
+        Metrics::inc(&api.metrics.rejected, rule.name());
+        ApiError::rule(&rule)
+    };
+    for (party, index) in [(zkrollup::Party::Sender, transfer.from), (zkrollup::Party::Receiver, transfer.to)] {
+        if u64::from(index) >= capacity {
+            return Err(early(Rule::IndexOutOfRange { party, index, capacity }));
+        }
+    }
+    let sender = sender.ok_or(Rule::NoAccount { party: zkrollup::Party::Sender, index: transfer.from }).map_err(early)?;
+    let checked = tokio::task::spawn_blocking(move || check_signature(&transfer, &sender, domain))
+        .await
+        .map_err(ApiError::internal)?;
+    checked.map_err(early)?;
+    let (tx, rx) = oneshot::channel();
+    api.ingest.try_send((transfer, entry, tx)).map_err(|_| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the node's ingest queue is full: retry")
+    })?;
+    match rx.await.map_err(|_| ApiError::internal("the ingest thread stopped"))? {
+        Ok(id) => Ok((StatusCode::ACCEPTED, Json(json!({"id": id.to_string()}))).into_response()),
+        Err(Refusal::Rule(rule)) => Err(ApiError::rule(&rule)),
+        Err(Refusal::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+fn parse_id(s: &str, what: &str) -> Result<u64, ApiError> {
+    s.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_value", format!("{what}: not a decimal id: {s:?}")))
+}
+
+async fn transfer_status(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "transfer id")?;
+    let t = api.store.transfer(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no transfer {id}")))?;
+    let (status, batch) = match t.batch {
+        None => ("pending", None),
+        Some(b) => {
+            let batch = api.store.batch(b).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("batch missing"))?;
+            (batch.status.name(), Some(b))
+        }
+    };
+    Ok(Json(json!({
+        "id": id.to_string(),
+        "status": status,
+        "batch_id": batch.map(|b| b.to_string()),
+        "transfer": t.entry,
+    })))
+}
+
+async fn batch_status(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "batch id")?;
+    let b = api.store.batch(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no batch {id}")))?;
+    Ok(Json(json!({
+        "batch_id": id.to_string(),
+        "status": b.status.name(),
+        "reason": b.reason,
+        "transfers": b.transfers.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "requests": b.requests.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "old_root": b.old_root,
+        "new_root": b.new_root,
+        "prove_ms": b.prove_ms,
+        "tx": b.tx.as_ref().map(|t| json!({"hash": format!("0x{}", t.hash), "attempts": t.attempts, "block": t.block, "gas_used": t.gas_used})),
+        "failure": b.failure,
+    })))
+}
+
+fn account_json(a: &Account) -> (Value, String, String) {
+    (json!([fr_to_decimal(a.pubkey.x()), fr_to_decimal(a.pubkey.y())]), a.balance.to_string(), a.nonce.to_string())
+}
+
+async fn account(State(api): State<Api>, Path(index): Path<String>) -> Result<Json<Value>, ApiError> {
+    let index: u32 = index
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_value", format!("account index: not a 32-bit decimal: {index:?}")))?;
+    let pending = api.sequencer.lock().unwrap_or_else(|p| p.into_inner()).pending_account(index);
+    let confirmed = api.store.account(Stage::Confirmed, index).map_err(ApiError::internal)?;
+    let Some(known) = pending.or(confirmed) else {
+        return Err(ApiError::not_found(format!("slot {index} holds no account")));
+    };
+    let (pubkey, _, _) = account_json(&known);
+    let (balance, nonce) = confirmed.map_or(("0".into(), "0".into()), |a| (a.balance.to_string(), a.nonce.to_string()));
+    let (pending_balance, pending_nonce) =
+        pending.map_or(("0".into(), "0".into()), |a| (a.balance.to_string(), a.nonce.to_string()));
+    Ok(Json(json!({
+        "index": index.to_string(),
+        "pubkey": pubkey,
+        "balance": balance,
+        "nonce": nonce,
+        "pending_balance": pending_balance,
+        "pending_nonce": pending_nonce,
+        "confirmed": confirmed.is_some(),
+    })))
+}
+
+async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
+    let (domain, node_root, waiting, next_request) = {
+        let seq = api.sequencer.lock().unwrap_or_else(|p| p.into_inner());
+        (fr_to_decimal(seq.domain()), root_text(seq.root()), seq.waiting(), seq.next_request())
+    };
+    let heads = api.store.stage_heads().map_err(ApiError::internal)?;
+    let seen = api.l1_seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let failed = api.store.first_batch_in(BatchStatus::Failed, heads[3] + 1).map_err(ApiError::internal)?.map(|b| b.id);
+    Ok(Json(json!({
+        "domain": domain,
+        "node_root": node_root,
+        "l1_root": seen.rollup.map(|v| root_text(root_of(v.state_root))),
+        "l1_batch_count": seen.rollup.map(|v| v.batch_count.to_string()),
+        "l1_head": seen.head.to_string(),
+        "l1_error": seen.error,
+        "last_sealed": heads[0].to_string(),
+        "last_proved": heads[1].to_string(),
+        "last_submitted": heads[2].to_string(),
+        "last_confirmed": heads[3].to_string(),
+        "failed_batch": failed.map(|b| b.to_string()),
+        "mempool": waiting,
+        "next_l1_request": next_request.to_string(),
+        "transfers_accepted": api.store.transfer_count().map_err(ApiError::internal)?.to_string(),
+    })))
+}
+
+async fn metrics(State(api): State<Api>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], api.metrics.render())
+}

@@ -1,0 +1,381 @@
+//! An in-process L1 for dev mode: revm at the Osaka rules running the committed contracts'
+//! bytecode, one block per transaction (as anvil's automine), its chain kept as a log of
+//! transactions in its own redb file and replayed on open, so it survives a restart like the
+//! node. Every sender is topped up from a faucet before it sends (logged with the transaction,
+//! so the replay is exact). Gas price is zero.
+
+use std::path::Path;
+use std::sync::mpsc::{channel, Sender};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use revm::context::result::{ExecutionResult, Output};
+use revm::context::{CfgEnv, TxEnv};
+use revm::context_interface::ContextTr;
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{keccak256, Address, Bytes, TxKind, U256};
+use revm::{Context, Database as _, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+use serde::{Deserialize, Serialize};
+
+use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, L1};
+use crate::contracts::{decode_l1_request, selector, word_at};
+
+const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
+
+/// The gas limit of every dev transaction.
+pub const GAS_LIMIT: u64 = 16_000_000;
+
+/// The dev chain's well-known addresses.
+pub mod addresses {
+    use revm::primitives::Address;
+    /// Deploys the contracts.
+    pub const DEPLOYER: Address = Address::with_last_byte(0xd0);
+    /// The sequencer: the only address that may submit batches.
+    pub const SEQUENCER: Address = Address::with_last_byte(0x5e);
+    /// Credited the genesis accounts' exits.
+    pub const GENESIS_OWNER: Address = Address::with_last_byte(0x9e);
+}
+
+/// A transaction as logged: enough to replay it exactly.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LoggedTx {
+    timestamp: u64,
+    from: Address,
+    to: Option<Address>,
+    value: U256,
+    data: String,
+}
+
+/// A mined transaction.
+struct Mined {
+    hash: [u8; 32],
+    timestamp: u64,
+    receipt: Receipt,
+    requests: Vec<(u64, Vec<u8>)>,
+    created: Option<Address>,
+}
+
+/// The chain.
+pub struct DevChain {
+    db: Database,
+    evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    /// Block `i + 1` holds `blocks[i]`; block 0 is empty genesis.
+    blocks: Vec<Mined>,
+    /// Contracts created by transactions so far; the second is the rollup.
+    created: usize,
+    rollup: Option<Address>,
+}
+
+/// What a dev transaction did, for its caller.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// Its hash.
+    pub hash: [u8; 32],
+    /// Its receipt.
+    pub receipt: Receipt,
+    /// Return data (or a created contract's address in its last 20 bytes).
+    pub output: Vec<u8>,
+}
+
+impl DevChain {
+    /// Open the chain at `path`, replaying its log.
+    pub fn open(path: &Path) -> Result<DevChain, L1Error> {
+        let bad = |e: &dyn std::fmt::Display| L1Error::Bad(format!("dev chain {}: {e}", path.display()));
+        let db = Database::create(path).map_err(|e| bad(&e))?;
+        let evm = Context::mainnet()
+            .with_db(CacheDB::<EmptyDB>::default())
+            .with_cfg(CfgEnv::new_with_spec(SpecId::OSAKA))
+            .build_mainnet();
+        let mut chain = DevChain { db, evm, blocks: Vec::new(), created: 0, rollup: None };
+        let logged: Vec<LoggedTx> = {
+            let w = chain.db.begin_write().map_err(|e| bad(&e))?;
+            w.open_table(TXS).map_err(|e| bad(&e))?;
+            w.commit().map_err(|e| bad(&e))?;
+            let r = chain.db.begin_read().map_err(|e| bad(&e))?;
+            let t = r.open_table(TXS).map_err(|e| bad(&e))?;
+            let mut out = Vec::new();
+            for entry in t.iter().map_err(|e| bad(&e))? {
+                let (_, v) = entry.map_err(|e| bad(&e))?;
+                out.push(serde_json::from_slice(v.value()).map_err(|e| bad(&e))?);
+            }
+            out
+        };
+        for tx in logged {
+            chain.execute(&tx)?;
+        }
+        Ok(chain)
+    }
+
+    /// The rollup's address, once deployed.
+    pub fn rollup_address(&self) -> Option<Address> {
+        self.rollup
+    }
+
+    /// Deploy the verifier and `ZKRollup` (constructor arguments given, `value` wei): the
+    /// rollup's address. Only on an empty chain.
+    pub fn deploy(&mut self, verifier: &[u8], rollup_code: &[u8], args: impl FnOnce(Address) -> Vec<u8>, value: U256)
+        -> Result<Address, L1Error> {
+        if !self.blocks.is_empty() {
+            return Err(L1Error::Bad("the dev chain already has its contracts".into()));
+        }
+        let v = self.send(addresses::DEPLOYER, None, verifier.to_vec(), U256::ZERO)?;
+        let verifier = self.blocks.last().and_then(|b| b.created).ok_or_else(|| {
+            L1Error::Bad(format!("verifier deployment failed: {:?}", v.receipt))
+        })?;
+        let data = [rollup_code, &args(verifier)].concat();
+        let r = self.send(addresses::DEPLOYER, None, data, value)?;
+        self.blocks.last().and_then(|b| b.created).ok_or_else(|| {
+            L1Error::Bad(format!("ZKRollup deployment failed: revert data 0x{}", hex::encode(&r.receipt.revert)))
+        })
+    }
+
+    /// Send a transaction: mined as its own block, then logged. A transaction the EVM refuses
+    /// outright (not a revert) is not mined and not logged. If the log cannot be written the
+    /// process stops (exit 70): the chain in memory would be ahead of its log.
+    pub fn send(&mut self, from: Address, to: Option<Address>, data: Vec<u8>, value: U256) -> Result<Sent, L1Error> {
+        let last = self.blocks.last().map_or(0, |b| b.timestamp);
+        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let tx = LoggedTx { timestamp, from, to, value, data: hex::encode(&data) };
+        let sent = self.execute(&tx)?;
+        let logged = (|| -> Result<(), String> {
+            let w = self.db.begin_write().map_err(|e| e.to_string())?;
+            {
+                let mut t = w.open_table(TXS).map_err(|e| e.to_string())?;
+                let n = self.blocks.len() as u64;
+                t.insert(n, serde_json::to_vec(&tx).expect("plain data").as_slice()).map_err(|e| e.to_string())?;
+            }
+            w.commit().map_err(|e| e.to_string())
+        })();
+        if let Err(e) = logged {
+            eprintln!("zkrollup-node: dev chain: cannot log block {}: {e}", self.blocks.len());
+            std::process::exit(70);
+        }
+        Ok(sent)
+    }
+
+    fn execute(&mut self, tx: &LoggedTx) -> Result<Sent, L1Error> {
+        let number = self.blocks.len() as u64 + 1;
+        let data = hex::decode(&tx.data).map_err(|e| L1Error::Bad(format!("dev chain log: {e}")))?;
+        let db = self.evm.ctx.db_mut();
+        let mut info = db.basic(tx.from).expect("in-memory").unwrap_or_default();
+        // The faucet: every sender can pay any value.
+        let floor = U256::from(10u64).pow(U256::from(30u64));
+        if info.balance < floor {
+            info.balance = floor + tx.value;
+            db.insert_account_info(tx.from, info.clone());
+        }
+        self.evm.ctx.modify_block(|b| {
+            b.number = U256::from(number);
+            b.timestamp = U256::from(tx.timestamp);
+        });
+        let env = TxEnv::builder()
+            .caller(tx.from)
+            .kind(tx.to.map_or(TxKind::Create, TxKind::Call))
+            .data(Bytes::from(data.clone()))
+            .value(tx.value)
+            .gas_limit(GAS_LIMIT)
+            .gas_price(0)
+            .nonce(info.nonce)
+            .build()
+            .map_err(|e| L1Error::Bad(format!("dev transaction: {e:?}")))?;
+        let result = self.evm.transact_commit(env).map_err(|e| L1Error::Bad(format!("dev transaction: {e:?}")))?;
+        let hash = keccak256([&number.to_be_bytes()[..], tx.from.as_slice(), &data].concat()).0;
+        let (receipt, output, requests, created) = match result {
+            ExecutionResult::Success { output, gas, logs, .. } => {
+                let created = match &output {
+                    Output::Create(_, a) => *a,
+                    Output::Call(_) => None,
+                };
+                if let Some(a) = created {
+                    // The rollup is the second contract created (after the verifier).
+                    self.created += 1;
+                    if self.created == 2 {
+                        self.rollup = Some(a);
+                    }
+                }
+                let requests = logs
+                    .iter()
+                    .filter(|l| Some(l.address) == self.rollup)
+                    .filter_map(|l| {
+                        let topics: Vec<[u8; 32]> = l.topics().iter().map(|t| t.0).collect();
+                        decode_l1_request(&topics, &l.data.data)
+                    })
+                    .collect();
+                let r = Receipt { block: number, success: true, gas_used: gas.tx_gas_used(), revert: vec![] };
+                (r, output.into_data().to_vec(), requests, created)
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                let r = Receipt { block: number, success: false, gas_used: gas.tx_gas_used(), revert: output.to_vec() };
+                (r, vec![], vec![], None)
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                let revert = format!("{reason:?}").into_bytes();
+                (Receipt { block: number, success: false, gas_used: gas.tx_gas_used(), revert }, vec![], vec![], None)
+            }
+        };
+        self.blocks.push(Mined { hash, timestamp: tx.timestamp, receipt: receipt.clone(), requests, created });
+        Ok(Sent { hash, receipt, output })
+    }
+
+    /// A view call at the head (not a transaction: nothing is logged or changed).
+    pub fn view(&mut self, data: Vec<u8>) -> Result<Vec<u8>, L1Error> {
+        let to = self.rollup.ok_or_else(|| L1Error::Bad("no rollup deployed".into()))?;
+        let caller = Address::with_last_byte(0xee);
+        let nonce = self.evm.ctx.db_mut().basic(caller).expect("in-memory").map_or(0, |a| a.nonce);
+        let env = TxEnv::builder()
+            .caller(caller)
+            .kind(TxKind::Call(to))
+            .data(Bytes::from(data))
+            .gas_limit(GAS_LIMIT)
+            .gas_price(0)
+            .nonce(nonce)
+            .build()
+            .map_err(|e| L1Error::Bad(format!("view: {e:?}")))?;
+        match self.evm.transact(env).map_err(|e| L1Error::Bad(format!("view: {e:?}")))?.result {
+            ExecutionResult::Success { output, .. } => Ok(output.into_data().to_vec()),
+            other => Err(L1Error::Bad(format!("view reverted: {other:?}"))),
+        }
+    }
+
+    fn view_u256(&mut self, signature: &str, args: &[[u8; 32]]) -> Result<U256, L1Error> {
+        let mut data = selector(signature).to_vec();
+        for a in args {
+            data.extend_from_slice(a);
+        }
+        let out = self.view(data)?;
+        word_at(&out, 0).ok_or_else(|| L1Error::Bad(format!("{signature} returned {} bytes", out.len())))
+    }
+
+    /// `domain()`.
+    pub fn domain(&mut self) -> Result<U256, L1Error> {
+        self.view_u256("domain()", &[])
+    }
+
+    /// `maturity()` in seconds.
+    pub fn maturity(&mut self) -> Result<u64, L1Error> {
+        Ok(self.view_u256("maturity()", &[])?.saturating_to())
+    }
+
+    /// `pendingBalance(owner)` in wei.
+    pub fn pending_balance(&mut self, owner: Address) -> Result<U256, L1Error> {
+        self.view_u256("pendingBalance(address)", &[crate::contracts::address_word(owner)])
+    }
+
+    /// An address's ETH balance in wei.
+    pub fn balance(&mut self, who: Address) -> U256 {
+        self.evm.ctx.db_mut().basic(who).expect("in-memory").map_or(U256::ZERO, |a| a.balance)
+    }
+
+    /// The head.
+    pub fn head(&self) -> Head {
+        Head { number: self.blocks.len() as u64, timestamp: self.blocks.last().map_or(0, |b| b.timestamp) }
+    }
+
+    /// `L1Request` events in blocks `from ..= to`.
+    pub fn l1_requests(&self, from: u64, to: u64) -> Vec<LoggedRequest> {
+        let mut out = Vec::new();
+        for number in from.max(1)..=to.min(self.blocks.len() as u64) {
+            for (k, record) in &self.blocks[number as usize - 1].requests {
+                out.push(LoggedRequest { k: *k, record: record.clone(), block: number });
+            }
+        }
+        out
+    }
+
+    /// The rollup's state.
+    pub fn rollup_view(&mut self) -> Result<RollupView, L1Error> {
+        Ok(RollupView {
+            state_root: self.view_u256("stateRoot()", &[])?,
+            batch_count: self.view_u256("batchCount()", &[])?.saturating_to(),
+            consumed: self.view_u256("consumed()", &[])?.saturating_to(),
+            request_count: self.view_u256("requestCount()", &[])?.saturating_to(),
+        })
+    }
+
+    /// `requestAt(k).timestamp`.
+    pub fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
+        let mut data = selector("requestAt(uint256)").to_vec();
+        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
+        let out = self.view(data)?;
+        Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad("requestAt returned too little".into()))?.saturating_to())
+    }
+
+    /// `submitBatch` from the sequencer; its hash.
+    pub fn send_batch(&mut self, calldata: &[u8]) -> Result<[u8; 32], L1Error> {
+        let to = self.rollup.ok_or_else(|| L1Error::Bad("no rollup deployed".into()))?;
+        Ok(self.send(addresses::SEQUENCER, Some(to), calldata.to_vec(), U256::ZERO)?.hash)
+    }
+
+    /// A transaction's receipt.
+    pub fn receipt(&self, hash: [u8; 32]) -> Option<Receipt> {
+        self.blocks.iter().rev().find(|b| b.hash == hash).map(|b| b.receipt.clone())
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut DevChain) + Send>;
+
+/// The dev chain on its own thread (revm's EVM is not `Send`), shared by the L1 stage and the
+/// dev endpoints: each call runs there in turn.
+#[derive(Clone)]
+pub struct SharedDevChain {
+    jobs: Sender<Job>,
+}
+
+impl SharedDevChain {
+    /// Open the chain at `path` on a new thread.
+    pub fn open(path: &Path) -> Result<SharedDevChain, L1Error> {
+        let (jobs, rx) = channel::<Job>();
+        let (ready_tx, ready_rx) = channel();
+        let path = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("dev-chain".into())
+            .spawn(move || match DevChain::open(&path) {
+                Ok(mut chain) => {
+                    let _ = ready_tx.send(Ok(()));
+                    while let Ok(job) = rx.recv() {
+                        job(&mut chain);
+                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| L1Error::Bad(format!("dev chain thread: {e}")))?;
+        ready_rx.recv().map_err(|_| L1Error::Bad("dev chain thread stopped".into()))??;
+        Ok(SharedDevChain { jobs })
+    }
+
+    /// Run `f` on the chain and wait for its result.
+    pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&mut DevChain) -> R + Send + 'static) -> R {
+        let (tx, rx) = channel();
+        self.jobs
+            .send(Box::new(move |c: &mut DevChain| {
+                let _ = tx.send(f(c));
+            }))
+            .expect("the dev chain thread runs while a handle exists");
+        rx.recv().expect("the dev chain thread answers")
+    }
+}
+
+impl L1 for SharedDevChain {
+    fn head(&mut self) -> Result<Head, L1Error> {
+        Ok(self.with(|c| c.head()))
+    }
+    fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error> {
+        Ok(self.with(move |c| c.l1_requests(from, to)))
+    }
+    fn rollup(&mut self) -> Result<RollupView, L1Error> {
+        self.with(|c| c.rollup_view())
+    }
+    fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
+        self.with(move |c| c.request_time(k))
+    }
+    fn send_batch(&mut self, calldata: &[u8], _attempt: u32) -> Result<[u8; 32], L1Error> {
+        let calldata = calldata.to_vec();
+        self.with(move |c| c.send_batch(&calldata))
+    }
+    fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error> {
+        Ok(self.with(move |c| c.receipt(hash)))
+    }
+}

@@ -1,0 +1,80 @@
+//! The L1 the node settles on, behind one trait: an in-process EVM ([`dev_chain`]) or, later,
+//! a JSON-RPC node. The node's L1 loop ([`crate::l1_loop`]) only speaks this trait.
+
+pub mod dev_chain;
+
+use revm::primitives::U256;
+
+/// Why an L1 call failed. Transient errors (a node restarting) are retried by the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The L1 node could not be reached or answered badly; try again later.
+    #[error("L1 unavailable: {0}")]
+    Unavailable(String),
+    /// The L1 answered something the node cannot use (a malformed event, a wrong contract).
+    #[error("L1: {0}")]
+    Bad(String),
+}
+
+/// The head of the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Its number.
+    pub number: u64,
+    /// Its timestamp (seconds).
+    pub timestamp: u64,
+}
+
+/// An `L1Request` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// Its queue position.
+    pub k: u64,
+    /// Its 65-byte record.
+    pub record: Vec<u8>,
+    /// The block that logged it.
+    pub block: u64,
+}
+
+/// `ZKRollup`'s state as its views read it at the head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupView {
+    /// `stateRoot`.
+    pub state_root: U256,
+    /// `batchCount`.
+    pub batch_count: u64,
+    /// `consumed`: requests taken by batches so far.
+    pub consumed: u64,
+    /// `requestCount`: requests queued so far.
+    pub request_count: u64,
+}
+
+/// A mined transaction's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The block that holds it.
+    pub block: u64,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// Gas it used.
+    pub gas_used: u64,
+    /// The revert data, if it reverted.
+    pub revert: Vec<u8>,
+}
+
+/// What the node needs of L1.
+pub trait L1: Send {
+    /// The head.
+    fn head(&mut self) -> Result<Head, L1Error>;
+    /// `L1Request` events of the rollup in blocks `from ..= to`.
+    fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error>;
+    /// The rollup's state.
+    fn rollup(&mut self) -> Result<RollupView, L1Error>;
+    /// `requestAt(k).timestamp`: when request `k` was queued.
+    fn request_time(&mut self, k: u64) -> Result<u64, L1Error>;
+    /// Send `submitBatch` as the sequencer (`attempt` 0 first, higher for a resend with a higher
+    /// fee); its hash.
+    fn send_batch(&mut self, calldata: &[u8], attempt: u32) -> Result<[u8; 32], L1Error>;
+    /// A transaction's receipt, once mined.
+    fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error>;
+}

@@ -1,0 +1,22 @@
+//! The zkrollup operator node: takes signed transfers over HTTP, batches them with the L1
+//! requests due, proves each batch and settles it on L1, every step a transaction in one
+//! crash-safe store.
+//!
+//! The pipeline, one stage per module, each resumable from the store:
+//! [`api`] (HTTP, signature checks) → [`sequencer`] (mempool against the pending state; the
+//! batcher) → [`prover`] (witness, Groth16, check) → [`l1_stage`] (request watcher, `submitBatch`,
+//! confirmations) over the [`l1::L1`] trait, with [`l1::dev_chain`] as the in-process L1 of dev
+//! mode. [`store`] is the one durable store; [`node`] starts everything.
+//!
+//! The engine (`zkrollup`) stays a library without an async runtime; this crate adds tokio.
+
+pub mod api;
+pub mod contracts;
+pub mod dev_api;
+pub mod l1;
+pub mod l1_stage;
+pub mod metrics;
+pub mod node;
+pub mod prover;
+pub mod sequencer;
+pub mod store;

@@ -1,0 +1,97 @@
+//! The node's Prometheus metrics (`GET /metrics`, text exposition format).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// A label naming a rule, a reason or a status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Label {
+    /// Its value.
+    pub name: String,
+}
+
+/// Every metric the node keeps.
+pub struct Metrics {
+    registry: Registry,
+    /// Transfers and withdrawals accepted.
+    pub accepted: Counter,
+    /// Submissions refused, by rule.
+    pub rejected: Family<Label, Counter>,
+    /// Operations waiting in the mempool.
+    pub mempool: Gauge,
+    /// Batches sealed, by reason (size or timeout).
+    pub sealed: Family<Label, Counter>,
+    /// L2 slots filled per sealed batch.
+    pub fill: Histogram,
+    /// Seconds to prove a batch (proof and its check).
+    pub proving_seconds: Histogram,
+    /// Batches by stage reached (sealed, proved, submitted, confirmed, failed).
+    pub batches: Family<Label, Counter>,
+    /// Gas used by confirmed `submitBatch` transactions.
+    pub l1_gas: Counter,
+    /// Seconds from acceptance to L1 confirmation, per transfer.
+    pub confirmation_seconds: Histogram,
+    /// Seconds a store commit takes (fsync included).
+    pub commit_seconds: Histogram,
+    /// L1 requests seen.
+    pub l1_requests: Counter,
+}
+
+impl Metrics {
+    /// A fresh set, registered under the `zkrollup_` prefix.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("zkrollup");
+        let m = Metrics {
+            accepted: Counter::default(),
+            rejected: Family::default(),
+            mempool: Gauge::default(),
+            sealed: Family::default(),
+            fill: Histogram::new([0.0, 0.25, 0.5, 0.75, 0.99, 1.0]),
+            proving_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+            batches: Family::default(),
+            l1_gas: Counter::default(),
+            confirmation_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            l1_requests: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("transfers_accepted", "Transfers and withdrawals accepted", m.accepted.clone());
+        registry.register("transfers_rejected", "Submissions refused, by rule", m.rejected.clone());
+        registry.register("mempool_size", "Operations waiting in the mempool", m.mempool.clone());
+        registry.register("batches_sealed", "Batches sealed, by reason", m.sealed.clone());
+        registry.register("batch_fill_ratio", "Share of L2 slots filled per sealed batch", m.fill.clone());
+        registry.register("proving_seconds", "Seconds to prove and check a batch", m.proving_seconds.clone());
+        registry.register("batch_jobs", "Batches by stage reached", m.batches.clone());
+        registry.register("l1_gas_used", "Gas used by confirmed submitBatch transactions", m.l1_gas.clone());
+        registry.register(
+            "confirmation_seconds",
+            "Seconds from acceptance to L1 confirmation, per transfer",
+            m.confirmation_seconds.clone(),
+        );
+        registry.register("store_commit_seconds", "Seconds a store commit takes", m.commit_seconds.clone());
+        registry.register("l1_requests_seen", "L1 requests seen", m.l1_requests.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        out
+    }
+
+    /// Count one under a label.
+    pub fn inc(family: &Family<Label, Counter>, name: &str) {
+        family.get_or_create(&Label { name: name.to_string() }).inc();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,323 @@
+//! Starting the node: the store opened and checked, every stage resumed from where it stopped,
+//! the threads and the HTTP server started.
+//!
+//! Threads: ingest (group commits of submissions), batcher, prover, L1; the HTTP server runs on
+//! a tokio runtime. Each stage reads its progress from the store, so a node killed at any moment
+//! resumes every stage on restart. A store failure in any stage is fatal (exit code 70): the node
+//! stops rather than run ahead of what it has persisted, and a restart resumes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use ark_ff::PrimeField;
+use revm::primitives::U256;
+use serde::{Deserialize, Serialize};
+use zkrollup::primitives::batch::Shape;
+use zkrollup::prover::bundle;
+use zkrollup::{Fr, State};
+
+use crate::api::{router, Api, RateLimit, Submission};
+use crate::contracts::{bytecode, rollup_constructor_args, verifier_bytecode, QueueParams, RollupArgs, ZKROLLUP_HEX};
+use crate::l1::dev_chain::{addresses, SharedDevChain};
+use crate::l1_stage::{L1Seen, L1Stage};
+use crate::metrics::Metrics;
+use crate::prover::ProverStage;
+use crate::sequencer::Sequencer;
+use crate::store::{root_text, Stage, Store};
+
+/// The seed of the dev-mode keys: public, so the keys are INSECURE (anyone can forge proofs).
+pub const INSECURE_DEV_SEED: u64 = 20_260_601;
+
+/// A dev-mode node's configuration.
+#[derive(Clone, Debug)]
+pub struct DevConfig {
+    /// The genesis state file (SPEC section 6).
+    pub genesis: PathBuf,
+    /// Where the node keeps its store, its dev chain and its keys.
+    pub data: PathBuf,
+    /// The HTTP address.
+    pub listen: SocketAddr,
+    /// N.
+    pub batch_size: usize,
+    /// M.
+    pub l1_slots: usize,
+    /// A batch is sealed this long after its oldest operation arrived, full or not.
+    pub batch_timeout: Duration,
+    /// Blocks on top of an event or transaction before the node acts on it.
+    pub confirmations: u64,
+    /// The contract's queue parameters on a fresh dev chain.
+    pub queue: QueueParams,
+    /// Submissions a second per client address.
+    pub rate_limit: u32,
+    /// How often the L1 stage polls.
+    pub l1_poll: Duration,
+}
+
+/// What the store records of the deployment at its creation; checked on every start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Deployment {
+    batch_size: usize,
+    l1_slots: usize,
+    depth: usize,
+    domain: String,
+    genesis_root: String,
+    rollup: String,
+    verifying_key_sha256: String,
+}
+
+fn field_of(word: U256) -> Fr {
+    Fr::from_be_bytes_mod_order(&word.to_be_bytes::<32>())
+}
+
+/// The dev keys for `shape` under `dir`: reused when there, made (INSECURE seed) otherwise.
+fn dev_keys(dir: &Path, shape: Shape) -> Result<bundle::CircuitInfo> {
+    if let Ok(info) = bundle::load_info(dir) {
+        if info.shape() == shape && info.insecure_dev_seed == Some(INSECURE_DEV_SEED) {
+            return Ok(info);
+        }
+        bail!("{} holds keys for another circuit or seed: move them away", dir.display());
+    }
+    eprintln!(
+        "zkrollup-node: making INSECURE development keys (seed {INSECURE_DEV_SEED}) for N = {}, M = {}, D = {} in {}",
+        shape.batch_size,
+        shape.l1_slots,
+        shape.depth,
+        dir.display()
+    );
+    Ok(bundle::setup_to_dir(dir, shape, Some(INSECURE_DEV_SEED))?)
+}
+
+/// Run a dev-mode node until SIGINT or SIGTERM.
+pub fn run_dev(cfg: DevConfig) -> Result<()> {
+    std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
+    let genesis_text = zkrollup::files::read(&cfg.genesis)?;
+    let genesis_state = zkrollup::files::parse_state(&genesis_text).with_context(|| cfg.genesis.display().to_string())?;
+    let genesis = genesis_state.genesis()?;
+    let shape = Shape { depth: genesis_state.depth(), l1_slots: cfg.l1_slots, batch_size: cfg.batch_size };
+    let key_dir = cfg.data.join(format!("keys/dev-m{}-n{}-d{}", shape.l1_slots, shape.batch_size, shape.depth));
+    let info = dev_keys(&key_dir, shape)?;
+    let pk = bundle::load_proving(&key_dir, &info)?;
+    let vk = bundle::load_verifying(&key_dir)?;
+
+    let chain = SharedDevChain::open(&cfg.data.join("l1.redb"))?;
+    let verifier = verifier_bytecode(&vk)?;
+    let queue = cfg.queue;
+    let (rollup, domain, maturity) = chain.with(move |chain| {
+        if chain.rollup_address().is_none() {
+            let args = |verifier| {
+                rollup_constructor_args(&RollupArgs {
+                    verifier,
+                    genesis,
+                    genesis_owner: addresses::GENESIS_OWNER,
+                    batch_size: shape.batch_size as u32,
+                    l1_slots: shape.l1_slots as u32,
+                    depth: shape.depth as u8,
+                    sequencer: addresses::SEQUENCER,
+                    params: queue,
+                })
+            };
+            let value = U256::from(genesis.total) * U256::from(1_000_000_000u64);
+            let rollup = chain.deploy(&verifier, &bytecode(ZKROLLUP_HEX), args, value)?;
+            eprintln!("zkrollup-node: dev chain: ZKRollup deployed at {rollup}");
+        }
+        let rollup = chain.rollup_address().expect("deployed");
+        Ok::<_, crate::l1::L1Error>((rollup, chain.domain()?, chain.maturity()?))
+    })?;
+    let domain = field_of(domain);
+    if maturity < 3 * cfg.batch_timeout.as_secs() {
+        bail!(
+            "the contract's maturity ({maturity} s) must be at least 3 batch timeouts ({} s): a request would be \
+             due before the batcher takes it",
+            cfg.batch_timeout.as_secs()
+        );
+    }
+
+    let store = Arc::new(Store::open(&cfg.data.join("node.redb"))?);
+    let deployment = Deployment {
+        batch_size: shape.batch_size,
+        l1_slots: shape.l1_slots,
+        depth: shape.depth,
+        domain: zkrollup::decimal::fr_to_decimal(domain),
+        genesis_root: root_text(genesis.root),
+        rollup: rollup.to_string(),
+        verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(&vk),
+    };
+    match store.meta::<Deployment>("deployment")? {
+        None => {
+            let txn = store.begin()?;
+            txn.set_meta("deployment", &deployment)?;
+            let accounts = genesis_state.accounts();
+            for stage in [Stage::Sealed, Stage::Proved, Stage::Confirmed] {
+                txn.put_accounts(stage, &accounts)?;
+            }
+            txn.commit()?;
+        }
+        Some(d) if d == deployment => {}
+        Some(d) => bail!(
+            "{} belongs to another deployment ({d:?}); this start is for {deployment:?}",
+            cfg.data.join("node.redb").display()
+        ),
+    }
+    start(store, chain, shape, domain, genesis.root, pk, vk, &cfg)
+}
+
+/// The root batch `id` left, from the store (the genesis root for 0).
+fn root_after(store: &Store, id: u64, genesis_root: Fr) -> Result<Fr> {
+    if id == 0 {
+        return Ok(genesis_root);
+    }
+    let b = store.batch(id)?.with_context(|| format!("batch {id} missing"))?;
+    let root = zkrollup::decimal::parse_fr(&b.new_root).map_err(|e| anyhow::anyhow!("batch {id} root: {e}"))?;
+    Ok(root)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start(
+    store: Arc<Store>,
+    chain: SharedDevChain,
+    shape: Shape,
+    domain: Fr,
+    genesis_root: Fr,
+    pk: zkrollup::prover::ProvingKey,
+    vk: zkrollup::prover::VerifyingKey,
+    cfg: &DevConfig,
+) -> Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let heads = store.stage_heads()?;
+    let sealed_root = root_after(&store, heads[0], genesis_root)?;
+    let proved_root = root_after(&store, heads[1], genesis_root)?;
+    let sequencer = Sequencer::load(store.clone(), metrics.clone(), shape, domain, sealed_root).map_err(anyhow::Error::msg)?;
+    let sequencer = Arc::new(Mutex::new(sequencer));
+    let prover = ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, vk, heads[1], proved_root)
+        .map_err(anyhow::Error::msg)?;
+    let seen = Arc::new(Mutex::new(L1Seen::default()));
+    let mut l1 = L1Stage {
+        l1: chain.clone(),
+        store: store.clone(),
+        metrics: metrics.clone(),
+        sequencer: sequencer.clone(),
+        confirmations: cfg.confirmations,
+        resend_after: Duration::from_secs(60),
+        seen: seen.clone(),
+        genesis_root,
+    };
+    l1.check_on_start().map_err(anyhow::Error::msg)?;
+    // The state as of the last confirmed batch must be what the store's confirmed accounts say.
+    let confirmed = State::from_accounts(shape.depth, store.accounts(Stage::Confirmed)?)?;
+    let confirmed_root = root_after(&store, heads[3], genesis_root)?;
+    if confirmed.root() != confirmed_root {
+        bail!("the stored confirmed accounts have root {}, batch {} left {}", root_text(confirmed.root()), heads[3], root_text(confirmed_root));
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ingest_tx, ingest_rx) = sync_channel::<Submission>(8192);
+    let mut threads = Vec::new();
+    {
+        let seq = sequencer.clone();
+        threads.push(spawn("ingest", move || ingest(seq, ingest_rx)));
+    }
+    {
+        let seq = sequencer.clone();
+        let stop = stop.clone();
+        let timeout = cfg.batch_timeout.as_millis() as u64;
+        threads.push(spawn("batcher", move || {
+            while !stop.load(Ordering::Relaxed) {
+                let sealed = seq.lock().unwrap_or_else(|p| p.into_inner()).seal_if_due(timeout)?;
+                if sealed.is_none() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            Ok(())
+        }));
+    }
+    {
+        let stop = stop.clone();
+        threads.push(spawn("prover", move || prover.run(stop)));
+    }
+    {
+        let stop = stop.clone();
+        let poll = cfg.l1_poll;
+        threads.push(spawn("l1", move || l1.run(poll, stop)));
+    }
+
+    let api = Api {
+        sequencer,
+        store,
+        metrics,
+        ingest: ingest_tx,
+        l1_seen: seen,
+        dev: Some(chain),
+        rate: Arc::new(RateLimit::new(cfg.rate_limit)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let listen = cfg.listen;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        eprintln!("zkrollup-node: listening on http://{}", listener.local_addr()?);
+        let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(())
+}
+
+/// A stage's thread: an error from it is fatal to the process (exit 70), so that a restart
+/// resumes from the store rather than the node running on with a stage stopped.
+fn spawn(name: &'static str, f: impl FnOnce() -> Result<(), String> + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(e) = f() {
+                eprintln!("zkrollup-node: {name} stage failed: {e}");
+                std::process::exit(70);
+            }
+        })
+        .expect("spawning a thread")
+}
+
+/// The ingest thread: takes every submission waiting, checks and stores them in one
+/// transaction, answers each.
+fn ingest(seq: Arc<Mutex<Sequencer>>, rx: Receiver<Submission>) -> Result<(), String> {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < 1024 {
+            match rx.try_recv() {
+                Ok(s) => group.push(s),
+                Err(_) => break,
+            }
+        }
+        let (items, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|(t, e, r)| ((t, e), r)).unzip();
+        let results = seq.lock().unwrap_or_else(|p| p.into_inner()).accept(items);
+        for (r, reply) in results.into_iter().zip(replies) {
+            let _ = reply.send(r);
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,500 @@
+//! The mempool and the batcher: transfers and L1 requests in the order the node accepted them,
+//! checked against the pending state (the sealed state with every waiting operation applied),
+//! and batches cut from them and sealed in one store transaction each.
+//!
+//! A batch applies its L1 slots before its L2 slots, while the mempool holds operations in
+//! acceptance order. [`choose`] keeps every result the acceptance order promised: a request may
+//! move ahead of earlier transfers only when they touch other accounts (operations on disjoint
+//! accounts commute); a request that cannot is left, with every request after it (queue order),
+//! for the next batch, and so is every transfer that touches its account. So a transfer accepted
+//! against the pending state is always includable.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use zkrollup::primitives::batch::Shape;
+use zkrollup::state::{request_effect, transfer_effect};
+use zkrollup::{Account, Batch, BatchParams, Fr, Request, Rule, State, Transfer};
+
+use crate::metrics::Metrics;
+use crate::store::{
+    now_ms, root_text, BatchStatus, PendingOp, Stage, Store, StoreError, StoredAccount, StoredBatch, StoredRequest,
+    StoredTransfer,
+};
+
+/// A waiting operation.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// A transfer or withdrawal.
+    Transfer {
+        /// Its id.
+        id: u64,
+        /// The transfer.
+        transfer: Transfer,
+    },
+    /// An L1 request.
+    Request {
+        /// Its queue position.
+        k: u64,
+        /// The request.
+        request: Request,
+    },
+}
+
+/// A waiting operation with its mempool sequence number and arrival time.
+#[derive(Clone, Debug)]
+pub struct Waiting {
+    /// Its key in the store's `pending` table.
+    pub seq: u64,
+    /// When it arrived (Unix milliseconds).
+    pub since_ms: u64,
+    /// The operation.
+    pub op: Op,
+}
+
+/// Which waiting operations a batch takes: positions in the mempool of its requests (in queue
+/// order) and of its transfers (in acceptance order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Positions of the requests.
+    pub requests: Vec<usize>,
+    /// Positions of the transfers.
+    pub transfers: Vec<usize>,
+}
+
+/// The accounts a transfer touches: its sender and, unless it is a withdrawal, its receiver.
+fn transfer_accounts(t: &Transfer) -> impl Iterator<Item = u32> {
+    [Some(t.from), (!t.is_withdrawal()).then_some(t.to)].into_iter().flatten()
+}
+
+/// The next batch's operations (module docs): at most `m` requests and `n` transfers.
+pub fn choose(ops: &[Op], n: usize, m: usize) -> Choice {
+    let mut choice = Choice::default();
+    let mut touched: HashSet<u32> = HashSet::new();
+    let mut deferred: HashSet<u32> = HashSet::new();
+    let mut requests_closed = false;
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Request { request, .. } => {
+                if !requests_closed && choice.requests.len() < m && !touched.contains(&request.index) {
+                    choice.requests.push(i);
+                } else {
+                    requests_closed = true;
+                    deferred.insert(request.index);
+                }
+            }
+            Op::Transfer { transfer, .. } => {
+                if choice.transfers.len() == n || transfer_accounts(transfer).any(|a| deferred.contains(&a)) {
+                    // Transfers keep their order: none after this one may go first.
+                    break;
+                }
+                choice.transfers.push(i);
+                touched.extend(transfer_accounts(transfer));
+            }
+        }
+    }
+    choice
+}
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// A protocol rule (the native model's text).
+    #[error("{0}")]
+    Rule(Rule),
+    /// The store failed; nothing was accepted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The sealed state and the mempool on top of it.
+pub struct Sequencer {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    shape: Shape,
+    domain: Fr,
+    sealed: State,
+    waiting: VecDeque<Waiting>,
+    /// The accounts as the waiting operations leave them (only those they touch).
+    overlay: HashMap<u32, Account>,
+    /// The queue position of the next L1 request the node expects.
+    next_k: u64,
+}
+
+impl Sequencer {
+    /// Load from the store: the sealed accounts (their root checked against the last sealed
+    /// batch's) and the mempool, replayed onto them.
+    pub fn load(store: Arc<Store>, metrics: Arc<Metrics>, shape: Shape, domain: Fr, expected_root: Fr)
+        -> Result<Sequencer, String> {
+        let accounts = store.accounts(Stage::Sealed).map_err(|e| e.to_string())?;
+        let sealed = State::from_accounts(shape.depth, accounts).map_err(|e| e.to_string())?;
+        if sealed.root() != expected_root {
+            return Err(format!(
+                "the stored sealed accounts have root {}, but the last sealed batch left {}",
+                root_text(sealed.root()),
+                root_text(expected_root)
+            ));
+        }
+        let next_k = store.meta::<u64>("next_request_k").map_err(|e| e.to_string())?.unwrap_or(1);
+        let mut s = Sequencer {
+            store,
+            metrics,
+            shape,
+            domain,
+            sealed,
+            waiting: VecDeque::new(),
+            overlay: HashMap::new(),
+            next_k,
+        };
+        for (seq, op) in s.store.pending().map_err(|e| e.to_string())? {
+            let w = match op {
+                PendingOp::Transfer(id) => {
+                    let t = s.store.transfer(id).map_err(|e| e.to_string())?.ok_or(format!("transfer {id} missing"))?;
+                    let transfer = zkrollup::files::parse_transfer(&t.entry.to_string()).map_err(|e| e.to_string())?;
+                    Waiting { seq, since_ms: t.accepted_ms, op: Op::Transfer { id, transfer } }
+                }
+                PendingOp::Request(k) => {
+                    let r = s.store.request(k).map_err(|e| e.to_string())?.ok_or(format!("request {k} missing"))?;
+                    let request = request_of(&r).map_err(|e| format!("request {k}: {e}"))?;
+                    Waiting { seq, since_ms: r.seen_ms, op: Op::Request { k, request } }
+                }
+            };
+            s.waiting.push_back(w);
+        }
+        s.rebuild_overlay().map_err(|(i, rule)| format!("mempool entry {i} no longer applies: {rule}"))?;
+        s.metrics.mempool.set(s.waiting.len() as i64);
+        Ok(s)
+    }
+
+    /// The domain transfers are signed in.
+    pub fn domain(&self) -> Fr {
+        self.domain
+    }
+
+    /// The sealed state's root.
+    pub fn root(&self) -> Fr {
+        self.sealed.root()
+    }
+
+    /// The queue position of the next L1 request expected.
+    pub fn next_request(&self) -> u64 {
+        self.next_k
+    }
+
+    /// Operations waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// An account as the sealed state has it.
+    pub fn sealed_account(&self, index: u32) -> Option<Account> {
+        self.sealed.account(index).copied()
+    }
+
+    /// An account as the waiting operations leave it.
+    pub fn pending_account(&self, index: u32) -> Option<Account> {
+        self.overlay.get(&index).copied().or_else(|| self.sealed.account(index).copied())
+    }
+
+    /// Slots in the tree (`4^D`).
+    pub fn capacity(&self) -> u64 {
+        self.sealed.tree().capacity()
+    }
+
+    /// Replay the mempool onto the sealed state; the first operation that fails, if any.
+    fn rebuild_overlay(&mut self) -> Result<(), (usize, Rule)> {
+        self.overlay.clear();
+        let capacity = self.capacity();
+        for (i, w) in self.waiting.iter().enumerate() {
+            let lookup = |index: u32| self.overlay.get(&index).copied().or_else(|| self.sealed.account(index).copied());
+            match &w.op {
+                Op::Transfer { transfer, .. } => {
+                    let (s, r) = transfer_effect(transfer, capacity, lookup, None).map_err(|rule| (i, rule))?;
+                    self.overlay.insert(transfer.from, s);
+                    if let Some(r) = r {
+                        self.overlay.insert(transfer.to, r);
+                    }
+                }
+                Op::Request { request, .. } => {
+                    let (_, after) = request_effect(request, capacity, lookup(request.index)).map_err(|rule| (i, rule))?;
+                    self.overlay.insert(request.index, after);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Accept transfers whose signatures the caller checked (against [`Self::pending_account`]'s
+    /// key): each is checked against the pending state, those that pass are stored in one
+    /// transaction, and only then become part of the pending state. One result per transfer.
+    pub fn accept(&mut self, batch: Vec<(Transfer, serde_json::Value)>) -> Vec<Result<u64, Refusal>> {
+        let capacity = self.capacity();
+        let mut scratch: HashMap<u32, Account> = HashMap::new();
+        let mut results: Vec<Result<Transfer, Rule>> = Vec::with_capacity(batch.len());
+        for (t, _) in &batch {
+            let lookup = |index: u32| scratch.get(&index).copied().or_else(|| self.pending_account(index));
+            match transfer_effect(t, capacity, lookup, None) {
+                Ok((s, r)) => {
+                    scratch.insert(t.from, s);
+                    if let Some(r) = r {
+                        scratch.insert(t.to, r);
+                    }
+                    results.push(Ok(*t));
+                }
+                Err(rule) => results.push(Err(rule)),
+            }
+        }
+        let now = now_ms();
+        let stored = (|| -> Result<Vec<Option<(u64, u64)>>, StoreError> {
+            let txn = self.store.begin()?;
+            let mut ids = Vec::with_capacity(batch.len());
+            for ((_, entry), r) in batch.iter().zip(&results) {
+                if r.is_err() {
+                    ids.push(None);
+                    continue;
+                }
+                let id = txn.next("next_transfer_id", 1)?;
+                txn.put_transfer(id, &StoredTransfer { entry: entry.clone(), batch: None, accepted_ms: now })?;
+                let seq = txn.push_pending(PendingOp::Transfer(id))?;
+                ids.push(Some((id, seq)));
+            }
+            let t0 = std::time::Instant::now();
+            txn.commit()?;
+            self.metrics.commit_seconds.observe(t0.elapsed().as_secs_f64());
+            Ok(ids)
+        })();
+        let ids = match stored {
+            Ok(ids) => ids,
+            Err(e) => {
+                let msg = e.to_string();
+                return batch.iter().map(|_| Err(Refusal::Store(StoreError::Db(msg.clone())))).collect();
+            }
+        };
+        self.overlay.extend(scratch);
+        let answers: Vec<Result<u64, Refusal>> = results
+            .into_iter()
+            .zip(ids)
+            .map(|(r, id)| match (r, id) {
+                (Ok(transfer), Some((id, seq))) => {
+                    self.waiting.push_back(Waiting { seq, since_ms: now, op: Op::Transfer { id, transfer } });
+                    self.metrics.accepted.inc();
+                    Ok(id)
+                }
+                (Err(rule), _) => {
+                    Metrics::inc(&self.metrics.rejected, rule.name());
+                    Err(Refusal::Rule(rule))
+                }
+                (Ok(_), None) => unreachable!("every accepted transfer has an id"),
+            })
+            .collect();
+        self.metrics.mempool.set(self.waiting.len() as i64);
+        answers
+    }
+
+    /// Take L1 requests the watcher saw (in queue order; those already taken are skipped), with
+    /// the block the watcher has now read up to, in one transaction. A request whose effect the
+    /// pending state refuses is still queued (the contract holds it): it is an error for the
+    /// operator, and sealing will name it.
+    pub fn add_requests(&mut self, seen: &[crate::l1::LoggedRequest], cursor: u64) -> Result<(), String> {
+        let now = now_ms();
+        let mut added = Vec::new();
+        let txn = self.store.begin().map_err(|e| e.to_string())?;
+        let mut next_k = self.next_k;
+        for r in seen {
+            if r.k < next_k {
+                continue;
+            }
+            if r.k != next_k {
+                return Err(format!("L1 request {} seen before request {next_k}", r.k));
+            }
+            let stored = StoredRequest { record: hex::encode(&r.record), block: r.block, batch: None, seen_ms: now };
+            let request = request_of(&stored).map_err(|e| format!("L1 request {}: {e}", r.k))?;
+            txn.put_request(r.k, &stored).map_err(|e| e.to_string())?;
+            let seq = txn.push_pending(PendingOp::Request(r.k)).map_err(|e| e.to_string())?;
+            added.push(Waiting { seq, since_ms: now, op: Op::Request { k: r.k, request } });
+            next_k += 1;
+        }
+        txn.set_meta("next_request_k", &next_k).map_err(|e| e.to_string())?;
+        txn.set_meta("l1_cursor", &cursor).map_err(|e| e.to_string())?;
+        txn.commit().map_err(|e| e.to_string())?;
+        self.next_k = next_k;
+        let capacity = self.capacity();
+        for w in added {
+            if let Op::Request { request, k } = &w.op {
+                match request_effect(request, capacity, self.pending_account(request.index)) {
+                    Ok((_, after)) => {
+                        self.overlay.insert(request.index, after);
+                    }
+                    Err(rule) => eprintln!("zkrollup-node: L1 request {k} does not apply to the pending state: {rule}"),
+                }
+                self.metrics.l1_requests.inc();
+            }
+            self.waiting.push_back(w);
+        }
+        self.metrics.mempool.set(self.waiting.len() as i64);
+        Ok(())
+    }
+
+    /// Seal the next batch if one is due: `n` transfers waiting, `m` requests, or the oldest
+    /// operation older than `timeout_ms`. The batch's state changes, its record and the mempool's
+    /// shrinking are one transaction. `Ok(None)` when nothing is due.
+    pub fn seal_if_due(&mut self, timeout_ms: u64) -> Result<Option<StoredBatch>, String> {
+        let Some(oldest) = self.waiting.front().map(|w| w.since_ms) else { return Ok(None) };
+        let ops: Vec<Op> = self.waiting.iter().map(|w| w.op.clone()).collect();
+        let choice = choose(&ops, self.shape.batch_size, self.shape.l1_slots);
+        let full = choice.transfers.len() == self.shape.batch_size || choice.requests.len() == self.shape.l1_slots;
+        let reason = if full {
+            "size"
+        } else if now_ms().saturating_sub(oldest) >= timeout_ms {
+            "timeout"
+        } else {
+            return Ok(None);
+        };
+        if choice.transfers.is_empty() && choice.requests.is_empty() {
+            return Ok(None);
+        }
+        let pick = |i: usize| &self.waiting[i];
+        let transfers: Vec<(u64, Transfer)> = choice
+            .transfers
+            .iter()
+            .map(|&i| match &pick(i).op {
+                Op::Transfer { id, transfer } => (*id, *transfer),
+                Op::Request { .. } => unreachable!("choose picks transfers here"),
+            })
+            .collect();
+        let requests: Vec<(u64, Request)> = choice
+            .requests
+            .iter()
+            .map(|&i| match &pick(i).op {
+                Op::Request { k, request } => (*k, *request),
+                Op::Transfer { .. } => unreachable!("choose picks requests here"),
+            })
+            .collect();
+        let id = self.store.last_batch_id().map_err(|e| e.to_string())? + 1;
+        let batch = Batch::new(transfers.iter().map(|&(_, t)| t).collect())
+            .with_requests(requests.iter().map(|&(_, r)| r).collect());
+        let params = params(self.shape, self.domain, id);
+        let old_root = self.sealed.root();
+        let mut next = self.sealed.clone();
+        next.apply_batch(&batch, &params).map_err(|e| format!("batch {id} does not apply: {e}"))?;
+        let mut touched: Vec<u32> = requests.iter().map(|(_, r)| r.index).collect();
+        for (_, t) in &transfers {
+            touched.extend(transfer_accounts(t));
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let writes: Vec<(u32, Account)> =
+            touched.iter().map(|&i| (i, *next.account(i).expect("a batch only writes accounts"))).collect();
+        let record = StoredBatch {
+            id,
+            status: BatchStatus::Sealed,
+            reason: reason.to_string(),
+            transfers: transfers.iter().map(|&(id, _)| id).collect(),
+            requests: requests.iter().map(|&(k, _)| k).collect(),
+            old_root: root_text(old_root),
+            new_root: root_text(next.root()),
+            writes: writes.iter().map(|&(i, a)| (i, StoredAccount(a))).collect(),
+            sealed_ms: now_ms(),
+            proof: None,
+            calldata: None,
+            prove_ms: None,
+            tx: None,
+            confirmed_ms: None,
+            failure: None,
+        };
+        let taken: HashSet<usize> = choice.requests.iter().chain(&choice.transfers).copied().collect();
+        let seqs: Vec<u64> = taken.iter().map(|&i| self.waiting[i].seq).collect();
+        (|| -> Result<(), StoreError> {
+            let txn = self.store.begin()?;
+            txn.put_batch(&record)?;
+            txn.put_accounts(Stage::Sealed, &writes)?;
+            txn.remove_pending(&seqs)?;
+            for (tid, _) in &transfers {
+                let mut t = txn.transfer(*tid)?.expect("a waiting transfer is stored");
+                t.batch = Some(id);
+                txn.put_transfer(*tid, &t)?;
+            }
+            for (k, _) in &requests {
+                let mut r = txn.request(*k)?.expect("a waiting request is stored");
+                r.batch = Some(id);
+                txn.put_request(*k, &r)?;
+            }
+            let t0 = std::time::Instant::now();
+            txn.commit()?;
+            self.metrics.commit_seconds.observe(t0.elapsed().as_secs_f64());
+            Ok(())
+        })()
+        .map_err(|e| e.to_string())?;
+        self.sealed = next;
+        let mut i = 0;
+        self.waiting.retain(|_| {
+            let keep = !taken.contains(&i);
+            i += 1;
+            keep
+        });
+        self.rebuild_overlay().map_err(|(i, rule)| format!("after batch {id}, mempool entry {i}: {rule}"))?;
+        Metrics::inc(&self.metrics.sealed, reason);
+        Metrics::inc(&self.metrics.batches, "sealed");
+        self.metrics.fill.observe(transfers.len() as f64 / self.shape.batch_size as f64);
+        self.metrics.mempool.set(self.waiting.len() as i64);
+        Ok(Some(record))
+    }
+}
+
+/// The batch parameters of batch `id`.
+pub fn params(shape: Shape, domain: Fr, id: u64) -> BatchParams {
+    BatchParams::new(shape.batch_size).with_l1_slots(shape.l1_slots).with_domain(domain).with_batch_id(id)
+}
+
+/// A stored request's [`Request`].
+pub fn request_of(r: &StoredRequest) -> Result<Request, String> {
+    let bytes = hex::decode(&r.record).map_err(|e| e.to_string())?;
+    Request::from_record(&bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkrollup::primitives::eddsa::PrivateKey;
+
+    fn t(from: u32, to: u32) -> Op {
+        let key = PrivateKey::from_bytes([1; 32]);
+        Op::Transfer { id: 0, transfer: Transfer::signed(&key, from, to, 1, 0, Fr::from(0u64)) }
+    }
+
+    fn deposit(index: u32) -> Op {
+        Op::Request { k: 0, request: Request::deposit(index, 1, [0; 20]) }
+    }
+
+    #[test]
+    fn disjoint_requests_move_ahead_of_earlier_transfers() {
+        let ops = [t(1, 2), deposit(3), t(2, 1)];
+        assert_eq!(choose(&ops, 4, 2), Choice { requests: vec![1], transfers: vec![0, 2] });
+    }
+
+    #[test]
+    fn a_request_on_a_touched_account_waits_and_so_do_later_requests() {
+        // The deposit to 2 follows a transfer to 2: it cannot go first. The deposit to 5 is after
+        // it in the queue, so it waits too.
+        let ops = [t(1, 2), deposit(2), deposit(5), t(3, 4)];
+        assert_eq!(choose(&ops, 4, 2), Choice { requests: vec![], transfers: vec![0, 3] });
+    }
+
+    #[test]
+    fn a_transfer_that_needs_a_waiting_request_waits_and_so_do_later_transfers() {
+        // The transfer from 2 may spend the deposit to 2, which waits: it and every later transfer
+        // stay for the next batch.
+        let ops = [t(1, 2), deposit(2), t(2, 3), t(4, 5)];
+        assert_eq!(choose(&ops, 4, 2), Choice { requests: vec![], transfers: vec![0] });
+    }
+
+    #[test]
+    fn slots_limit_both_sections_and_withdrawals_touch_only_the_sender() {
+        let ops = [deposit(1), deposit(2), deposit(3), t(4, 0), t(5, 6), t(7, 8)];
+        assert_eq!(choose(&ops, 2, 2), Choice { requests: vec![0, 1], transfers: vec![3, 4] });
+        // A withdrawal from 4 does not touch slot 0; a deposit to 0 is not a thing, but a
+        // request on the receiver of a withdrawal would be free to move.
+        let ops = [t(4, 0), deposit(6)];
+        assert_eq!(choose(&ops, 2, 2), Choice { requests: vec![1], transfers: vec![0] });
+    }
+}

@@ -1,0 +1,102 @@
+//! A dev-mode node end to end over HTTP: deposits queued on its in-process L1, transfers from
+//! concurrent clients, batches proved and confirmed, a withdrawal paid out, a restart.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{genesis, key, Node};
+use serde_json::json;
+
+const OWNER: &str = "0x00000000000000000000000000000000000000aa";
+const PAYEE: &str = "0x00000000000000000000000000000000000000bb";
+
+#[test]
+fn transfers_deposits_and_a_withdrawal_settle_on_the_dev_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(dir.path(), 4, 4, 1_000);
+    let data = dir.path().join("data");
+    let args = ["--batch-size", "4", "--l1-slots", "1", "--batch-timeout-ms", "300"];
+    let mut node = Node::start(&g, &data, &args);
+    let s = node.status();
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+
+    // A new account through L1: slot 5, owned by OWNER.
+    let dep = node.deposit_new(&key(5), OWNER, 500);
+    assert_eq!(dep["index"], "5");
+    let start = std::time::Instant::now();
+    while node.get("/v1/accounts/5").0 != 200 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the deposit never reached the mempool");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Four clients at once, each sending from its own account in a ring.
+    let ids: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..=4u32)
+            .map(|from| {
+                let node = &node;
+                s.spawn(move || {
+                    let to = from % 4 + 1;
+                    (0..6).map(|nonce| node.transfer(&key(from), from, to, 10 + nonce, nonce).unwrap()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(ids.len(), 24);
+    // The new account pays and withdraws.
+    let pay = node.transfer(&key(5), 5, 1, 10, 0).unwrap();
+    let out = node.transfer(&key(5), 5, 0, 100, 1).unwrap();
+    let s = node.wait_settled(Duration::from_secs(300));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+
+    // Every transfer is in a confirmed batch, and each batch lists it once.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let last: u64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
+    for b in 1..=last {
+        let (code, batch) = node.get(&format!("/v1/batches/{b}"));
+        assert_eq!(code, 200);
+        assert_eq!(batch["status"], "confirmed", "{batch}");
+        for t in batch["transfers"].as_array().unwrap() {
+            let id: u64 = t.as_str().unwrap().parse().unwrap();
+            assert!(seen.insert(id, b).is_none(), "transfer {id} in two batches");
+        }
+    }
+    for id in ids.iter().chain([&pay, &out]) {
+        let (code, t) = node.get(&format!("/v1/transfers/{id}"));
+        assert_eq!(code, 200);
+        assert_eq!(t["status"], "confirmed", "{t}");
+        assert_eq!(t["batch_id"].as_str().unwrap().parse::<u64>().unwrap(), seen[id]);
+    }
+    assert_eq!(seen.len(), 26);
+
+    // Balances: each ring account sent 10+..+15 = 75 and received as much.
+    let (_, a1) = node.get("/v1/accounts/1");
+    assert_eq!(a1["balance"], "1010", "{a1}");
+    assert_eq!(a1["nonce"], "6");
+    assert_eq!(a1["pending_balance"], a1["balance"]);
+    let (_, a5) = node.get("/v1/accounts/5");
+    assert_eq!((a5["balance"].as_str(), a5["nonce"].as_str()), (Some("390"), Some("2")), "{a5}");
+
+    // The withdrawal is owed to the account's owner on L1, who pulls it.
+    let (_, owner) = node.get(&format!("/v1/dev/l1/{OWNER}"));
+    let owed: u128 = owner["pending_balance"].as_str().unwrap().parse().unwrap();
+    assert!(owed >= 100 * 1_000_000_000, "{owner}");
+    let (code, w) = node.post("/v1/dev/withdraw", &json!({"owner": OWNER, "to": PAYEE, "amount_wei": (100u128 * 1_000_000_000).to_string()}));
+    assert_eq!(code, 200, "{w}");
+    let (_, payee) = node.get(&format!("/v1/dev/l1/{PAYEE}"));
+    assert_eq!(payee["eth_balance"], (100u128 * 1_000_000_000).to_string());
+
+    // A restart resumes with the same roots and goes on.
+    let before = node.status();
+    node.restart();
+    let after = node.status();
+    for k in ["node_root", "l1_root", "last_confirmed", "transfers_accepted"] {
+        assert_eq!(before[k], after[k], "{k}");
+    }
+    node.transfer(&key(1), 1, 2, 1, 6).unwrap();
+    let s = node.wait_settled(Duration::from_secs(120));
+    assert_eq!(s["node_root"], s["l1_root"]);
+    assert_ne!(s["node_root"], after["node_root"]);
+}
