@@ -136,3 +136,13 @@ pub async fn l1_account(State(api): State<Api>, Path(a): Path<String>) -> Result
     let pending = pending.map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "l1", e))?;
     Ok(Json(json!({"eth_balance": eth.to_string(), "pending_balance": pending.to_string()})))
 }
+
+/// The dev chain's head and the sequencer's transactions (sent, reverted): a batch sent twice
+/// would show as a second transaction.
+pub async fn chain(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
+    let dev = api.dev.clone().ok_or_else(|| ApiError::from_parts(StatusCode::NOT_FOUND, "not_found", "dev mode only"))?;
+    let (head, (sent, reverted)) = tokio::task::spawn_blocking(move || dev.with(|c| (c.head().number, c.sequencer_txs)))
+        .await
+        .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    Ok(Json(json!({"head": head.to_string(), "sequencer_txs": sent.to_string(), "sequencer_reverts": reverted.to_string()})))
+}

@@ -44,6 +44,9 @@ struct Cli {
     /// Dev chain: seconds before a queued request must be taken by a batch with a free L1 slot.
     #[arg(long, default_value_t = 3600)]
     maturity: u64,
+    /// Dev chain: mine an empty block after this many milliseconds without one (0: never).
+    #[arg(long, default_value_t = 1000)]
+    block_time_ms: u64,
     /// Dev chain: seconds before a request left waiting lets anyone start exodus.
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     exodus_delay: u64,
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         },
         rate_limit: cli.rate_limit,
         l1_poll: Duration::from_millis(50),
+        block_time: (cli.block_time_ms > 0).then(|| Duration::from_millis(cli.block_time_ms)),
     };
     match run_dev(cfg) {
         Ok(()) => ExitCode::SUCCESS,

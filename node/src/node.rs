@@ -56,6 +56,8 @@ pub struct DevConfig {
     pub rate_limit: u32,
     /// How often the L1 stage polls.
     pub l1_poll: Duration,
+    /// Dev chain: an empty block after this long without one.
+    pub block_time: Option<Duration>,
 }
 
 /// What the store records of the deployment at its creation; checked on every start.
@@ -104,7 +106,7 @@ pub fn run_dev(cfg: DevConfig) -> Result<()> {
     let pk = bundle::load_proving(&key_dir, &info)?;
     let vk = bundle::load_verifying(&key_dir)?;
 
-    let chain = SharedDevChain::open(&cfg.data.join("l1.redb"))?;
+    let chain = SharedDevChain::open(&cfg.data.join("l1.redb"), cfg.block_time)?;
     let verifier = verifier_bytecode(&vk)?;
     let queue = cfg.queue;
     let (rollup, domain, maturity) = chain.with(move |chain| {

@@ -45,6 +45,9 @@ struct LoggedTx {
     to: Option<Address>,
     value: U256,
     data: String,
+    /// An empty block (mined when the chain was idle for a block time).
+    #[serde(default)]
+    empty: bool,
 }
 
 /// A mined transaction.
@@ -62,6 +65,8 @@ pub struct DevChain {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
     /// Block `i + 1` holds `blocks[i]`; block 0 is empty genesis.
     blocks: Vec<Mined>,
+    /// Transactions the sequencer sent, and how many of them reverted.
+    pub sequencer_txs: (u64, u64),
     /// Contracts created by transactions so far; the second is the rollup.
     created: usize,
     rollup: Option<Address>,
@@ -87,7 +92,7 @@ impl DevChain {
             .with_db(CacheDB::<EmptyDB>::default())
             .with_cfg(CfgEnv::new_with_spec(SpecId::OSAKA))
             .build_mainnet();
-        let mut chain = DevChain { db, evm, blocks: Vec::new(), created: 0, rollup: None };
+        let mut chain = DevChain { db, evm, blocks: Vec::new(), sequencer_txs: (0, 0), created: 0, rollup: None };
         let logged: Vec<LoggedTx> = {
             let w = chain.db.begin_write().map_err(|e| bad(&e))?;
             w.open_table(TXS).map_err(|e| bad(&e))?;
@@ -136,7 +141,18 @@ impl DevChain {
     pub fn send(&mut self, from: Address, to: Option<Address>, data: Vec<u8>, value: U256) -> Result<Sent, L1Error> {
         let last = self.blocks.last().map_or(0, |b| b.timestamp);
         let timestamp = (crate::store::now_ms() / 1000).max(last);
-        let tx = LoggedTx { timestamp, from, to, value, data: hex::encode(&data) };
+        self.mine(LoggedTx { timestamp, from, to, value, data: hex::encode(&data), empty: false })
+    }
+
+    /// Mine an empty block (the chain's clock goes on while no one sends).
+    pub fn mine_empty(&mut self) -> Result<(), L1Error> {
+        let last = self.blocks.last().map_or(0, |b| b.timestamp);
+        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let tx = LoggedTx { timestamp, from: Address::ZERO, to: None, value: U256::ZERO, data: String::new(), empty: true };
+        self.mine(tx).map(|_| ())
+    }
+
+    fn mine(&mut self, tx: LoggedTx) -> Result<Sent, L1Error> {
         let sent = self.execute(&tx)?;
         let logged = (|| -> Result<(), String> {
             let w = self.db.begin_write().map_err(|e| e.to_string())?;
@@ -156,6 +172,12 @@ impl DevChain {
 
     fn execute(&mut self, tx: &LoggedTx) -> Result<Sent, L1Error> {
         let number = self.blocks.len() as u64 + 1;
+        if tx.empty {
+            let hash = keccak256([&b"empty block"[..], &number.to_be_bytes()].concat()).0;
+            let receipt = Receipt { block: number, success: true, gas_used: 0, revert: vec![] };
+            self.blocks.push(Mined { hash, timestamp: tx.timestamp, receipt: receipt.clone(), requests: vec![], created: None });
+            return Ok(Sent { hash, receipt, output: vec![] });
+        }
         let data = hex::decode(&tx.data).map_err(|e| L1Error::Bad(format!("dev chain log: {e}")))?;
         let db = self.evm.ctx.db_mut();
         let mut info = db.basic(tx.from).expect("in-memory").unwrap_or_default();
@@ -214,6 +236,10 @@ impl DevChain {
                 (Receipt { block: number, success: false, gas_used: gas.tx_gas_used(), revert }, vec![], vec![], None)
             }
         };
+        if tx.from == addresses::SEQUENCER {
+            self.sequencer_txs.0 += 1;
+            self.sequencer_txs.1 += u64::from(!receipt.success);
+        }
         self.blocks.push(Mined { hash, timestamp: tx.timestamp, receipt: receipt.clone(), requests, created });
         Ok(Sent { hash, receipt, output })
     }
@@ -323,8 +349,10 @@ pub struct SharedDevChain {
 }
 
 impl SharedDevChain {
-    /// Open the chain at `path` on a new thread.
-    pub fn open(path: &Path) -> Result<SharedDevChain, L1Error> {
+    /// Open the chain at `path` on a new thread; with a `block_time`, an empty block is mined
+    /// whenever that long passes without one (as anvil's `--block-time`), so confirmations come
+    /// while no one sends.
+    pub fn open(path: &Path, block_time: Option<std::time::Duration>) -> Result<SharedDevChain, L1Error> {
         let (jobs, rx) = channel::<Job>();
         let (ready_tx, ready_rx) = channel();
         let path = path.to_path_buf();
@@ -333,8 +361,21 @@ impl SharedDevChain {
             .spawn(move || match DevChain::open(&path) {
                 Ok(mut chain) => {
                     let _ = ready_tx.send(Ok(()));
-                    while let Ok(job) = rx.recv() {
-                        job(&mut chain);
+                    let tick = block_time.unwrap_or(std::time::Duration::from_secs(3600));
+                    let (mut blocks, mut since) = (chain.blocks.len(), std::time::Instant::now());
+                    loop {
+                        match rx.recv_timeout(tick) {
+                            Ok(job) => job(&mut chain),
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                        if chain.blocks.len() != blocks {
+                            (blocks, since) = (chain.blocks.len(), std::time::Instant::now());
+                        } else if block_time.is_some() && since.elapsed() >= tick {
+                            if let Err(e) = chain.mine_empty() {
+                                eprintln!("zkrollup-node: dev chain: {e}");
+                            }
+                        }
                     }
                 }
                 Err(e) => {
