@@ -27,7 +27,7 @@ use crate::l1::dev_chain::SharedDevChain;
 use crate::l1_stage::{root_of, L1Seen};
 use crate::metrics::Metrics;
 use crate::sequencer::{Refusal, Sequencer};
-use crate::store::{root_text, BatchStatus, Stage, Store};
+use crate::store::{root_text, Stage, Store};
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -218,6 +218,7 @@ async fn transfer_status(State(api): State<Api>, Path(id): Path<String>) -> Resu
         "id": id.to_string(),
         "status": status,
         "batch_id": batch.map(|b| b.to_string()),
+        "accepted_ms": t.accepted_ms.to_string(),
         "transfer": t.entry,
     })))
 }
@@ -234,6 +235,8 @@ async fn batch_status(State(api): State<Api>, Path(id): Path<String>) -> Result<
         "old_root": b.old_root,
         "new_root": b.new_root,
         "prove_ms": b.prove_ms,
+        "sealed_ms": b.sealed_ms.to_string(),
+        "confirmed_ms": b.confirmed_ms.map(|t| t.to_string()),
         "tx": b.tx.as_ref().map(|t| json!({"hash": format!("0x{}", t.hash), "attempts": t.attempts, "block": t.block, "gas_used": t.gas_used})),
         "failure": b.failure,
     })))
@@ -274,7 +277,7 @@ async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     };
     let heads = api.store.stage_heads().map_err(ApiError::internal)?;
     let seen = api.l1_seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let failed = api.store.first_batch_in(BatchStatus::Failed, heads[3] + 1).map_err(ApiError::internal)?.map(|b| b.id);
+    let failed = api.store.failed_batch().map_err(ApiError::internal)?;
     Ok(Json(json!({
         "domain": domain,
         "node_root": node_root,

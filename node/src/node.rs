@@ -94,8 +94,21 @@ fn dev_keys(dir: &Path, shape: Shape) -> Result<bundle::CircuitInfo> {
     Ok(bundle::setup_to_dir(dir, shape, Some(INSECURE_DEV_SEED))?)
 }
 
+/// Proving runs on rayon's global pool; its threads run at the lowest priority (nice 19), so
+/// proving takes the CPU that the API and the other stages leave and never holds up a
+/// submission. Call before anything uses rayon.
+pub fn lower_proving_priority() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("prover-{i}"))
+        .start_handler(|_| {
+            let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+        })
+        .build_global();
+}
+
 /// Run a dev-mode node until SIGINT or SIGTERM.
 pub fn run_dev(cfg: DevConfig) -> Result<()> {
+    lower_proving_priority();
     std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
     let genesis_text = zkrollup::files::read(&cfg.genesis)?;
     let genesis_state = zkrollup::files::parse_state(&genesis_text).with_context(|| cfg.genesis.display().to_string())?;
@@ -193,7 +206,8 @@ fn start(
     let heads = store.stage_heads()?;
     let sealed_root = root_after(&store, heads[0], genesis_root)?;
     let proved_root = root_after(&store, heads[1], genesis_root)?;
-    let sequencer = Sequencer::load(store.clone(), metrics.clone(), shape, domain, sealed_root).map_err(anyhow::Error::msg)?;
+    let (sequencer, mut batcher) =
+        Sequencer::load(store.clone(), metrics.clone(), shape, domain, sealed_root).map_err(anyhow::Error::msg)?;
     let sequencer = Arc::new(Mutex::new(sequencer));
     let prover = ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, vk, heads[1], proved_root)
         .map_err(anyhow::Error::msg)?;
@@ -229,7 +243,7 @@ fn start(
         let timeout = cfg.batch_timeout.as_millis() as u64;
         threads.push(spawn("batcher", move || {
             while !stop.load(Ordering::Relaxed) {
-                let sealed = seq.lock().unwrap_or_else(|p| p.into_inner()).seal_if_due(timeout)?;
+                let sealed = batcher.seal_if_due(&seq, timeout)?;
                 if sealed.is_none() {
                     std::thread::sleep(Duration::from_millis(10));
                 }

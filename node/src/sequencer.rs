@@ -10,7 +10,7 @@
 //! against the pending state is always includable.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use zkrollup::primitives::batch::Shape;
 use zkrollup::state::{request_effect, transfer_effect};
@@ -107,13 +107,16 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
-/// The sealed state and the mempool on top of it.
+/// The sealed accounts and the mempool on top of them. (The sealed tree is the batcher's: the
+/// hashing of a batch happens outside this lock, so submissions are not held up by it.)
 pub struct Sequencer {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     shape: Shape,
     domain: Fr,
-    sealed: State,
+    sealed: HashMap<u32, Account>,
+    root: Fr,
+    capacity: u64,
     waiting: VecDeque<Waiting>,
     /// The accounts as the waiting operations leave them (only those they touch).
     overlay: HashMap<u32, Account>,
@@ -123,18 +126,21 @@ pub struct Sequencer {
 
 impl Sequencer {
     /// Load from the store: the sealed accounts (their root checked against the last sealed
-    /// batch's) and the mempool, replayed onto them.
+    /// batch's) and the mempool, replayed onto them; and the batcher, which keeps the tree.
     pub fn load(store: Arc<Store>, metrics: Arc<Metrics>, shape: Shape, domain: Fr, expected_root: Fr)
-        -> Result<Sequencer, String> {
+        -> Result<(Sequencer, Batcher), String> {
         let accounts = store.accounts(Stage::Sealed).map_err(|e| e.to_string())?;
-        let sealed = State::from_accounts(shape.depth, accounts).map_err(|e| e.to_string())?;
-        if sealed.root() != expected_root {
+        let state = State::from_accounts(shape.depth, accounts).map_err(|e| e.to_string())?;
+        if state.root() != expected_root {
             return Err(format!(
                 "the stored sealed accounts have root {}, but the last sealed batch left {}",
-                root_text(sealed.root()),
+                root_text(state.root()),
                 root_text(expected_root)
             ));
         }
+        let sealed = state.accounts().into_iter().collect();
+        let (root, capacity) = (state.root(), state.tree().capacity());
+        let batcher = Batcher { shape, domain, state };
         let next_k = store.meta::<u64>("next_request_k").map_err(|e| e.to_string())?.unwrap_or(1);
         let mut s = Sequencer {
             store,
@@ -142,6 +148,8 @@ impl Sequencer {
             shape,
             domain,
             sealed,
+            root,
+            capacity,
             waiting: VecDeque::new(),
             overlay: HashMap::new(),
             next_k,
@@ -163,7 +171,7 @@ impl Sequencer {
         }
         s.rebuild_overlay().map_err(|(i, rule)| format!("mempool entry {i} no longer applies: {rule}"))?;
         s.metrics.mempool.set(s.waiting.len() as i64);
-        Ok(s)
+        Ok((s, batcher))
     }
 
     /// The domain transfers are signed in.
@@ -173,7 +181,7 @@ impl Sequencer {
 
     /// The sealed state's root.
     pub fn root(&self) -> Fr {
-        self.sealed.root()
+        self.root
     }
 
     /// The queue position of the next L1 request expected.
@@ -188,17 +196,17 @@ impl Sequencer {
 
     /// An account as the sealed state has it.
     pub fn sealed_account(&self, index: u32) -> Option<Account> {
-        self.sealed.account(index).copied()
+        self.sealed.get(&index).copied()
     }
 
     /// An account as the waiting operations leave it.
     pub fn pending_account(&self, index: u32) -> Option<Account> {
-        self.overlay.get(&index).copied().or_else(|| self.sealed.account(index).copied())
+        self.overlay.get(&index).copied().or_else(|| self.sealed.get(&index).copied())
     }
 
     /// Slots in the tree (`4^D`).
     pub fn capacity(&self) -> u64 {
-        self.sealed.tree().capacity()
+        self.capacity
     }
 
     /// Replay the mempool onto the sealed state; the first operation that fails, if any.
@@ -206,7 +214,7 @@ impl Sequencer {
         self.overlay.clear();
         let capacity = self.capacity();
         for (i, w) in self.waiting.iter().enumerate() {
-            let lookup = |index: u32| self.overlay.get(&index).copied().or_else(|| self.sealed.account(index).copied());
+            let lookup = |index: u32| self.overlay.get(&index).copied().or_else(|| self.sealed.get(&index).copied());
             match &w.op {
                 Op::Transfer { transfer, .. } => {
                     let (s, r) = transfer_effect(transfer, capacity, lookup, None).map_err(|rule| (i, rule))?;
@@ -335,10 +343,9 @@ impl Sequencer {
         Ok(())
     }
 
-    /// Seal the next batch if one is due: `n` transfers waiting, `m` requests, or the oldest
-    /// operation older than `timeout_ms`. The batch's state changes, its record and the mempool's
-    /// shrinking are one transaction. `Ok(None)` when nothing is due.
-    pub fn seal_if_due(&mut self, timeout_ms: u64) -> Result<Option<StoredBatch>, String> {
+    /// The next batch, if one is due: `n` transfers waiting, `m` requests, or the oldest
+    /// operation older than `timeout_ms`. It stays in the mempool until [`Self::commit`].
+    pub fn plan(&self, timeout_ms: u64) -> Result<Option<Plan>, String> {
         let Some(oldest) = self.waiting.front().map(|w| w.since_ms) else { return Ok(None) };
         let ops: Vec<Op> = self.waiting.iter().map(|w| w.op.clone()).collect();
         let choice = choose(&ops, self.shape.batch_size, self.shape.l1_slots);
@@ -354,7 +361,7 @@ impl Sequencer {
             return Ok(None);
         }
         let pick = |i: usize| &self.waiting[i];
-        let transfers: Vec<(u64, Transfer)> = choice
+        let transfers = choice
             .transfers
             .iter()
             .map(|&i| match &pick(i).op {
@@ -362,7 +369,7 @@ impl Sequencer {
                 Op::Request { .. } => unreachable!("choose picks transfers here"),
             })
             .collect();
-        let requests: Vec<(u64, Request)> = choice
+        let requests = choice
             .requests
             .iter()
             .map(|&i| match &pick(i).op {
@@ -370,15 +377,84 @@ impl Sequencer {
                 Op::Transfer { .. } => unreachable!("choose picks requests here"),
             })
             .collect();
+        let seqs = choice.requests.iter().chain(&choice.transfers).map(|&i| self.waiting[i].seq).collect();
         let id = self.store.last_batch_id().map_err(|e| e.to_string())? + 1;
-        let batch = Batch::new(transfers.iter().map(|&(_, t)| t).collect())
-            .with_requests(requests.iter().map(|&(_, r)| r).collect());
-        let params = params(self.shape, self.domain, id);
-        let old_root = self.sealed.root();
-        let mut next = self.sealed.clone();
-        next.apply_batch(&batch, &params).map_err(|e| format!("batch {id} does not apply: {e}"))?;
-        let mut touched: Vec<u32> = requests.iter().map(|(_, r)| r.index).collect();
-        for (_, t) in &transfers {
+        Ok(Some(Plan { id, reason, transfers, requests, seqs }))
+    }
+
+    /// Seal a planned batch the batcher applied: its record, the accounts it wrote and the
+    /// mempool's shrinking in one transaction, then the same in memory.
+    pub fn commit(&mut self, plan: &Plan, record: &StoredBatch, writes: &[(u32, Account)]) -> Result<(), String> {
+        (|| -> Result<(), StoreError> {
+            let txn = self.store.begin()?;
+            txn.put_batch(record)?;
+            txn.put_accounts(Stage::Sealed, writes)?;
+            txn.remove_pending(&plan.seqs)?;
+            for (tid, _) in &plan.transfers {
+                let mut t = txn.transfer(*tid)?.expect("a waiting transfer is stored");
+                t.batch = Some(plan.id);
+                txn.put_transfer(*tid, &t)?;
+            }
+            for (k, _) in &plan.requests {
+                let mut r = txn.request(*k)?.expect("a waiting request is stored");
+                r.batch = Some(plan.id);
+                txn.put_request(*k, &r)?;
+            }
+            let t0 = std::time::Instant::now();
+            txn.commit()?;
+            self.metrics.commit_seconds.observe(t0.elapsed().as_secs_f64());
+            Ok(())
+        })()
+        .map_err(|e| e.to_string())?;
+        self.sealed.extend(writes.iter().copied());
+        self.root = zkrollup::decimal::parse_fr(&record.new_root).map_err(|e| e.to_string())?;
+        let taken: HashSet<u64> = plan.seqs.iter().copied().collect();
+        self.waiting.retain(|w| !taken.contains(&w.seq));
+        self.rebuild_overlay().map_err(|(i, rule)| format!("after batch {}, mempool entry {i}: {rule}", plan.id))?;
+        Metrics::inc(&self.metrics.sealed, plan.reason);
+        Metrics::inc(&self.metrics.batches, "sealed");
+        self.metrics.fill.observe(plan.transfers.len() as f64 / self.shape.batch_size as f64);
+        self.metrics.mempool.set(self.waiting.len() as i64);
+        Ok(())
+    }
+}
+
+/// A batch the batcher is sealing: what it takes from the mempool.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Its id.
+    pub id: u64,
+    /// "size" or "timeout".
+    pub reason: &'static str,
+    /// Its transfers with their ids.
+    pub transfers: Vec<(u64, Transfer)>,
+    /// Its requests with their queue positions.
+    pub requests: Vec<(u64, Request)>,
+    /// The mempool entries it takes.
+    pub seqs: Vec<u64>,
+}
+
+/// The batcher: owns the sealed state's tree, applies each planned batch to it outside the
+/// mempool's lock, and has the sequencer commit it.
+pub struct Batcher {
+    shape: Shape,
+    domain: Fr,
+    state: State,
+}
+
+impl Batcher {
+    /// Seal the next batch if one is due; its record.
+    pub fn seal_if_due(&mut self, seq: &Mutex<Sequencer>, timeout_ms: u64) -> Result<Option<StoredBatch>, String> {
+        let plan = seq.lock().unwrap_or_else(|p| p.into_inner()).plan(timeout_ms)?;
+        let Some(plan) = plan else { return Ok(None) };
+        let batch = Batch::new(plan.transfers.iter().map(|&(_, t)| t).collect())
+            .with_requests(plan.requests.iter().map(|&(_, r)| r).collect());
+        let old_root = self.state.root();
+        let mut next = self.state.clone();
+        next.apply_batch(&batch, &params(self.shape, self.domain, plan.id))
+            .map_err(|e| format!("batch {} does not apply: {e}", plan.id))?;
+        let mut touched: Vec<u32> = plan.requests.iter().map(|(_, r)| r.index).collect();
+        for (_, t) in &plan.transfers {
             touched.extend(transfer_accounts(t));
         }
         touched.sort_unstable();
@@ -386,11 +462,11 @@ impl Sequencer {
         let writes: Vec<(u32, Account)> =
             touched.iter().map(|&i| (i, *next.account(i).expect("a batch only writes accounts"))).collect();
         let record = StoredBatch {
-            id,
+            id: plan.id,
             status: BatchStatus::Sealed,
-            reason: reason.to_string(),
-            transfers: transfers.iter().map(|&(id, _)| id).collect(),
-            requests: requests.iter().map(|&(k, _)| k).collect(),
+            reason: plan.reason.to_string(),
+            transfers: plan.transfers.iter().map(|&(id, _)| id).collect(),
+            requests: plan.requests.iter().map(|&(k, _)| k).collect(),
             old_root: root_text(old_root),
             new_root: root_text(next.root()),
             writes: writes.iter().map(|&(i, a)| (i, StoredAccount(a))).collect(),
@@ -402,41 +478,8 @@ impl Sequencer {
             confirmed_ms: None,
             failure: None,
         };
-        let taken: HashSet<usize> = choice.requests.iter().chain(&choice.transfers).copied().collect();
-        let seqs: Vec<u64> = taken.iter().map(|&i| self.waiting[i].seq).collect();
-        (|| -> Result<(), StoreError> {
-            let txn = self.store.begin()?;
-            txn.put_batch(&record)?;
-            txn.put_accounts(Stage::Sealed, &writes)?;
-            txn.remove_pending(&seqs)?;
-            for (tid, _) in &transfers {
-                let mut t = txn.transfer(*tid)?.expect("a waiting transfer is stored");
-                t.batch = Some(id);
-                txn.put_transfer(*tid, &t)?;
-            }
-            for (k, _) in &requests {
-                let mut r = txn.request(*k)?.expect("a waiting request is stored");
-                r.batch = Some(id);
-                txn.put_request(*k, &r)?;
-            }
-            let t0 = std::time::Instant::now();
-            txn.commit()?;
-            self.metrics.commit_seconds.observe(t0.elapsed().as_secs_f64());
-            Ok(())
-        })()
-        .map_err(|e| e.to_string())?;
-        self.sealed = next;
-        let mut i = 0;
-        self.waiting.retain(|_| {
-            let keep = !taken.contains(&i);
-            i += 1;
-            keep
-        });
-        self.rebuild_overlay().map_err(|(i, rule)| format!("after batch {id}, mempool entry {i}: {rule}"))?;
-        Metrics::inc(&self.metrics.sealed, reason);
-        Metrics::inc(&self.metrics.batches, "sealed");
-        self.metrics.fill.observe(transfers.len() as f64 / self.shape.batch_size as f64);
-        self.metrics.mempool.set(self.waiting.len() as i64);
+        seq.lock().unwrap_or_else(|p| p.into_inner()).commit(&plan, &record, &writes)?;
+        self.state = next;
         Ok(Some(record))
     }
 }

@@ -381,33 +381,24 @@ impl Store {
         Ok(None)
     }
 
-    /// The last batch id in each stage (0 for none): sealed, proved, submitted, confirmed.
+    /// The last batch id in each stage (0 for none): sealed, proved, submitted, confirmed. Kept
+    /// in `meta` by [`Txn::put_batch`], in the transaction that moves the batch.
     pub fn stage_heads(&self) -> Result<[u64; 4], StoreError> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(BATCHES)?;
         let mut heads = [0u64; 4];
-        // Batches move through the stages in id order, so a reverse scan stops early.
-        for entry in t.iter()?.rev() {
-            let (k, v) = entry?;
-            let b: StoredBatch = from_json("batches", k.value(), v.value())?;
-            let reached = match b.status {
-                BatchStatus::Sealed | BatchStatus::Failed => 1,
-                BatchStatus::Proved => 2,
-                BatchStatus::Submitted => 3,
-                BatchStatus::Confirmed => 4,
-            };
-            for h in heads.iter_mut().take(reached) {
-                if *h == 0 {
-                    *h = k.value();
-                }
-            }
-            if heads[3] != 0 {
-                break;
-            }
+        for (h, key) in heads.iter_mut().zip(HEAD_KEYS) {
+            *h = self.meta(key)?.unwrap_or(0);
         }
         Ok(heads)
     }
+
+    /// The batch L1 refused, if one did (the pipeline stops there).
+    pub fn failed_batch(&self) -> Result<Option<u64>, StoreError> {
+        self.meta("failed_batch")
+    }
 }
+
+/// `meta` keys of the last batch that reached each stage.
+const HEAD_KEYS: [&str; 4] = ["head_sealed", "head_proved", "head_submitted", "head_confirmed"];
 
 impl Txn {
     /// Commit durably.
@@ -486,9 +477,24 @@ impl Txn {
         v
     }
 
-    /// Store a batch.
+    /// Store a batch, and move the stage heads it reached (stages are reached in id order).
     pub fn put_batch(&self, b: &StoredBatch) -> Result<(), StoreError> {
         self.txn.open_table(BATCHES)?.insert(b.id, to_json(b).as_slice())?;
+        let reached = match b.status {
+            BatchStatus::Sealed => 1,
+            BatchStatus::Proved => 2,
+            BatchStatus::Submitted => 3,
+            BatchStatus::Confirmed => 4,
+            BatchStatus::Failed => {
+                self.set_meta("failed_batch", &b.id)?;
+                2
+            }
+        };
+        for key in &HEAD_KEYS[..reached] {
+            if self.meta::<u64>(key)?.unwrap_or(0) < b.id {
+                self.set_meta(key, &b.id)?;
+            }
+        }
         Ok(())
     }
 
