@@ -237,7 +237,13 @@ async fn batch_status(State(api): State<Api>, Path(id): Path<String>) -> Result<
         "prove_ms": b.prove_ms,
         "sealed_ms": b.sealed_ms.to_string(),
         "confirmed_ms": b.confirmed_ms.map(|t| t.to_string()),
-        "tx": b.tx.as_ref().map(|t| json!({"hash": format!("0x{}", t.hash), "attempts": t.attempts, "block": t.block, "gas_used": t.gas_used})),
+        "tx": b.tx.as_ref().map(|t| json!({
+            "hashes": t.hashes.iter().map(|h| format!("0x{h}")).collect::<Vec<_>>(),
+            "nonce": t.nonce,
+            "attempts": t.attempts,
+            "block": t.block,
+            "gas_used": t.gas_used,
+        })),
         "failure": b.failure,
     })))
 }

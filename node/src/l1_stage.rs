@@ -9,13 +9,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use ark_ff::PrimeField;
 use revm::primitives::U256;
 use zkrollup::Fr;
 
-use crate::l1::{L1Error, RollupView, L1};
+use crate::l1::{L1Error, RollupView, SignedTx, L1};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use crate::store::{now_ms, root_text, BatchStatus, Stage, Store, StoredBatch, StoredTx};
@@ -49,6 +50,8 @@ pub struct L1Stage<B: L1> {
     pub seen: Arc<Mutex<L1Seen>>,
     /// The genesis root, for a check at batch 0.
     pub genesis_root: Fr,
+    /// When each waiting batch's transaction was last broadcast (this run).
+    pub last_broadcast: HashMap<u64, Instant>,
 }
 
 /// A root as a field element from an L1 word.
@@ -120,25 +123,51 @@ impl<B: L1> L1Stage<B> {
 
     fn send(&mut self, mut b: StoredBatch, view: &RollupView) -> Result<(), L1Error> {
         if view.batch_count >= b.id {
-            // Sent before a crash lost the record: never send it again.
+            // Counted on L1 already (the record of its sending was lost): never send it again.
             return self.confirm(b, None);
         }
         let calldata = hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
-        let hash = self.l1.send_batch(&calldata, 0)?;
+        let nonce = self.l1.sequencer_nonce()?;
+        let tx = self.l1.sign_batch(&calldata, nonce, 0)?;
         b.status = BatchStatus::Submitted;
-        b.tx = Some(StoredTx { hash: hex::encode(hash), sent_ms: now_ms(), attempts: 1, block: None, gas_used: None });
+        b.tx = Some(StoredTx {
+            hashes: vec![hex::encode(tx.hash)],
+            raw: hex::encode(&tx.raw),
+            nonce,
+            sent_ms: now_ms(),
+            attempts: 1,
+            block: None,
+            gas_used: None,
+        });
+        // Stored first, broadcast second: after a crash in between, the same bytes go out again.
         self.put(&b, None)?;
         Metrics::inc(&self.metrics.batches, "submitted");
-        Ok(())
+        self.broadcast(b.id, &tx)
+    }
+
+    fn broadcast(&mut self, batch: u64, tx: &SignedTx) -> Result<(), L1Error> {
+        self.last_broadcast.insert(batch, Instant::now());
+        self.l1.broadcast(tx)
     }
 
     fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64) -> Result<(), L1Error> {
         let tx = b.tx.clone().ok_or_else(|| L1Error::Bad(format!("batch {} submitted without a transaction", b.id)))?;
-        let hash: [u8; 32] = hex::decode(&tx.hash)
-            .ok()
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(|| L1Error::Bad(format!("batch {}: bad stored hash", b.id)))?;
-        match self.l1.receipt(hash)? {
+        let bad_hash = || L1Error::Bad(format!("batch {}: bad stored transaction", b.id));
+        let mut mined = None;
+        for h in &tx.hashes {
+            let hash: [u8; 32] = hex::decode(h).ok().and_then(|h| h.try_into().ok()).ok_or_else(bad_hash)?;
+            if let Some(r) = self.l1.receipt(hash)? {
+                mined = Some(r);
+                break;
+            }
+        }
+        let raw = hex::decode(&tx.raw).map_err(|_| bad_hash())?;
+        let last = SignedTx {
+            hash: hex::decode(tx.hashes.last().ok_or_else(bad_hash)?).ok().and_then(|h| h.try_into().ok()).ok_or_else(bad_hash)?,
+            raw,
+            nonce: tx.nonce,
+        };
+        match mined {
             Some(r) if r.success => {
                 if head + 1 >= r.block + self.confirmations {
                     return self.confirm(b, Some(r));
@@ -155,13 +184,25 @@ impl<B: L1> L1Stage<B> {
             }
             None if view.batch_count >= b.id => self.confirm(b, None),
             None if now_ms().saturating_sub(tx.sent_ms) > self.resend_after.as_millis() as u64 => {
+                // Stuck: the same nonce with a higher fee replaces it.
                 let calldata =
                     hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
-                let hash = self.l1.send_batch(&calldata, tx.attempts)?;
-                b.tx = Some(StoredTx { hash: hex::encode(hash), sent_ms: now_ms(), attempts: tx.attempts + 1, ..tx });
-                self.put(&b, None)
+                let next = self.l1.sign_batch(&calldata, tx.nonce, tx.attempts)?;
+                let mut hashes = tx.hashes.clone();
+                hashes.push(hex::encode(next.hash));
+                b.tx = Some(StoredTx { hashes, raw: hex::encode(&next.raw), sent_ms: now_ms(), attempts: tx.attempts + 1, ..tx });
+                self.put(&b, None)?;
+                self.broadcast(b.id, &next)
             }
-            None => Ok(()),
+            None => {
+                // Not mined yet: broadcast again now and then, in case the L1 node restarted and
+                // lost its pool, or this node restarted before its first broadcast.
+                let due = self.last_broadcast.get(&b.id).is_none_or(|t| t.elapsed() > Duration::from_secs(2));
+                if due {
+                    self.broadcast(b.id, &last)?;
+                }
+                Ok(())
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use zkrollup_node::contracts::QueueParams;
-use zkrollup_node::node::{run_dev, DevConfig};
+use zkrollup_node::node::{run_dev, run_rpc, Config, RpcConfig};
 
 /// The zkrollup operator node.
 #[derive(Parser)]
@@ -15,8 +15,19 @@ use zkrollup_node::node::{run_dev, DevConfig};
 struct Cli {
     /// Dev mode: an in-process L1 (revm with the committed contracts) kept under --data, and
     /// INSECURE development keys made or reused under --data/keys.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["rpc", "rollup", "keys"])]
     dev: bool,
+    /// Without --dev: the L1 node's JSON-RPC URL. The sequencer's private key (hex) is read from
+    /// the environment variable ZKROLLUP_SEQUENCER_KEY.
+    #[arg(long, required_unless_present = "dev", requires_all = ["rollup", "keys"])]
+    rpc: Option<String>,
+    /// Without --dev: the deployed ZKRollup's address.
+    #[arg(long)]
+    rollup: Option<String>,
+    /// Without --dev: the key folder (`zkrollup setup` or `zkrollup ceremony export`); N, M and
+    /// D are its circuit's.
+    #[arg(long)]
+    keys: Option<PathBuf>,
     /// The genesis state file.
     #[arg(long)]
     genesis: PathBuf,
@@ -26,10 +37,10 @@ struct Cli {
     /// The HTTP address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// N, the L2 slots of a batch.
+    /// N, the L2 slots of a batch (dev mode; otherwise the keys').
     #[arg(long, default_value_t = zkrollup::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
-    /// M, the L1 slots of a batch.
+    /// M, the L1 slots of a batch (dev mode; otherwise the keys').
     #[arg(long, default_value_t = zkrollup::DEFAULT_L1_SLOTS)]
     l1_slots: usize,
     /// A batch is sealed this many milliseconds after its oldest operation arrived.
@@ -54,11 +65,21 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !cli.dev {
-        eprintln!("error: only --dev is available so far (a JSON-RPC L1 with --rpc comes next)");
-        return ExitCode::from(2);
-    }
-    let cfg = DevConfig {
+    let rpc = match (&cli.rpc, &cli.rollup, &cli.keys) {
+        (Some(url), Some(rollup), Some(keys)) => {
+            let Some(rollup) = zkrollup::files::parse_address(rollup) else {
+                eprintln!("error: --rollup: expected 0x and 40 hex digits");
+                return ExitCode::from(2);
+            };
+            let Ok(sequencer_key) = std::env::var("ZKROLLUP_SEQUENCER_KEY") else {
+                eprintln!("error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex)");
+                return ExitCode::from(2);
+            };
+            Some(RpcConfig { url: url.clone(), rollup: rollup.into(), keys: keys.clone(), sequencer_key })
+        }
+        _ => None,
+    };
+    let cfg = Config {
         genesis: cli.genesis,
         data: cli.data,
         listen: cli.listen,
@@ -75,8 +96,10 @@ fn main() -> ExitCode {
         rate_limit: cli.rate_limit,
         l1_poll: Duration::from_millis(50),
         block_time: (cli.block_time_ms > 0).then(|| Duration::from_millis(cli.block_time_ms)),
+        rpc,
     };
-    match run_dev(cfg) {
+    let run = if cli.dev { run_dev(cfg) } else { run_rpc(cfg) };
+    match run {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

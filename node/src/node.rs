@@ -24,6 +24,7 @@ use zkrollup::{Fr, State};
 use crate::api::{router, Api, RateLimit, Submission};
 use crate::contracts::{bytecode, rollup_constructor_args, verifier_bytecode, QueueParams, RollupArgs, ZKROLLUP_HEX};
 use crate::l1::dev_chain::{addresses, SharedDevChain};
+use crate::l1::L1;
 use crate::l1_stage::{L1Seen, L1Stage};
 use crate::metrics::Metrics;
 use crate::prover::ProverStage;
@@ -33,9 +34,9 @@ use crate::store::{root_text, Stage, Store};
 /// The seed of the dev-mode keys: public, so the keys are INSECURE (anyone can forge proofs).
 pub const INSECURE_DEV_SEED: u64 = 20_260_601;
 
-/// A dev-mode node's configuration.
+/// A node's configuration (dev mode or against a JSON-RPC L1).
 #[derive(Clone, Debug)]
-pub struct DevConfig {
+pub struct Config {
     /// The genesis state file (SPEC section 6).
     pub genesis: PathBuf,
     /// Where the node keeps its store, its dev chain and its keys.
@@ -58,6 +59,28 @@ pub struct DevConfig {
     pub l1_poll: Duration,
     /// Dev chain: an empty block after this long without one.
     pub block_time: Option<Duration>,
+    /// Without `--dev`: the L1 to settle on.
+    pub rpc: Option<RpcConfig>,
+}
+
+/// A real L1: its JSON-RPC address, the deployed rollup, the key folder and the sequencer key.
+#[derive(Clone)]
+pub struct RpcConfig {
+    /// The JSON-RPC URL.
+    pub url: String,
+    /// The `ZKRollup` address.
+    pub rollup: revm::primitives::Address,
+    /// The key folder (`zkrollup setup` or `ceremony export`), whose proving key is pinned.
+    pub keys: PathBuf,
+    /// The sequencer's private key (hex), from the environment.
+    pub sequencer_key: String,
+}
+
+impl std::fmt::Debug for RpcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        write!(f, "RpcConfig {{ url: {}, rollup: {}, keys: {} }}", self.url, self.rollup, self.keys.display())
+    }
 }
 
 /// What the store records of the deployment at its creation; checked on every start.
@@ -107,7 +130,7 @@ pub fn lower_proving_priority() {
 }
 
 /// Run a dev-mode node until SIGINT or SIGTERM.
-pub fn run_dev(cfg: DevConfig) -> Result<()> {
+pub fn run_dev(cfg: Config) -> Result<()> {
     lower_proving_priority();
     std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
     let genesis_text = zkrollup::files::read(&cfg.genesis)?;
@@ -152,7 +175,6 @@ pub fn run_dev(cfg: DevConfig) -> Result<()> {
         );
     }
 
-    let store = Arc::new(Store::open(&cfg.data.join("node.redb"))?);
     let deployment = Deployment {
         batch_size: shape.batch_size,
         l1_slots: shape.l1_slots,
@@ -162,23 +184,62 @@ pub fn run_dev(cfg: DevConfig) -> Result<()> {
         rollup: rollup.to_string(),
         verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(&vk),
     };
+    let store = open_store(&cfg.data, &deployment, &genesis_state)?;
+    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, &cfg)
+}
+
+/// Run a node against a JSON-RPC L1 until SIGINT or SIGTERM.
+pub fn run_rpc(cfg: Config) -> Result<()> {
+    lower_proving_priority();
+    let rpc = cfg.rpc.clone().context("no --rpc configuration")?;
+    std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
+    let genesis_text = zkrollup::files::read(&cfg.genesis)?;
+    let genesis_state = zkrollup::files::parse_state(&genesis_text).with_context(|| cfg.genesis.display().to_string())?;
+    let genesis = genesis_state.genesis()?;
+    let info = bundle::load_info(&rpc.keys)?;
+    let shape = info.shape();
+    if shape.depth != genesis_state.depth() {
+        bail!("the keys are for depth {}, the genesis state has depth {}", shape.depth, genesis_state.depth());
+    }
+    let pk = bundle::load_proving(&rpc.keys, &info)?;
+    let vk = bundle::load_verifying(&rpc.keys)?;
+    let l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
+    let domain = field_of(l1.domain()?);
+    let deployment = Deployment {
+        batch_size: shape.batch_size,
+        l1_slots: shape.l1_slots,
+        depth: shape.depth,
+        domain: zkrollup::decimal::fr_to_decimal(domain),
+        genesis_root: root_text(genesis.root),
+        rollup: rpc.rollup.to_string(),
+        verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(&vk),
+    };
+    let store = open_store(&cfg.data, &deployment, &genesis_state)?;
+    eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", rpc.url, l1.chain_id(), rpc.rollup, l1.sequencer());
+    start(store, l1, None, shape, domain, genesis.root, pk, vk, &cfg)
+}
+
+/// Open the store, made from the genesis state on first use and checked against the
+/// deployment on every later one.
+fn open_store(data: &Path, deployment: &Deployment, genesis_state: &State) -> Result<Arc<Store>> {
+    let store = Arc::new(Store::open(&data.join("node.redb"))?);
     match store.meta::<Deployment>("deployment")? {
         None => {
             let txn = store.begin()?;
-            txn.set_meta("deployment", &deployment)?;
+            txn.set_meta("deployment", deployment)?;
             let accounts = genesis_state.accounts();
             for stage in [Stage::Sealed, Stage::Proved, Stage::Confirmed] {
                 txn.put_accounts(stage, &accounts)?;
             }
             txn.commit()?;
         }
-        Some(d) if d == deployment => {}
+        Some(d) if &d == deployment => {}
         Some(d) => bail!(
             "{} belongs to another deployment ({d:?}); this start is for {deployment:?}",
-            cfg.data.join("node.redb").display()
+            data.join("node.redb").display()
         ),
     }
-    start(store, chain, shape, domain, genesis.root, pk, vk, &cfg)
+    Ok(store)
 }
 
 /// The root batch `id` left, from the store (the genesis root for 0).
@@ -192,15 +253,16 @@ fn root_after(store: &Store, id: u64, genesis_root: Fr) -> Result<Fr> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn start(
+fn start<B: L1 + 'static>(
     store: Arc<Store>,
-    chain: SharedDevChain,
+    l1_backend: B,
+    dev: Option<SharedDevChain>,
     shape: Shape,
     domain: Fr,
     genesis_root: Fr,
     pk: zkrollup::prover::ProvingKey,
     vk: zkrollup::prover::VerifyingKey,
-    cfg: &DevConfig,
+    cfg: &Config,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let heads = store.stage_heads()?;
@@ -213,7 +275,7 @@ fn start(
         .map_err(anyhow::Error::msg)?;
     let seen = Arc::new(Mutex::new(L1Seen::default()));
     let mut l1 = L1Stage {
-        l1: chain.clone(),
+        l1: l1_backend,
         store: store.clone(),
         metrics: metrics.clone(),
         sequencer: sequencer.clone(),
@@ -221,6 +283,7 @@ fn start(
         resend_after: Duration::from_secs(60),
         seen: seen.clone(),
         genesis_root,
+        last_broadcast: Default::default(),
     };
     l1.check_on_start().map_err(anyhow::Error::msg)?;
     // The state as of the last confirmed batch must be what the store's confirmed accounts say.
@@ -267,7 +330,7 @@ fn start(
         metrics,
         ingest: ingest_tx,
         l1_seen: seen,
-        dev: Some(chain),
+        dev,
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

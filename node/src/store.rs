@@ -145,14 +145,19 @@ impl BatchStatus {
     }
 }
 
-/// An L1 transaction carrying a batch.
+/// The L1 transaction carrying a batch: stored, signed, before it is first broadcast, so a
+/// restart broadcasts the same bytes again rather than a second transaction.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredTx {
-    /// Its hash, hex.
-    pub hash: String,
-    /// When it was sent (Unix milliseconds).
+    /// The hash of every version sent (a resend replaces the last at the same nonce), hex.
+    pub hashes: Vec<String>,
+    /// The last version's bytes, hex.
+    pub raw: String,
+    /// The sequencer nonce all versions use.
+    pub nonce: u64,
+    /// When the last version was signed (Unix milliseconds).
     pub sent_ms: u64,
-    /// How many times it was sent (a resend pays a higher fee).
+    /// How many versions were signed (a resend pays a higher fee).
     pub attempts: u32,
     /// The block that included it, once seen.
     pub block: Option<u64>,

@@ -18,7 +18,7 @@ use revm::primitives::{keccak256, Address, Bytes, TxKind, U256};
 use revm::{Context, Database as _, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, L1};
+use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, selector, word_at};
 
 const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
@@ -48,6 +48,9 @@ struct LoggedTx {
     /// An empty block (mined when the chain was idle for a block time).
     #[serde(default)]
     empty: bool,
+    /// The hash of a signed (sequencer) transaction, hex; others get one from their block.
+    #[serde(default)]
+    hash: Option<String>,
 }
 
 /// A mined transaction.
@@ -141,14 +144,22 @@ impl DevChain {
     pub fn send(&mut self, from: Address, to: Option<Address>, data: Vec<u8>, value: U256) -> Result<Sent, L1Error> {
         let last = self.blocks.last().map_or(0, |b| b.timestamp);
         let timestamp = (crate::store::now_ms() / 1000).max(last);
-        self.mine(LoggedTx { timestamp, from, to, value, data: hex::encode(&data), empty: false })
+        self.mine(LoggedTx { timestamp, from, to, value, data: hex::encode(&data), empty: false, hash: None })
     }
 
     /// Mine an empty block (the chain's clock goes on while no one sends).
     pub fn mine_empty(&mut self) -> Result<(), L1Error> {
         let last = self.blocks.last().map_or(0, |b| b.timestamp);
         let timestamp = (crate::store::now_ms() / 1000).max(last);
-        let tx = LoggedTx { timestamp, from: Address::ZERO, to: None, value: U256::ZERO, data: String::new(), empty: true };
+        let tx = LoggedTx {
+            timestamp,
+            from: Address::ZERO,
+            to: None,
+            value: U256::ZERO,
+            data: String::new(),
+            empty: true,
+            hash: None,
+        };
         self.mine(tx).map(|_| ())
     }
 
@@ -202,7 +213,10 @@ impl DevChain {
             .build()
             .map_err(|e| L1Error::Bad(format!("dev transaction: {e:?}")))?;
         let result = self.evm.transact_commit(env).map_err(|e| L1Error::Bad(format!("dev transaction: {e:?}")))?;
-        let hash = keccak256([&number.to_be_bytes()[..], tx.from.as_slice(), &data].concat()).0;
+        let hash = match &tx.hash {
+            Some(h) => hex::decode(h).ok().and_then(|h| h.try_into().ok()).ok_or_else(|| L1Error::Bad("dev chain log: bad hash".into()))?,
+            None => keccak256([&number.to_be_bytes()[..], tx.from.as_slice(), &data].concat()).0,
+        };
         let (receipt, output, requests, created) = match result {
             ExecutionResult::Success { output, gas, logs, .. } => {
                 let created = match &output {
@@ -327,10 +341,28 @@ impl DevChain {
         Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad("requestAt returned too little".into()))?.saturating_to())
     }
 
-    /// `submitBatch` from the sequencer; its hash.
-    pub fn send_batch(&mut self, calldata: &[u8]) -> Result<[u8; 32], L1Error> {
+    /// The sequencer's nonce.
+    pub fn sequencer_nonce(&mut self) -> u64 {
+        self.evm.ctx.db_mut().basic(addresses::SEQUENCER).expect("in-memory").map_or(0, |a| a.nonce)
+    }
+
+    /// Mine a signed sequencer transaction (`nonce ‖ call data`, as [`SharedDevChain`] signs it)
+    /// unless its nonce is used already.
+    pub fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {
+        let current = self.sequencer_nonce();
+        if tx.nonce < current {
+            return Ok(());
+        }
+        if tx.nonce > current {
+            return Err(L1Error::Bad(format!("nonce {} is ahead of the sequencer's {current}", tx.nonce)));
+        }
         let to = self.rollup.ok_or_else(|| L1Error::Bad("no rollup deployed".into()))?;
-        Ok(self.send(addresses::SEQUENCER, Some(to), calldata.to_vec(), U256::ZERO)?.hash)
+        let last = self.blocks.last().map_or(0, |b| b.timestamp);
+        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let data = hex::encode(&tx.raw[8..]);
+        let hash = Some(hex::encode(tx.hash));
+        self.mine(LoggedTx { timestamp, from: addresses::SEQUENCER, to: Some(to), value: U256::ZERO, data, empty: false, hash })
+            .map(|_| ())
     }
 
     /// A transaction's receipt.
@@ -412,9 +444,19 @@ impl L1 for SharedDevChain {
     fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
         self.with(move |c| c.request_time(k))
     }
-    fn send_batch(&mut self, calldata: &[u8], _attempt: u32) -> Result<[u8; 32], L1Error> {
-        let calldata = calldata.to_vec();
-        self.with(move |c| c.send_batch(&calldata))
+    fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
+        Ok(self.with(|c| c.sequencer_nonce()))
+    }
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error> {
+        // No keys on the dev chain: the "signed" form is the nonce and the call data, and the
+        // fee is always zero, so a resend is the same transaction.
+        let _ = attempt;
+        let raw = [&nonce.to_be_bytes()[..], calldata].concat();
+        Ok(SignedTx { hash: keccak256(&raw).0, raw, nonce })
+    }
+    fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {
+        let tx = tx.clone();
+        self.with(move |c| c.broadcast(&tx))
     }
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error> {
         Ok(self.with(move |c| c.receipt(hash)))

@@ -2,6 +2,7 @@
 //! a JSON-RPC node. The node's L1 loop ([`crate::l1_loop`]) only speaks this trait.
 
 pub mod dev_chain;
+pub mod rpc;
 
 use revm::primitives::U256;
 
@@ -62,6 +63,17 @@ pub struct Receipt {
     pub revert: Vec<u8>,
 }
 
+/// A signed `submitBatch` transaction, ready to broadcast (again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTx {
+    /// Its hash.
+    pub hash: [u8; 32],
+    /// Its bytes as broadcast (EIP-2718 for a real chain).
+    pub raw: Vec<u8>,
+    /// The sequencer nonce it uses (a resend reuses it, so only one can ever be mined).
+    pub nonce: u64,
+}
+
 /// What the node needs of L1.
 pub trait L1: Send {
     /// The head.
@@ -72,9 +84,14 @@ pub trait L1: Send {
     fn rollup(&mut self) -> Result<RollupView, L1Error>;
     /// `requestAt(k).timestamp`: when request `k` was queued.
     fn request_time(&mut self, k: u64) -> Result<u64, L1Error>;
-    /// Send `submitBatch` as the sequencer (`attempt` 0 first, higher for a resend with a higher
-    /// fee); its hash.
-    fn send_batch(&mut self, calldata: &[u8], attempt: u32) -> Result<[u8; 32], L1Error>;
+    /// The sequencer's next nonce counting mined transactions only.
+    fn sequencer_nonce(&mut self) -> Result<u64, L1Error>;
+    /// Sign `submitBatch` (its call data) with this nonce; `attempt` 0 pays the current fee
+    /// estimate, each later attempt 25% more (a replacement of a stuck transaction).
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error>;
+    /// Broadcast a signed transaction. One the node already has, or whose nonce is already used
+    /// (by it or by a replacement), is not an error: the receipt tells what happened.
+    fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error>;
     /// A transaction's receipt, once mined.
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error>;
 }

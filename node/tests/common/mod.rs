@@ -38,13 +38,15 @@ pub struct Node {
     pub data: PathBuf,
     pub genesis: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     port: u16,
 }
 
-fn spawn(genesis: &Path, data: &Path, listen: &str, args: &[String]) -> (Child, String) {
+fn spawn(genesis: &Path, data: &Path, listen: &str, args: &[String], env: &[(String, String)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
-        .args(["--dev", "--genesis", genesis.to_str().unwrap(), "--data", data.to_str().unwrap(), "--listen", listen])
+        .args(["--genesis", genesis.to_str().unwrap(), "--data", data.to_str().unwrap(), "--listen", listen])
         .args(args)
+        .envs(env.iter().cloned())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the node starts");
@@ -63,12 +65,20 @@ fn spawn(genesis: &Path, data: &Path, listen: &str, args: &[String]) -> (Child, 
 }
 
 impl Node {
-    /// Start a node on a free port with these extra arguments.
+    /// Start a dev-mode node on a free port with these extra arguments.
     pub fn start(genesis: &Path, data: &Path, args: &[&str]) -> Node {
+        let mut all = vec!["--dev"];
+        all.extend_from_slice(args);
+        Node::start_with(genesis, data, &all, &[])
+    }
+
+    /// Start a node on a free port with these arguments and environment.
+    pub fn start_with(genesis: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, url) = spawn(genesis, data, "127.0.0.1:0", &args);
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (child, url) = spawn(genesis, data, "127.0.0.1:0", &args, &env);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, port }
+        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, port }
     }
 
     /// SIGKILL it.
@@ -80,7 +90,7 @@ impl Node {
     /// Kill it and start it again on the same data folder and port.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, url) = spawn(&self.genesis, &self.data, &format!("127.0.0.1:{}", self.port), &self.args);
+        let (child, url) = spawn(&self.genesis, &self.data, &format!("127.0.0.1:{}", self.port), &self.args, &self.env);
         self.child = child;
         self.url = url;
     }
@@ -171,4 +181,70 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Val
     let text = r.body_mut().read_to_string().unwrap_or_default();
     let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (code, v)
+}
+
+/// A free TCP port on loopback (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// anvil (the npm package `@foundry-rs/anvil`, pinned in `node/js`), its chain kept in a state
+/// file so that it survives its own restart.
+pub struct Anvil {
+    child: Child,
+    pub port: u16,
+    state: PathBuf,
+}
+
+impl Anvil {
+    fn spawn(port: u16, state: &Path) -> Child {
+        // The platform package's binary itself, not the npm wrapper script: a signal must reach
+        // anvil (which writes its state on SIGTERM), not a node.js parent that drops it.
+        let packages = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/node_modules/@foundry-rs");
+        let bin = std::fs::read_dir(&packages)
+            .ok()
+            .and_then(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path().join("bin/anvil"))
+                    .find(|p| p.exists())
+            })
+            .expect("anvil is not installed: run `npm ci --prefix node/js`");
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--block-time", "1", "--silent", "--state", state.to_str().unwrap()])
+            .spawn()
+            .expect("anvil starts");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "anvil does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    /// Start anvil on a free port.
+    pub fn start(dir: &Path) -> Anvil {
+        let port = free_port();
+        let state = dir.join("anvil-state.json");
+        Anvil { child: Anvil::spawn(port, &state), port, state }
+    }
+
+    /// Its JSON-RPC URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop it gracefully (it writes its state) and start it again on the same port.
+    pub fn restart(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap();
+        self.child = Anvil::spawn(self.port, &self.state);
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

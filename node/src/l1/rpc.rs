@@ -1,0 +1,242 @@
+//! L1 through a real Ethereum node's JSON-RPC (alloy): events by `eth_getLogs`, views by
+//! `eth_call`, and `submitBatch` signed here by the sequencer key (EIP-1559) and sent raw, so
+//! the node holds the exact bytes it sent and can send them again after any restart.
+//!
+//! Calls run on a small tokio runtime of this backend's own, since the L1 stage is a plain
+//! thread. A failed call is [`L1Error::Unavailable`]: the stage retries it, so the node rides
+//! out an L1 node restart.
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::eips::BlockNumberOrTag;
+use alloy::network::{ReceiptResponse, TransactionBuilder, TxSignerSync};
+use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+
+use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
+use crate::contracts::{decode_l1_request, l1_request_topic, selector, word_at};
+
+/// The gas limit of a `submitBatch` transaction (one at N = 16, M = 4 uses about 360,000).
+pub const SUBMIT_GAS_LIMIT: u64 = 2_000_000;
+
+/// A JSON-RPC L1.
+pub struct RpcL1 {
+    rt: tokio::runtime::Runtime,
+    provider: DynProvider,
+    signer: PrivateKeySigner,
+    rollup: Address,
+    chain_id: u64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> L1Error {
+    L1Error::Unavailable(e.to_string())
+}
+
+impl RpcL1 {
+    /// Connect to `url` for the rollup at `rollup`, sending as the holder of `sequencer_key`
+    /// (hex, with or without 0x).
+    pub fn connect(url: &str, rollup: Address, sequencer_key: &str) -> Result<RpcL1, L1Error> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| L1Error::Bad(e.to_string()))?;
+        let url: alloy::transports::http::reqwest::Url = url.parse().map_err(|e| L1Error::Bad(format!("--rpc {url}: {e}")))?;
+        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let signer: PrivateKeySigner =
+            sequencer_key.trim().parse().map_err(|e| L1Error::Bad(format!("sequencer key: {e}")))?;
+        let chain_id = rt.block_on(async { provider.get_chain_id().await }).map_err(unavailable)?;
+        Ok(RpcL1 { rt, provider, signer, rollup, chain_id })
+    }
+
+    /// The sequencer's address.
+    pub fn sequencer(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    fn view(&self, data: Vec<u8>) -> Result<Vec<u8>, L1Error> {
+        let tx = TransactionRequest::default().with_to(self.rollup).with_input(Bytes::from(data));
+        Ok(self.rt.block_on(async { self.provider.call(tx).await }).map_err(unavailable)?.to_vec())
+    }
+
+    fn view_u256(&self, signature: &str, arg: Option<U256>) -> Result<U256, L1Error> {
+        let mut data = selector(signature).to_vec();
+        if let Some(a) = arg {
+            data.extend_from_slice(&a.to_be_bytes::<32>());
+        }
+        let out = self.view(data)?;
+        word_at(&out, 0).ok_or_else(|| L1Error::Bad(format!("{signature} returned {} bytes: is {} the rollup?", out.len(), self.rollup)))
+    }
+
+    /// An address's balance in wei.
+    pub fn balance(&self, who: Address) -> Result<U256, L1Error> {
+        self.rt.block_on(async { self.provider.get_balance(who).await }).map_err(unavailable)
+    }
+
+    /// Transactions `who` sent that are in blocks `0 ..= head` (an audit: the sequencer sends
+    /// one per batch), each with whether it succeeded.
+    pub fn sent_by(&self, who: Address) -> Result<Vec<bool>, L1Error> {
+        let head = self.rt.block_on(async { self.provider.get_block_number().await }).map_err(unavailable)?;
+        let mut out = Vec::new();
+        for n in 0..=head {
+            let block = self
+                .rt
+                .block_on(async { self.provider.get_block_by_number(n.into()).full().await })
+                .map_err(unavailable)?
+                .ok_or_else(|| unavailable(format!("block {n} missing")))?;
+            for tx in block.transactions.txns() {
+                if tx.inner.signer() == who {
+                    let r = self
+                        .rt
+                        .block_on(async { self.provider.get_transaction_receipt(*tx.inner.tx_hash()).await })
+                        .map_err(unavailable)?;
+                    out.push(r.is_some_and(|r| r.status()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `domain()`.
+    pub fn domain(&self) -> Result<U256, L1Error> {
+        self.view_u256("domain()", None)
+    }
+
+    /// Sign and send any transaction from `signer` (deployments and user calls, for tools and
+    /// tests), and wait for its receipt: (receipt, created contract).
+    pub fn send_as(
+        &self,
+        signer: &PrivateKeySigner,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> Result<(Receipt, Option<Address>), L1Error> {
+        let nonce = self.rt.block_on(async { self.provider.get_transaction_count(signer.address()).pending().await }).map_err(unavailable)?;
+        let raw = self.sign(signer, to.map_or(TxKind::Create, TxKind::Call), data, value, gas_limit, nonce, 0)?;
+        let pending = self.rt.block_on(self.provider.send_raw_transaction(&raw.raw)).map_err(unavailable)?;
+        let r = self.rt.block_on(pending.get_receipt()).map_err(unavailable)?;
+        let receipt = Receipt {
+            block: r.block_number().unwrap_or(0),
+            success: r.status(),
+            gas_used: r.gas_used(),
+            revert: vec![],
+        };
+        Ok((receipt, r.contract_address()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        signer: &PrivateKeySigner,
+        to: TxKind,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+        nonce: u64,
+        attempt: u32,
+    ) -> Result<SignedTx, L1Error> {
+        let fees = self.rt.block_on(self.provider.estimate_eip1559_fees()).map_err(unavailable)?;
+        // Each resend pays 25% more than the estimate, compounded (a replacement needs +10%).
+        let bump = |x: u128| (0..attempt).fold(x, |f, _| f + f.div_ceil(4));
+        let mut tx = TxEip1559 {
+            chain_id: self.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: bump(fees.max_fee_per_gas),
+            max_priority_fee_per_gas: bump(fees.max_priority_fee_per_gas),
+            to,
+            value,
+            access_list: Default::default(),
+            input: Bytes::from(data),
+        };
+        let signature = signer.sign_transaction_sync(&mut tx).map_err(|e| L1Error::Bad(format!("signing: {e}")))?;
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        Ok(SignedTx { hash: envelope.tx_hash().0, raw: envelope.encoded_2718(), nonce })
+    }
+}
+
+impl L1 for RpcL1 {
+    fn head(&mut self) -> Result<Head, L1Error> {
+        let block = self
+            .rt
+            .block_on(async { self.provider.get_block_by_number(BlockNumberOrTag::Latest).await })
+            .map_err(unavailable)?
+            .ok_or_else(|| unavailable("no latest block"))?;
+        Ok(Head { number: block.header.number, timestamp: block.header.timestamp })
+    }
+
+    fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error> {
+        let filter = Filter::new()
+            .address(self.rollup)
+            .event_signature(B256::from(l1_request_topic()))
+            .from_block(from)
+            .to_block(to);
+        let logs = self.rt.block_on(self.provider.get_logs(&filter)).map_err(unavailable)?;
+        logs.into_iter()
+            .map(|log| {
+                let topics: Vec<[u8; 32]> = log.topics().iter().map(|t| t.0).collect();
+                let block = log.block_number.ok_or_else(|| L1Error::Bad("a log without a block".into()))?;
+                let (k, record) = decode_l1_request(&topics, &log.data().data)
+                    .ok_or_else(|| L1Error::Bad(format!("malformed L1Request log in block {block}")))?;
+                Ok(LoggedRequest { k, record, block })
+            })
+            .collect()
+    }
+
+    fn rollup(&mut self) -> Result<RollupView, L1Error> {
+        Ok(RollupView {
+            state_root: self.view_u256("stateRoot()", None)?,
+            batch_count: self.view_u256("batchCount()", None)?.saturating_to(),
+            consumed: self.view_u256("consumed()", None)?.saturating_to(),
+            request_count: self.view_u256("requestCount()", None)?.saturating_to(),
+        })
+    }
+
+    fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
+        let mut data = selector("requestAt(uint256)").to_vec();
+        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
+        let out = self.view(data)?;
+        Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad("requestAt returned too little".into()))?.saturating_to())
+    }
+
+    fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
+        self.rt.block_on(async { self.provider.get_transaction_count(self.signer.address()).latest().await }).map_err(unavailable)
+    }
+
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error> {
+        let signer = self.signer.clone();
+        self.sign(&signer, TxKind::Call(self.rollup), calldata.to_vec(), U256::ZERO, SUBMIT_GAS_LIMIT, nonce, attempt)
+    }
+
+    fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {
+        match self.rt.block_on(self.provider.send_raw_transaction(&tx.raw)) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = e.to_string().to_lowercase();
+                // Already in the pool, already mined, or replaced: the receipt will tell.
+                if ["already known", "nonce too low", "replacement transaction underpriced", "already imported"]
+                    .iter()
+                    .any(|s| text.contains(s))
+                {
+                    Ok(())
+                } else {
+                    Err(unavailable(e))
+                }
+            }
+        }
+    }
+
+    fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error> {
+        let r = self.rt.block_on(async { self.provider.get_transaction_receipt(B256::from(hash)).await }).map_err(unavailable)?;
+        Ok(r.map(|r| Receipt {
+            block: r.block_number().unwrap_or(0),
+            success: r.status(),
+            gas_used: r.gas_used(),
+            revert: vec![],
+        }))
+    }
+}
