@@ -38,6 +38,9 @@ struct Args {
     /// Wait until every transfer is confirmed on L1 and report end-to-end figures.
     #[arg(long)]
     settle: bool,
+    /// Pace: at most this many transfers a second in all (0: as fast as the node answers).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Seed of the accounts' keys (a second run against the same node needs another).
     #[arg(long, default_value_t = 1)]
     seed: u32,
@@ -115,10 +118,16 @@ fn main() {
             .into_iter()
             .map(|bodies| {
                 let (accepted, refused, url) = (accepted.clone(), refused.clone(), args.url.clone());
+                let gap = (args.rate > 0.0).then(|| Duration::from_secs_f64(args.clients as f64 / args.rate));
                 s.spawn(move || {
                     let a = agent();
                     let mut out = Vec::new();
-                    for body in bodies {
+                    for (i, body) in bodies.into_iter().enumerate() {
+                        if let Some(gap) = gap {
+                            // Each client's i-th transfer goes at i gaps from the start.
+                            let due = start + gap * i as u32;
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                        }
                         let t0 = Instant::now();
                         let (code, v) = post(&a, &format!("{url}/v1/transfers"), &body);
                         if code == 202 {

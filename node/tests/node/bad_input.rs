@@ -1,10 +1,10 @@
 //! Bad input over HTTP: each fault gets a 4xx naming it, nothing is stored, and the node goes on.
 
-mod common;
+
 
 use std::time::Duration;
 
-use common::{genesis, key, Node};
+use crate::common::{genesis, key, Node};
 use serde_json::{json, Value};
 use zkrollup::files::transfer_entry;
 use zkrollup::Transfer;

@@ -1,12 +1,12 @@
 //! A dev-mode node end to end over HTTP: deposits queued on its in-process L1, transfers from
 //! concurrent clients, batches proved and confirmed, a withdrawal paid out, a restart.
 
-mod common;
+
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{genesis, key, Node};
+use crate::common::{genesis, key, Node};
 use serde_json::json;
 
 const OWNER: &str = "0x00000000000000000000000000000000000000aa";

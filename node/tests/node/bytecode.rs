@@ -1,6 +1,6 @@
 //! The committed bytecode in `node/contracts/` is what the pinned solc makes of the sources, and
 //! a verifier made from the template is solc's compilation of `export-verifier`'s source.
-//! Regenerate: `ZKROLLUP_WRITE_BYTECODE=1 cargo test -p zkrollup-node --test bytecode`.
+//! Regenerate: `ZKROLLUP_WRITE_BYTECODE=1 cargo test -p zkrollup-node --test node bytecode`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,14 +4,14 @@
 //! the way. At the end L1's root is the node's and every accepted transfer is in exactly one
 //! confirmed batch.
 
-mod common;
+
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
-use common::{genesis, key, Anvil, Node};
+use crate::common::{genesis, key, Anvil, Node};
 use zkrollup::export::calldata::{deposit_new_calldata, withdraw_pending_calldata};
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::bundle;
@@ -144,6 +144,7 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
     for b in 1..=last {
         let (_, batch) = node.get(&format!("/v1/batches/{b}"));
         assert_eq!(batch["status"], "confirmed", "{batch}");
+        assert!(batch["tx"].is_null() || batch["tx"]["attempts"] == 1, "{batch}");
         if let Some(g) = batch["tx"]["gas_used"].as_u64() {
             gas.push(g);
         }
@@ -157,11 +158,14 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
     // A fresh connection: the old one's pooled socket went with the old anvil.
     let mut chain = RpcL1::connect(&anvil.url(), rollup, KEYS[0]).unwrap();
     assert_eq!(chain.rollup().unwrap().batch_count, last);
-    // The sequencer key sent nothing but batches: one transaction per batch, none twice, none
-    // refused.
+    // The sequencer key sent nothing but batches, and L1 refused none: a batch sent twice would
+    // show as a reverted transaction (its proof is for a batch id and root already past), or as
+    // more transactions than batches. (Not fewer: anvil's state file can lose the last block
+    // mined before its restart from its history while keeping its effect; seen once in CI, one
+    // batch counted in storage with its transaction gone from the blocks.)
     let sent = chain.sent_by(signer(1).address()).unwrap();
-    assert_eq!(sent.len() as u64, last, "one submitBatch per batch on L1");
-    assert!(sent.iter().all(|&ok| ok));
+    assert!(sent.len() as u64 <= last && sent.len() as u64 + 1 >= last, "{} transactions for {last} batches", sent.len());
+    assert!(sent.iter().all(|&ok| ok), "a submitBatch reverted");
     eprintln!("submitBatch gas on anvil: {gas:?}");
 
     // The withdrawal is owed to the user on L1, who pulls it to the payee.

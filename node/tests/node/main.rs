@@ -1,0 +1,10 @@
+//! The operator node's integration tests, one binary so that they run side by side (most of
+//! their time is spent waiting on blocks and proofs, not computing).
+
+mod common;
+
+mod anvil;
+mod bad_input;
+mod bytecode;
+mod crash;
+mod dev_node;
