@@ -180,6 +180,24 @@ fn help_explains_every_command() {
     }
 }
 
+/// `zkrollup node` runs the `zkrollup-node` beside it with its arguments, or says it is missing.
+#[test]
+fn node_runs_the_node_program_beside_it() {
+    let run = zkrollup(&["node", "--help"]);
+    let node = std::path::Path::new(env!("CARGO_BIN_EXE_zkrollup")).with_file_name("zkrollup-node");
+    if node.exists() {
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let help = String::from_utf8(run.stdout).unwrap();
+        assert!(help.contains("--genesis") && help.contains("--rpc"), "{help}");
+        // Its refusals and exit codes pass through.
+        let bad = zkrollup(&["node", "--dev"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+    } else {
+        assert!(!run.status.success());
+        assert!(String::from_utf8_lossy(&run.stderr).contains("zkrollup-node"));
+    }
+}
+
 #[test]
 fn demo_runs_and_refuses_impossible_sizes() {
     let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6", "--no-proof"]);

@@ -52,6 +52,8 @@ pub struct Api {
     pub dev: Option<SharedDevChain>,
     /// Submissions per second allowed per client address.
     pub rate: Arc<RateLimit>,
+    /// Sealed batches not yet confirmed on L1 beyond which submissions wait (503); 0: no bound.
+    pub max_backlog: u64,
 }
 
 /// A token bucket per client address.
@@ -155,6 +157,18 @@ async fn submit(
     if !api.rate.allow(peer.ip()) {
         Metrics::inc(&api.metrics.rejected, "rate_limited");
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many submissions: slow down"));
+    }
+    if api.max_backlog > 0 {
+        let heads = api.store.stage_heads().map_err(ApiError::internal)?;
+        let backlog = heads[0] - heads[3];
+        if backlog >= api.max_backlog {
+            Metrics::inc(&api.metrics.rejected, "backlog");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backlog",
+                format!("{backlog} sealed batches wait for their proofs and L1: retry later"),
+            ));
+        }
     }
     let bytes = body(b)?;
     let refuse = |rule: &str, e: &dyn std::fmt::Display| {

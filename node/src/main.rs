@@ -49,6 +49,11 @@ struct Cli {
     /// Blocks on top of an event or a transaction before the node acts on it (1: its own block).
     #[arg(long, default_value_t = 1)]
     confirmations: u64,
+    /// Sealed batches waiting for proof and L1 beyond which submissions are answered 503 until
+    /// the prover catches up (0: no bound). Keep it well under the contract's maturity divided by
+    /// the proving time, or a batch with a free L1 slot can revert (MatureRequestSkipped).
+    #[arg(long, default_value_t = 64)]
+    max_backlog: u64,
     /// Submissions a second per client address (429 beyond).
     #[arg(long, default_value_t = 20_000)]
     rate_limit: u32,
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         l1_poll: Duration::from_millis(50),
         block_time: (cli.block_time_ms > 0).then(|| Duration::from_millis(cli.block_time_ms)),
         rpc,
+        max_backlog: cli.max_backlog,
     };
     let run = if cli.dev { run_dev(cfg) } else { run_rpc(cfg) };
     match run {

@@ -59,6 +59,8 @@ pub struct Config {
     pub l1_poll: Duration,
     /// Dev chain: an empty block after this long without one.
     pub block_time: Option<Duration>,
+    /// Sealed batches not yet confirmed beyond which submissions are answered 503 (0: no bound).
+    pub max_backlog: u64,
     /// Without `--dev`: the L1 to settle on.
     pub rpc: Option<RpcConfig>,
 }
@@ -167,13 +169,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
         Ok::<_, crate::l1::L1Error>((rollup, chain.domain()?, chain.maturity()?))
     })?;
     let domain = field_of(domain);
-    if maturity < 3 * cfg.batch_timeout.as_secs() {
-        bail!(
-            "the contract's maturity ({maturity} s) must be at least 3 batch timeouts ({} s): a request would be \
-             due before the batcher takes it",
-            cfg.batch_timeout.as_secs()
-        );
-    }
+    check_maturity(maturity, cfg.batch_timeout)?;
 
     let deployment = Deployment {
         batch_size: shape.batch_size,
@@ -205,6 +201,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let vk = bundle::load_verifying(&rpc.keys)?;
     let l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
     let domain = field_of(l1.domain()?);
+    check_maturity(l1.maturity()?, cfg.batch_timeout)?;
     let deployment = Deployment {
         batch_size: shape.batch_size,
         l1_slots: shape.l1_slots,
@@ -217,6 +214,20 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let store = open_store(&cfg.data, &deployment, &genesis_state)?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", rpc.url, l1.chain_id(), rpc.rollup, l1.sequencer());
     start(store, l1, None, shape, domain, genesis.root, pk, vk, &cfg)
+}
+
+/// The batcher leaves a request for a later batch only while its account is touched by an
+/// earlier transfer in the same batch; a request must not mature (a batch with a free L1 slot
+/// may not leave it) in that time, so the contract's maturity must be well above the timeout.
+fn check_maturity(maturity: u64, batch_timeout: Duration) -> Result<()> {
+    if maturity < 3 * batch_timeout.as_secs() {
+        bail!(
+            "the contract's maturity ({maturity} s) must be at least 3 batch timeouts ({} s): a request could \
+             mature before the batcher takes it",
+            batch_timeout.as_secs()
+        );
+    }
+    Ok(())
 }
 
 /// Open the store, made from the genesis state on first use and checked against the
@@ -332,6 +343,7 @@ fn start<B: L1 + 'static>(
         l1_seen: seen,
         dev,
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
+        max_backlog: cfg.max_backlog,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let listen = cfg.listen;

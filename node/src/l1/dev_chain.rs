@@ -333,14 +333,6 @@ impl DevChain {
         })
     }
 
-    /// `requestAt(k).timestamp`.
-    pub fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
-        let mut data = selector("requestAt(uint256)").to_vec();
-        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
-        let out = self.view(data)?;
-        Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad("requestAt returned too little".into()))?.saturating_to())
-    }
-
     /// The sequencer's nonce.
     pub fn sequencer_nonce(&mut self) -> u64 {
         self.evm.ctx.db_mut().basic(addresses::SEQUENCER).expect("in-memory").map_or(0, |a| a.nonce)
@@ -440,9 +432,6 @@ impl L1 for SharedDevChain {
     }
     fn rollup(&mut self) -> Result<RollupView, L1Error> {
         self.with(|c| c.rollup_view())
-    }
-    fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
-        self.with(move |c| c.request_time(k))
     }
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
         Ok(self.with(|c| c.sequencer_nonce()))

@@ -82,8 +82,6 @@ pub trait L1: Send {
     fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error>;
     /// The rollup's state.
     fn rollup(&mut self) -> Result<RollupView, L1Error>;
-    /// `requestAt(k).timestamp`: when request `k` was queued.
-    fn request_time(&mut self, k: u64) -> Result<u64, L1Error>;
     /// The sequencer's next nonce counting mined transactions only.
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error>;
     /// Sign `submitBatch` (its call data) with this nonce; `attempt` 0 pays the current fee

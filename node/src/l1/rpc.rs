@@ -105,6 +105,11 @@ impl RpcL1 {
         self.view_u256("domain()", None)
     }
 
+    /// `maturity()` in seconds.
+    pub fn maturity(&self) -> Result<u64, L1Error> {
+        Ok(self.view_u256("maturity()", None)?.saturating_to())
+    }
+
     /// Sign and send any transaction from `signer` (deployments and user calls, for tools and
     /// tests), and wait for its receipt: (receipt, created contract).
     pub fn send_as(
@@ -194,13 +199,6 @@ impl L1 for RpcL1 {
             consumed: self.view_u256("consumed()", None)?.saturating_to(),
             request_count: self.view_u256("requestCount()", None)?.saturating_to(),
         })
-    }
-
-    fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
-        let mut data = selector("requestAt(uint256)").to_vec();
-        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
-        let out = self.view(data)?;
-        Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad("requestAt returned too little".into()))?.saturating_to())
     }
 
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {

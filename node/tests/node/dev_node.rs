@@ -100,3 +100,29 @@ fn transfers_deposits_and_a_withdrawal_settle_on_the_dev_chain() {
     assert_eq!(s["node_root"], s["l1_root"]);
     assert_ne!(s["node_root"], after["node_root"]);
 }
+
+#[test]
+fn a_backlog_of_sealed_batches_holds_submissions_back_until_the_prover_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(dir.path(), 4, 2, 1_000);
+    let args = ["--batch-size", "1", "--l1-slots", "1", "--batch-timeout-ms", "50", "--max-backlog", "2"];
+    let node = Node::start(&g, &dir.path().join("data"), &args);
+    let mut busy = 0;
+    let mut nonce = 0;
+    let start = std::time::Instant::now();
+    while nonce < 8 {
+        match node.transfer(&key(1), 1, 2, 1, nonce) {
+            Ok(_) => nonce += 1,
+            Err(e) => {
+                assert_eq!((e["status"].as_u64(), e["body"]["rule"].as_str()), (Some(503), Some("backlog")), "{e}");
+                busy += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the backlog never drained");
+    }
+    assert!(busy > 0, "eight one-transfer batches in a row never met a backlog of 2");
+    let s = node.wait_settled(Duration::from_secs(120));
+    assert_eq!(s["last_confirmed"], "8");
+    assert_eq!(s["node_root"], s["l1_root"]);
+}
