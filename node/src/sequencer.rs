@@ -194,11 +194,6 @@ impl Sequencer {
         self.waiting.len()
     }
 
-    /// An account as the sealed state has it.
-    pub fn sealed_account(&self, index: u32) -> Option<Account> {
-        self.sealed.get(&index).copied()
-    }
-
     /// An account as the waiting operations leave it.
     pub fn pending_account(&self, index: u32) -> Option<Account> {
         self.overlay.get(&index).copied().or_else(|| self.sealed.get(&index).copied())
