@@ -19,6 +19,7 @@ use revm::primitives::U256;
 use serde::{Deserialize, Serialize};
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::bundle;
+use zkrollup::prover::VerifyingKey;
 use zkrollup::{Fr, State};
 
 use crate::api::{router, Api, RateLimit, Submission};
@@ -97,6 +98,28 @@ struct Deployment {
     verifying_key_sha256: String,
 }
 
+impl Deployment {
+    fn new(shape: Shape, domain: Fr, genesis_root: Fr, rollup: revm::primitives::Address, vk: &VerifyingKey) -> Self {
+        Deployment {
+            batch_size: shape.batch_size,
+            l1_slots: shape.l1_slots,
+            depth: shape.depth,
+            domain: zkrollup::decimal::fr_to_decimal(domain),
+            genesis_root: root_text(genesis_root),
+            rollup: rollup.to_string(),
+            verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(vk),
+        }
+    }
+}
+
+/// The genesis state file and what the contract knows of it.
+fn load_genesis(path: &Path) -> Result<(State, zkrollup::Genesis)> {
+    let text = zkrollup::files::read(path)?;
+    let state = zkrollup::files::parse_state(&text).with_context(|| path.display().to_string())?;
+    let genesis = state.genesis()?;
+    Ok((state, genesis))
+}
+
 fn field_of(word: U256) -> Fr {
     Fr::from_be_bytes_mod_order(&word.to_be_bytes::<32>())
 }
@@ -135,9 +158,7 @@ pub fn lower_proving_priority() {
 pub fn run_dev(cfg: Config) -> Result<()> {
     lower_proving_priority();
     std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
-    let genesis_text = zkrollup::files::read(&cfg.genesis)?;
-    let genesis_state = zkrollup::files::parse_state(&genesis_text).with_context(|| cfg.genesis.display().to_string())?;
-    let genesis = genesis_state.genesis()?;
+    let (genesis_state, genesis) = load_genesis(&cfg.genesis)?;
     let shape = Shape { depth: genesis_state.depth(), l1_slots: cfg.l1_slots, batch_size: cfg.batch_size };
     let key_dir = cfg.data.join(format!("keys/dev-m{}-n{}-d{}", shape.l1_slots, shape.batch_size, shape.depth));
     let info = dev_keys(&key_dir, shape)?;
@@ -171,15 +192,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
     let domain = field_of(domain);
     check_maturity(maturity, cfg.batch_timeout)?;
 
-    let deployment = Deployment {
-        batch_size: shape.batch_size,
-        l1_slots: shape.l1_slots,
-        depth: shape.depth,
-        domain: zkrollup::decimal::fr_to_decimal(domain),
-        genesis_root: root_text(genesis.root),
-        rollup: rollup.to_string(),
-        verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(&vk),
-    };
+    let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state)?;
     start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, &cfg)
 }
@@ -189,9 +202,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     lower_proving_priority();
     let rpc = cfg.rpc.clone().context("no --rpc configuration")?;
     std::fs::create_dir_all(&cfg.data).with_context(|| format!("creating {}", cfg.data.display()))?;
-    let genesis_text = zkrollup::files::read(&cfg.genesis)?;
-    let genesis_state = zkrollup::files::parse_state(&genesis_text).with_context(|| cfg.genesis.display().to_string())?;
-    let genesis = genesis_state.genesis()?;
+    let (genesis_state, genesis) = load_genesis(&cfg.genesis)?;
     let info = bundle::load_info(&rpc.keys)?;
     let shape = info.shape();
     if shape.depth != genesis_state.depth() {
@@ -202,15 +213,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
     let domain = field_of(l1.domain()?);
     check_maturity(l1.maturity()?, cfg.batch_timeout)?;
-    let deployment = Deployment {
-        batch_size: shape.batch_size,
-        l1_slots: shape.l1_slots,
-        depth: shape.depth,
-        domain: zkrollup::decimal::fr_to_decimal(domain),
-        genesis_root: root_text(genesis.root),
-        rollup: rpc.rollup.to_string(),
-        verifying_key_sha256: zkrollup::export::solidity::verifying_key_sha256(&vk),
-    };
+    let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state)?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", rpc.url, l1.chain_id(), rpc.rollup, l1.sequencer());
     start(store, l1, None, shape, domain, genesis.root, pk, vk, &cfg)

@@ -68,12 +68,12 @@ fn transfer_accounts(t: &Transfer) -> impl Iterator<Item = u32> {
 }
 
 /// The next batch's operations (module docs): at most `m` requests and `n` transfers.
-pub fn choose(ops: &[Op], n: usize, m: usize) -> Choice {
+pub fn choose<'a>(ops: impl IntoIterator<Item = &'a Op>, n: usize, m: usize) -> Choice {
     let mut choice = Choice::default();
     let mut touched: HashSet<u32> = HashSet::new();
     let mut deferred: HashSet<u32> = HashSet::new();
     let mut requests_closed = false;
-    for (i, op) in ops.iter().enumerate() {
+    for (i, op) in ops.into_iter().enumerate() {
         match op {
             Op::Request { request, .. } => {
                 if !requests_closed && choice.requests.len() < m && !touched.contains(&request.index) {
@@ -342,8 +342,7 @@ impl Sequencer {
     /// operation older than `timeout_ms`. It stays in the mempool until [`Self::commit`].
     pub fn plan(&self, timeout_ms: u64) -> Result<Option<Plan>, String> {
         let Some(oldest) = self.waiting.front().map(|w| w.since_ms) else { return Ok(None) };
-        let ops: Vec<Op> = self.waiting.iter().map(|w| w.op.clone()).collect();
-        let choice = choose(&ops, self.shape.batch_size, self.shape.l1_slots);
+        let choice = choose(self.waiting.iter().map(|w| &w.op), self.shape.batch_size, self.shape.l1_slots);
         let full = choice.transfers.len() == self.shape.batch_size || choice.requests.len() == self.shape.l1_slots;
         let reason = if full {
             "size"
