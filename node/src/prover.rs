@@ -44,15 +44,7 @@ impl ProverStage {
         proved: u64,
         expected_root: Fr,
     ) -> Result<ProverStage, String> {
-        let accounts = store.accounts(Stage::Proved).map_err(|e| e.to_string())?;
-        let state = State::from_accounts(shape.depth, accounts).map_err(|e| e.to_string())?;
-        if state.root() != expected_root {
-            return Err(format!(
-                "the stored proved accounts have root {}, but the last proved batch left {}",
-                root_text(state.root()),
-                root_text(expected_root)
-            ));
-        }
+        let state = store.state(Stage::Proved, shape.depth, expected_root)?;
         let prover = FastProver::new(BatchCircuit::blank(shape)).map_err(|e| e.to_string())?;
         Ok(ProverStage { store, metrics, shape, domain, prover, pk, vk, state, proved })
     }

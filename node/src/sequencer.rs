@@ -129,15 +129,7 @@ impl Sequencer {
     /// batch's) and the mempool, replayed onto them; and the batcher, which keeps the tree.
     pub fn load(store: Arc<Store>, metrics: Arc<Metrics>, shape: Shape, domain: Fr, expected_root: Fr)
         -> Result<(Sequencer, Batcher), String> {
-        let accounts = store.accounts(Stage::Sealed).map_err(|e| e.to_string())?;
-        let state = State::from_accounts(shape.depth, accounts).map_err(|e| e.to_string())?;
-        if state.root() != expected_root {
-            return Err(format!(
-                "the stored sealed accounts have root {}, but the last sealed batch left {}",
-                root_text(state.root()),
-                root_text(expected_root)
-            ));
-        }
+        let state = store.state(Stage::Sealed, shape.depth, expected_root)?;
         let sealed = state.accounts().into_iter().collect();
         let (root, capacity) = (state.root(), state.tree().capacity());
         let batcher = Batcher { shape, domain, state };

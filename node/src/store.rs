@@ -301,6 +301,21 @@ impl Store {
         Ok(out)
     }
 
+    /// A stage's state: its accounts with the tree rebuilt, refused unless the root is
+    /// `expected` (the root the stage's last batch left).
+    pub fn state(&self, stage: Stage, depth: usize, expected: Fr) -> Result<zkrollup::State, String> {
+        let accounts = self.accounts(stage).map_err(|e| e.to_string())?;
+        let state = zkrollup::State::from_accounts(depth, accounts).map_err(|e| e.to_string())?;
+        if state.root() != expected {
+            return Err(format!(
+                "the stored {stage:?} accounts have root {}, but the stage's last batch left {}",
+                root_text(state.root()),
+                root_text(expected)
+            ));
+        }
+        Ok(state)
+    }
+
     /// One account of a stage.
     pub fn account(&self, stage: Stage, index: u32) -> Result<Option<Account>, StoreError> {
         let r = self.db.begin_read()?;
