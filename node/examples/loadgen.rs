@@ -1,12 +1,15 @@
-//! Load generator for a dev-mode node: opens accounts through L1 deposits, then sends signed
-//! transfers from many concurrent clients, with a progress line each second, and reports the
-//! API's acceptance rate and, with `--settle`, end-to-end throughput and the latency from
-//! acceptance to L1 confirmation.
+//! Load generator: opens accounts through L1 deposits (the dev chain's deposit call, or real
+//! `depositNew` transactions with `--l1-rpc`), then sends signed transfers from many concurrent
+//! clients, with a progress line each second, and reports the API's acceptance rate and, with
+//! `--settle`, end-to-end throughput and the latency from acceptance to L1 confirmation.
 //!
 //! ```sh
 //! cargo run --release -p zkrollup-node -- --dev --genesis G.json --data D --listen 127.0.0.1:8080 &
 //! cargo run --release -p zkrollup-node --example loadgen -- --url http://127.0.0.1:8080 \
 //!     --accounts 64 --clients 16 --transfers 4000 --settle
+//! # a node on a real L1: deposits paid by the key in ZKROLLUP_FUNDER_KEY
+//! ZKROLLUP_FUNDER_KEY=0x... cargo run --release -p zkrollup-node --example loadgen -- \
+//!     --url http://127.0.0.1:8080 --l1-rpc http://127.0.0.1:8545 --rollup 0x... --accounts 16
 //! ```
 //! Transfers are signed before the clock starts, so the figure is the node's, not the signer's.
 
@@ -44,7 +47,17 @@ struct Args {
     /// Seed of the accounts' keys (a second run against the same node needs another).
     #[arg(long, default_value_t = 1)]
     seed: u32,
+    /// A node on a real L1: its JSON-RPC URL; accounts are opened by `depositNew` transactions
+    /// paid by the key in ZKROLLUP_FUNDER_KEY.
+    #[arg(long, requires = "rollup")]
+    l1_rpc: Option<String>,
+    /// With --l1-rpc: the rollup's address.
+    #[arg(long)]
+    rollup: Option<String>,
 }
+
+/// Each account's deposit, in gwei.
+const DEPOSIT: u64 = 1_000_000_000;
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
@@ -67,6 +80,54 @@ fn key(seed: u32, i: u32) -> PrivateKey {
     PrivateKey::from_bytes(b)
 }
 
+/// Accounts opened through the dev chain's deposit call: their indexes.
+fn dev_deposits(a: &ureq::Agent, url: &str, keys: &[PrivateKey]) -> Vec<u32> {
+    keys.iter()
+        .map(|k| {
+            let p = k.public_key();
+            let body = json!({"type": "deposit_new", "pubkey": [fr_to_decimal(p.x()), fr_to_decimal(p.y())],
+                "owner": "0x00000000000000000000000000000000000000aa", "amount": DEPOSIT.to_string()});
+            let (code, v) = post(a, &format!("{url}/v1/dev/deposits"), body.to_string().as_bytes());
+            assert_eq!(code, 200, "deposit refused: {v}");
+            v["index"].as_str().unwrap().parse::<u32>().unwrap()
+        })
+        .collect()
+}
+
+/// Accounts opened by `depositNew` transactions on a real L1, all sent at once: their indexes,
+/// read from the rollup's `L1Request` events.
+fn l1_deposits(rpc: &str, rollup: &str, keys: &[PrivateKey]) -> Vec<u32> {
+    use zkrollup_node::l1::L1;
+    let funder_key = std::env::var("ZKROLLUP_FUNDER_KEY").expect("set ZKROLLUP_FUNDER_KEY to the depositing account's key (hex)");
+    let funder: alloy::signers::local::PrivateKeySigner = funder_key.trim().parse().expect("ZKROLLUP_FUNDER_KEY: a private key");
+    let rollup: alloy::primitives::Address = rollup.parse().expect("--rollup: an address");
+    let mut chain = zkrollup_node::l1::rpc::RpcL1::connect(rpc, rollup, &funder_key).expect("the L1 node answers");
+    let from = chain.head().expect("the L1 head").number + 1;
+    let value = alloy::primitives::U256::from(DEPOSIT) * alloy::primitives::U256::from(1_000_000_000u64);
+    let calls = keys
+        .iter()
+        .map(|k| {
+            let p = k.public_key();
+            (rollup, zkrollup::export::calldata::deposit_new_calldata(p.x(), p.y(), &funder.address().0 .0), value, 500_000)
+        })
+        .collect();
+    let receipts = chain.send_all_as(&funder, calls).expect("the deposits are mined");
+    assert!(receipts.iter().all(|r| r.success), "a deposit reverted: {receipts:?}");
+    let to = receipts.iter().map(|r| r.block).max().unwrap_or(from);
+    let mut by_key = std::collections::HashMap::new();
+    for log in chain.l1_requests(from, to).expect("the rollup's events") {
+        if let Ok(zkrollup::Request { pubkey: Some((x, y)), index, .. }) = zkrollup::Request::from_record(&log.record) {
+            by_key.insert((fr_to_decimal(x), fr_to_decimal(y)), index);
+        }
+    }
+    keys.iter()
+        .map(|k| {
+            let p = k.public_key();
+            *by_key.get(&(fr_to_decimal(p.x()), fr_to_decimal(p.y()))).expect("every deposit logged")
+        })
+        .collect()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -82,15 +143,11 @@ fn main() {
 
     // 1. Accounts through L1 deposits.
     eprintln!("opening {} accounts through deposits ...", args.accounts);
-    let mut indexes = Vec::new();
-    for i in 0..args.accounts {
-        let p = key(args.seed, i).public_key();
-        let body = json!({"type": "deposit_new", "pubkey": [fr_to_decimal(p.x()), fr_to_decimal(p.y())],
-            "owner": "0x00000000000000000000000000000000000000aa", "amount": "1000000000"});
-        let (code, v) = post(&a, &format!("{}/v1/dev/deposits", args.url), body.to_string().as_bytes());
-        assert_eq!(code, 200, "deposit refused: {v}");
-        indexes.push(v["index"].as_str().unwrap().parse::<u32>().unwrap());
-    }
+    let keys: Vec<PrivateKey> = (0..args.accounts).map(|i| key(args.seed, i)).collect();
+    let indexes = match &args.l1_rpc {
+        None => dev_deposits(&a, &args.url, &keys),
+        Some(rpc) => l1_deposits(rpc, args.rollup.as_deref().unwrap(), &keys),
+    };
     for &i in &indexes {
         while get(&a, &format!("{}/v1/accounts/{i}", args.url)).0 != 200 {
             std::thread::sleep(Duration::from_millis(50));
@@ -113,6 +170,7 @@ fn main() {
     let accepted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
+    let mut api_secs = 0.0;
     let (ids, mut latencies): (Vec<u64>, Vec<f64>) = std::thread::scope(|s| {
         let handles: Vec<_> = per_client
             .into_iter()
@@ -160,10 +218,11 @@ fn main() {
             }
         });
         let all: Vec<(u64, f64)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        // The clock stops with the last client, not with the progress line's next tick.
+        api_secs = start.elapsed().as_secs_f64();
         progress.join().unwrap();
         all.into_iter().unzip()
     });
-    let api_secs = start.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     println!(
         "API: {} accepted in {api_secs:.2} s = {:.0} transfers/s ({} clients); submit latency p50 {:.1} ms, p99 {:.1} ms; {} refused",

@@ -1,6 +1,7 @@
 //! The L1 stage: watches the rollup for `L1Request` events once they have enough confirmations
-//! and hands them to the mempool; sends proved batches with `submitBatch`, one at a time in id
-//! order, and follows each to confirmation (resending when it is stuck).
+//! and hands them to the mempool; sends proved batches with `submitBatch` in id order at
+//! consecutive nonces, several in flight, and follows each to confirmation (resending when it is
+//! stuck).
 //!
 //! No batch is sent twice: before sending, the stage reads the contract's `batchCount`; a batch
 //! already counted there (sent before a crash that lost the record) is marked confirmed after its
@@ -46,13 +47,21 @@ pub struct L1Stage<B: L1> {
     pub confirmations: u64,
     /// A sent batch not mined after this long is sent again with a higher fee.
     pub resend_after: Duration,
+    /// Batches sent and not yet confirmed, at most (at consecutive nonces).
+    pub max_in_flight: u64,
     /// What the stage saw last.
     pub seen: Arc<Mutex<L1Seen>>,
     /// The genesis root, for a check at batch 0.
     pub genesis_root: Fr,
+    /// The first block that can hold the rollup's events (its deployment's): the watcher starts
+    /// there on a fresh store.
+    pub first_block: u64,
     /// When each waiting batch's transaction was last broadcast (this run).
     pub last_broadcast: HashMap<u64, Instant>,
 }
+
+/// The most blocks one `eth_getLogs` query spans.
+pub const LOG_RANGE: u64 = 2000;
 
 /// A root as a field element from an L1 word.
 pub fn root_of(word: U256) -> Fr {
@@ -97,12 +106,15 @@ impl<B: L1> L1Stage<B> {
     pub fn step(&mut self) -> Result<(), L1Error> {
         let head = self.l1.head()?;
         // Requests with enough confirmations.
-        let cursor: u64 = self.store.meta("l1_cursor").map_err(|e| L1Error::Bad(e.to_string()))?.unwrap_or(0);
+        let cursor: u64 =
+            self.store.meta("l1_cursor").map_err(|e| L1Error::Bad(e.to_string()))?.unwrap_or(self.first_block.saturating_sub(1));
         let safe = (head.number + 1).saturating_sub(self.confirmations);
         if safe > cursor {
-            let logs = self.l1.l1_requests(cursor + 1, safe)?;
+            // At most LOG_RANGE blocks a query: providers refuse wider ones.
+            let to = safe.min(cursor + LOG_RANGE);
+            let logs = self.l1.l1_requests(cursor + 1, to)?;
             let mut seq = self.sequencer.lock().unwrap_or_else(|p| p.into_inner());
-            seq.add_requests(&logs, safe).map_err(L1Error::Bad)?;
+            seq.add_requests(&logs, to).map_err(L1Error::Bad)?;
         }
         let view = self.l1.rollup()?;
         {
@@ -111,24 +123,50 @@ impl<B: L1> L1Stage<B> {
             seen.rollup = Some(view);
             seen.error = None;
         }
-        let heads = self.store.stage_heads().map_err(|e| L1Error::Bad(e.to_string()))?;
-        let next = heads[3] + 1;
-        let Some(b) = self.store.batch(next).map_err(|e| L1Error::Bad(e.to_string()))? else { return Ok(()) };
-        match b.status {
-            BatchStatus::Sealed | BatchStatus::Failed | BatchStatus::Confirmed => Ok(()),
-            BatchStatus::Proved => self.send(b, &view),
-            BatchStatus::Submitted => self.follow(b, &view, head.number),
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
+        let heads = self.store.stage_heads().map_err(bad)?;
+        // Follow the batches in flight, oldest first. They were sent at consecutive nonces, so
+        // L1 mines them in order; one is confirmed only after every earlier one.
+        let mut all_confirmed = true;
+        let mut next_nonce = None;
+        for id in heads[3] + 1..=heads[2] {
+            let Some(b) = self.store.batch(id).map_err(bad)? else { break };
+            match b.status {
+                BatchStatus::Submitted => {
+                    next_nonce = b.tx.as_ref().map(|t| t.nonce + 1);
+                    all_confirmed &= self.follow(b, &view, head.number, all_confirmed)?;
+                }
+                BatchStatus::Confirmed => {}
+                // A refused batch stops the pipeline for the operator.
+                BatchStatus::Failed => return Ok(()),
+                BatchStatus::Sealed | BatchStatus::Proved => break,
+            }
+        }
+        // Send the next proved batch while fewer than `max_in_flight` wait.
+        let heads = self.store.stage_heads().map_err(bad)?;
+        if heads[2].saturating_sub(heads[3]) >= self.max_in_flight.max(1) || self.store.failed_batch().map_err(bad)?.is_some() {
+            return Ok(());
+        }
+        match self.store.batch(heads[2].max(heads[3]) + 1).map_err(bad)? {
+            Some(b) if b.status == BatchStatus::Proved => self.send(b, &view, heads[3], next_nonce),
+            _ => Ok(()),
         }
     }
 
-    fn send(&mut self, mut b: StoredBatch, view: &RollupView) -> Result<(), L1Error> {
+    /// Send batch `b`; `confirmed` is the last confirmed batch, `next_nonce` the nonce after the
+    /// last batch in flight (None when none is).
+    fn send(&mut self, mut b: StoredBatch, view: &RollupView, confirmed: u64, next_nonce: Option<u64>) -> Result<(), L1Error> {
         if view.batch_count >= b.id {
             // Counted on L1 already (the record of its sending was lost): never send it again.
-            return self.confirm(b, None);
+            // Only the batch right after the confirmed ones is marked so, in order.
+            return if b.id == confirmed + 1 { self.confirm(b, None) } else { Ok(()) };
         }
         let calldata = hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
-        let nonce = self.l1.sequencer_nonce()?;
-        let tx = self.l1.sign_batch(&calldata, nonce, 0)?;
+        let nonce = match next_nonce {
+            Some(n) => n,
+            None => self.l1.sequencer_nonce()?,
+        };
+        let tx = self.l1.sign_batch(&calldata, nonce, None)?;
         b.status = BatchStatus::Submitted;
         b.tx = Some(StoredTx {
             hashes: vec![hex::encode(tx.hash)],
@@ -150,7 +188,9 @@ impl<B: L1> L1Stage<B> {
         self.l1.broadcast(tx)
     }
 
-    fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64) -> Result<(), L1Error> {
+    /// Follow a sent batch: confirm it (when `may_confirm`: every earlier batch is), mark it
+    /// failed, replace it when stuck, or broadcast it again. Whether it is confirmed now.
+    fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64, may_confirm: bool) -> Result<bool, L1Error> {
         let tx = b.tx.clone().ok_or_else(|| L1Error::Bad(format!("batch {} submitted without a transaction", b.id)))?;
         let bad_hash = || L1Error::Bad(format!("batch {}: bad stored transaction", b.id));
         let mut mined = None;
@@ -169,10 +209,11 @@ impl<B: L1> L1Stage<B> {
         };
         match mined {
             Some(r) if r.success => {
-                if head + 1 >= r.block + self.confirmations {
-                    return self.confirm(b, Some(r));
+                if may_confirm && head + 1 >= r.block + self.confirmations {
+                    self.confirm(b, Some(r))?;
+                    return Ok(true);
                 }
-                Ok(())
+                Ok(false)
             }
             Some(r) => {
                 // Refused by the contract: stop here for the operator.
@@ -180,19 +221,29 @@ impl<B: L1> L1Stage<B> {
                 b.failure = Some(format!("submitBatch reverted in block {}: 0x{}", r.block, hex::encode(&r.revert)));
                 eprintln!("zkrollup-node: batch {} {}", b.id, b.failure.as_deref().unwrap_or_default());
                 Metrics::inc(&self.metrics.batches, "failed");
-                self.put(&b, None)
+                self.put(&b, None)?;
+                Ok(false)
             }
-            None if view.batch_count >= b.id => self.confirm(b, None),
+            None if view.batch_count >= b.id => {
+                // Counted on L1 while its receipt is out of reach (an L1 node that lost blocks'
+                // history): the contract's count is what matters.
+                if may_confirm {
+                    self.confirm(b, None)?;
+                }
+                Ok(may_confirm)
+            }
             None if now_ms().saturating_sub(tx.sent_ms) > self.resend_after.as_millis() as u64 => {
                 // Stuck: the same nonce with a higher fee replaces it.
                 let calldata =
                     hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
-                let next = self.l1.sign_batch(&calldata, tx.nonce, tx.attempts)?;
+                let next = self.l1.sign_batch(&calldata, tx.nonce, Some(&last))?;
                 let mut hashes = tx.hashes.clone();
                 hashes.push(hex::encode(next.hash));
                 b.tx = Some(StoredTx { hashes, raw: hex::encode(&next.raw), sent_ms: now_ms(), attempts: tx.attempts + 1, ..tx });
                 self.put(&b, None)?;
-                self.broadcast(b.id, &next)
+                Metrics::inc(&self.metrics.batches, "resent");
+                self.broadcast(b.id, &next)?;
+                Ok(false)
             }
             None => {
                 // Not mined yet: broadcast again now and then, in case the L1 node restarted and
@@ -201,7 +252,7 @@ impl<B: L1> L1Stage<B> {
                 if due {
                     self.broadcast(b.id, &last)?;
                 }
-                Ok(())
+                Ok(false)
             }
         }
     }

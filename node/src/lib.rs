@@ -6,12 +6,14 @@
 //! [`api`] (HTTP, signature checks) → [`sequencer`] (mempool against the pending state; the
 //! batcher) → [`prover`] (witness, Groth16, check) → [`l1_stage`] (request watcher, `submitBatch`,
 //! confirmations) over the [`l1::L1`] trait, with [`l1::dev_chain`] as the in-process L1 of dev
-//! mode. [`store`] is the one durable store; [`node`] starts everything.
+//! mode. [`store`] is the one durable store; [`node`] starts everything; [`deploy`] puts a
+//! rollup on a real L1.
 //!
 //! The engine (`zkrollup`) stays a library without an async runtime; this crate adds tokio.
 
 pub mod api;
 pub mod contracts;
+pub mod deploy;
 pub mod dev_api;
 pub mod l1;
 pub mod l1_stage;

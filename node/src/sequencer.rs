@@ -67,6 +67,14 @@ fn transfer_accounts(t: &Transfer) -> impl Iterator<Item = u32> {
     [Some(t.from), (!t.is_withdrawal()).then_some(t.to)].into_iter().flatten()
 }
 
+/// The accounts an operation touches.
+fn op_accounts(op: &Op) -> Vec<u32> {
+    match op {
+        Op::Transfer { transfer, .. } => transfer_accounts(transfer).collect(),
+        Op::Request { request, .. } => vec![request.index],
+    }
+}
+
 /// The next batch's operations (module docs): at most `m` requests and `n` transfers.
 pub fn choose<'a>(ops: impl IntoIterator<Item = &'a Op>, n: usize, m: usize) -> Choice {
     let mut choice = Choice::default();
@@ -120,6 +128,9 @@ pub struct Sequencer {
     waiting: VecDeque<Waiting>,
     /// The accounts as the waiting operations leave them (only those they touch).
     overlay: HashMap<u32, Account>,
+    /// How many waiting operations touch each account in `overlay`: an account leaves the
+    /// overlay when the last one is sealed.
+    touches: HashMap<u32, usize>,
     /// The queue position of the next L1 request the node expects.
     next_k: u64,
 }
@@ -144,6 +155,7 @@ impl Sequencer {
             capacity,
             waiting: VecDeque::new(),
             overlay: HashMap::new(),
+            touches: HashMap::new(),
             next_k,
         };
         for (seq, op) in s.store.pending().map_err(|e| e.to_string())? {
@@ -159,7 +171,7 @@ impl Sequencer {
                     Waiting { seq, since_ms: r.seen_ms, op: Op::Request { k, request } }
                 }
             };
-            s.waiting.push_back(w);
+            s.push_waiting(w);
         }
         s.rebuild_overlay().map_err(|(i, rule)| format!("mempool entry {i} no longer applies: {rule}"))?;
         s.metrics.mempool.set(s.waiting.len() as i64);
@@ -194,6 +206,14 @@ impl Sequencer {
     /// Slots in the tree (`4^D`).
     pub fn capacity(&self) -> u64 {
         self.capacity
+    }
+
+    /// Append to the mempool in memory.
+    fn push_waiting(&mut self, w: Waiting) {
+        for i in op_accounts(&w.op) {
+            *self.touches.entry(i).or_default() += 1;
+        }
+        self.waiting.push_back(w);
     }
 
     /// Replay the mempool onto the sealed state; the first operation that fails, if any.
@@ -271,7 +291,7 @@ impl Sequencer {
             .zip(ids)
             .map(|(r, id)| match (r, id) {
                 (Ok(transfer), Some((id, seq))) => {
-                    self.waiting.push_back(Waiting { seq, since_ms: now, op: Op::Transfer { id, transfer } });
+                    self.push_waiting(Waiting { seq, since_ms: now, op: Op::Transfer { id, transfer } });
                     self.metrics.accepted.inc();
                     Ok(id)
                 }
@@ -324,67 +344,77 @@ impl Sequencer {
                 }
                 self.metrics.l1_requests.inc();
             }
-            self.waiting.push_back(w);
+            self.push_waiting(w);
         }
         self.metrics.mempool.set(self.waiting.len() as i64);
         Ok(())
     }
 
-    /// The next batch, if one is due: `n` transfers waiting, `m` requests, or the oldest
-    /// operation older than `timeout_ms`. It stays in the mempool until [`Self::commit`].
-    pub fn plan(&self, timeout_ms: u64) -> Result<Option<Plan>, String> {
-        let Some(oldest) = self.waiting.front().map(|w| w.since_ms) else { return Ok(None) };
-        let choice = choose(self.waiting.iter().map(|w| &w.op), self.shape.batch_size, self.shape.l1_slots);
-        let full = choice.transfers.len() == self.shape.batch_size || choice.requests.len() == self.shape.l1_slots;
-        let reason = if full {
-            "size"
-        } else if now_ms().saturating_sub(oldest) >= timeout_ms {
-            "timeout"
-        } else {
-            return Ok(None);
-        };
-        if choice.transfers.is_empty() && choice.requests.is_empty() {
-            return Ok(None);
+    /// The batches due, at most `max`, each planned on the mempool the ones before it leave: a
+    /// batch is due when `n` transfers or `m` requests wait, or the oldest operation is older
+    /// than `timeout_ms`. Their operations stay in the mempool until [`Self::commit`].
+    pub fn plan(&self, timeout_ms: u64, max: usize) -> Result<Vec<Plan>, String> {
+        let mut plans: Vec<Plan> = Vec::new();
+        let mut taken: HashSet<u64> = HashSet::new();
+        let first_id = self.store.last_batch_id().map_err(|e| e.to_string())? + 1;
+        while plans.len() < max {
+            // The mempool as it will be once the batches planned so far are sealed.
+            let open: Vec<&Waiting> = self.waiting.iter().filter(|w| !taken.contains(&w.seq)).collect();
+            let Some(oldest) = open.first().map(|w| w.since_ms) else { break };
+            let choice = choose(open.iter().map(|w| &w.op), self.shape.batch_size, self.shape.l1_slots);
+            let full = choice.transfers.len() == self.shape.batch_size || choice.requests.len() == self.shape.l1_slots;
+            let reason = if full {
+                "size"
+            } else if now_ms().saturating_sub(oldest) >= timeout_ms {
+                "timeout"
+            } else {
+                break;
+            };
+            if choice.transfers.is_empty() && choice.requests.is_empty() {
+                break;
+            }
+            let transfers = choice
+                .transfers
+                .iter()
+                .map(|&i| match &open[i].op {
+                    Op::Transfer { id, transfer } => (*id, *transfer),
+                    Op::Request { .. } => unreachable!("choose picks transfers here"),
+                })
+                .collect();
+            let requests = choice
+                .requests
+                .iter()
+                .map(|&i| match &open[i].op {
+                    Op::Request { k, request } => (*k, *request),
+                    Op::Transfer { .. } => unreachable!("choose picks requests here"),
+                })
+                .collect();
+            let seqs: Vec<u64> = choice.requests.iter().chain(&choice.transfers).map(|&i| open[i].seq).collect();
+            taken.extend(&seqs);
+            plans.push(Plan { id: first_id + plans.len() as u64, reason, transfers, requests, seqs });
         }
-        let pick = |i: usize| &self.waiting[i];
-        let transfers = choice
-            .transfers
-            .iter()
-            .map(|&i| match &pick(i).op {
-                Op::Transfer { id, transfer } => (*id, *transfer),
-                Op::Request { .. } => unreachable!("choose picks transfers here"),
-            })
-            .collect();
-        let requests = choice
-            .requests
-            .iter()
-            .map(|&i| match &pick(i).op {
-                Op::Request { k, request } => (*k, *request),
-                Op::Transfer { .. } => unreachable!("choose picks requests here"),
-            })
-            .collect();
-        let seqs = choice.requests.iter().chain(&choice.transfers).map(|&i| self.waiting[i].seq).collect();
-        let id = self.store.last_batch_id().map_err(|e| e.to_string())? + 1;
-        Ok(Some(Plan { id, reason, transfers, requests, seqs }))
+        Ok(plans)
     }
 
-    /// Seal a planned batch the batcher applied: its record, the accounts it wrote and the
-    /// mempool's shrinking in one transaction, then the same in memory.
-    pub fn commit(&mut self, plan: &Plan, record: &StoredBatch, writes: &[(u32, Account)]) -> Result<(), String> {
+    /// Seal batches the batcher planned and applied, in id order: their records, the accounts
+    /// they wrote and the mempool's shrinking in one transaction, then the same in memory.
+    pub fn commit(&mut self, sealed: &[Applied]) -> Result<(), String> {
         (|| -> Result<(), StoreError> {
             let txn = self.store.begin()?;
-            txn.put_batch(record)?;
-            txn.put_accounts(Stage::Sealed, writes)?;
-            txn.remove_pending(&plan.seqs)?;
-            for (tid, _) in &plan.transfers {
-                let mut t = txn.transfer(*tid)?.expect("a waiting transfer is stored");
-                t.batch = Some(plan.id);
-                txn.put_transfer(*tid, &t)?;
-            }
-            for (k, _) in &plan.requests {
-                let mut r = txn.request(*k)?.expect("a waiting request is stored");
-                r.batch = Some(plan.id);
-                txn.put_request(*k, &r)?;
+            for Applied { plan, record, writes } in sealed {
+                txn.put_batch(record)?;
+                txn.put_accounts(Stage::Sealed, writes)?;
+                txn.remove_pending(&plan.seqs)?;
+                for (tid, _) in &plan.transfers {
+                    let mut t = txn.transfer(*tid)?.expect("a waiting transfer is stored");
+                    t.batch = Some(plan.id);
+                    txn.put_transfer(*tid, &t)?;
+                }
+                for (k, _) in &plan.requests {
+                    let mut r = txn.request(*k)?.expect("a waiting request is stored");
+                    r.batch = Some(plan.id);
+                    txn.put_request(*k, &r)?;
+                }
             }
             let t0 = std::time::Instant::now();
             txn.commit()?;
@@ -392,17 +422,58 @@ impl Sequencer {
             Ok(())
         })()
         .map_err(|e| e.to_string())?;
-        self.sealed.extend(writes.iter().copied());
-        self.root = zkrollup::decimal::parse_fr(&record.new_root).map_err(|e| e.to_string())?;
-        let taken: HashSet<u64> = plan.seqs.iter().copied().collect();
-        self.waiting.retain(|w| !taken.contains(&w.seq));
-        self.rebuild_overlay().map_err(|(i, rule)| format!("after batch {}, mempool entry {i}: {rule}", plan.id))?;
-        Metrics::inc(&self.metrics.sealed, plan.reason);
-        Metrics::inc(&self.metrics.batches, "sealed");
-        self.metrics.fill.observe(plan.transfers.len() as f64 / self.shape.batch_size as f64);
+        let mut taken: HashSet<u64> = HashSet::new();
+        for Applied { plan, record, writes } in sealed {
+            self.sealed.extend(writes.iter().copied());
+            self.root = zkrollup::decimal::parse_fr(&record.new_root).map_err(|e| e.to_string())?;
+            taken.extend(&plan.seqs);
+            Metrics::inc(&self.metrics.sealed, plan.reason);
+            Metrics::inc(&self.metrics.batches, "sealed");
+            self.metrics.fill.observe(plan.transfers.len() as f64 / self.shape.batch_size as f64);
+        }
+        // The sealed operations leave the mempool. The overlay (the accounts after every
+        // waiting operation) stays as it is: sealing keeps each account's operations in their
+        // order, so the accounts they leave do not change; an account no waiting operation
+        // touches any more is the sealed one, and leaves the overlay.
+        let mut kept = VecDeque::with_capacity(self.waiting.len());
+        for w in std::mem::take(&mut self.waiting) {
+            if !taken.contains(&w.seq) {
+                kept.push_back(w);
+                continue;
+            }
+            for i in op_accounts(&w.op) {
+                if let Some(n) = self.touches.get_mut(&i) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.touches.remove(&i);
+                        self.overlay.remove(&i);
+                    }
+                }
+            }
+        }
+        self.waiting = kept;
+        if cfg!(debug_assertions) {
+            // Tests build this way: check the claim above against a replay after every seal.
+            let kept = self.overlay.clone();
+            let last = sealed.last().map_or(0, |a| a.plan.id);
+            self.rebuild_overlay().map_err(|(i, rule)| format!("after batch {last}, mempool entry {i}: {rule}"))?;
+            if kept != self.overlay {
+                return Err(format!("after batch {last}, the kept overlay differs from the mempool's replay"));
+            }
+        }
         self.metrics.mempool.set(self.waiting.len() as i64);
         Ok(())
     }
+}
+
+/// A batch the batcher applied to its tree, ready to seal.
+pub struct Applied {
+    /// What it takes from the mempool.
+    pub plan: Plan,
+    /// Its record.
+    pub record: StoredBatch,
+    /// The accounts it wrote.
+    pub writes: Vec<(u32, Account)>,
 }
 
 /// A batch the batcher is sealing: what it takes from the mempool.
@@ -429,44 +500,51 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Seal the next batch if one is due; its record.
-    pub fn seal_if_due(&mut self, seq: &Mutex<Sequencer>, timeout_ms: u64) -> Result<Option<StoredBatch>, String> {
-        let plan = seq.lock().unwrap_or_else(|p| p.into_inner()).plan(timeout_ms)?;
-        let Some(plan) = plan else { return Ok(None) };
-        let batch = Batch::new(plan.transfers.iter().map(|&(_, t)| t).collect())
-            .with_requests(plan.requests.iter().map(|&(_, r)| r).collect());
-        let old_root = self.state.root();
-        let mut next = self.state.clone();
-        next.apply_batch(&batch, &params(self.shape, self.domain, plan.id))
-            .map_err(|e| format!("batch {} does not apply: {e}", plan.id))?;
-        let mut touched: Vec<u32> = plan.requests.iter().map(|(_, r)| r.index).collect();
-        for (_, t) in &plan.transfers {
-            touched.extend(transfer_accounts(t));
+    /// Seal the batches due, at most `max` in one commit (a burst seals many at once); their
+    /// records.
+    pub fn seal_due(&mut self, seq: &Mutex<Sequencer>, timeout_ms: u64, max: usize) -> Result<Vec<StoredBatch>, String> {
+        let plans = seq.lock().unwrap_or_else(|p| p.into_inner()).plan(timeout_ms, max)?;
+        if plans.is_empty() {
+            return Ok(Vec::new());
         }
-        touched.sort_unstable();
-        touched.dedup();
-        let writes: Vec<(u32, Account)> =
-            touched.iter().map(|&i| (i, *next.account(i).expect("a batch only writes accounts"))).collect();
-        let record = StoredBatch {
-            id: plan.id,
-            status: BatchStatus::Sealed,
-            reason: plan.reason.to_string(),
-            transfers: plan.transfers.iter().map(|&(id, _)| id).collect(),
-            requests: plan.requests.iter().map(|&(k, _)| k).collect(),
-            old_root: root_text(old_root),
-            new_root: root_text(next.root()),
-            writes: writes.iter().map(|&(i, a)| (i, StoredAccount(a))).collect(),
-            sealed_ms: now_ms(),
-            proof: None,
-            calldata: None,
-            prove_ms: None,
-            tx: None,
-            confirmed_ms: None,
-            failure: None,
-        };
-        seq.lock().unwrap_or_else(|p| p.into_inner()).commit(&plan, &record, &writes)?;
+        let mut next = self.state.clone();
+        let mut sealed = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let batch = Batch::new(plan.transfers.iter().map(|&(_, t)| t).collect())
+                .with_requests(plan.requests.iter().map(|&(_, r)| r).collect());
+            let old_root = next.root();
+            next.apply_batch(&batch, &params(self.shape, self.domain, plan.id))
+                .map_err(|e| format!("batch {} does not apply: {e}", plan.id))?;
+            let mut touched: Vec<u32> = plan.requests.iter().map(|(_, r)| r.index).collect();
+            for (_, t) in &plan.transfers {
+                touched.extend(transfer_accounts(t));
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let writes: Vec<(u32, Account)> =
+                touched.iter().map(|&i| (i, *next.account(i).expect("a batch only writes accounts"))).collect();
+            let record = StoredBatch {
+                id: plan.id,
+                status: BatchStatus::Sealed,
+                reason: plan.reason.to_string(),
+                transfers: plan.transfers.iter().map(|&(id, _)| id).collect(),
+                requests: plan.requests.iter().map(|&(k, _)| k).collect(),
+                old_root: root_text(old_root),
+                new_root: root_text(next.root()),
+                writes: writes.iter().map(|&(i, a)| (i, StoredAccount(a))).collect(),
+                sealed_ms: now_ms(),
+                proof: None,
+                calldata: None,
+                prove_ms: None,
+                tx: None,
+                confirmed_ms: None,
+                failure: None,
+            };
+            sealed.push(Applied { plan, record, writes });
+        }
+        seq.lock().unwrap_or_else(|p| p.into_inner()).commit(&sealed)?;
         self.state = next;
-        Ok(Some(record))
+        Ok(sealed.into_iter().map(|a| a.record).collect())
     }
 }
 
@@ -515,6 +593,46 @@ mod tests {
         // stay for the next batch.
         let ops = [t(1, 2), deposit(2), t(2, 3), t(4, 5)];
         assert_eq!(choose(&ops, 4, 2), Choice { requests: vec![], transfers: vec![0] });
+    }
+
+    #[test]
+    fn a_burst_seals_as_consecutive_batches_in_one_commit_and_the_rest_on_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("node.redb"), false).unwrap());
+        let key = PrivateKey::from_bytes([1; 32]);
+        let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+        let accounts = vec![(1, Account::new(key.public_key(), 100, 0)), (2, Account::new(key.public_key(), 100, 0))];
+        let state = State::from_accounts(4, accounts).unwrap();
+        let txn = store.begin().unwrap();
+        txn.put_accounts(Stage::Sealed, &state.accounts()).unwrap();
+        txn.commit().unwrap();
+        let (seq, mut batcher) =
+            Sequencer::load(store.clone(), Arc::new(Metrics::new()), shape, Fr::from(0u64), state.root()).unwrap();
+        let seq = Mutex::new(seq);
+        let burst = (0..5)
+            .map(|n| {
+                let t = Transfer::signed(&key, 1, 2, 1, n, Fr::from(0u64));
+                (t, serde_json::to_value(zkrollup::files::transfer_entry(&t)).unwrap())
+            })
+            .collect();
+        assert!(seq.lock().unwrap().accept(burst).iter().all(Result::is_ok));
+
+        // No timeout yet: the two full batches, chained, in one commit; the fifth waits.
+        let sealed = batcher.seal_due(&seq, u64::MAX, 16).unwrap();
+        let ids: Vec<(u64, Vec<u64>)> = sealed.iter().map(|b| (b.id, b.transfers.clone())).collect();
+        assert_eq!(ids, vec![(1, vec![1, 2]), (2, vec![3, 4])]);
+        assert_eq!(sealed[1].old_root, sealed[0].new_root);
+        assert_eq!(store.stage_heads().unwrap()[0], 2);
+        assert_eq!(seq.lock().unwrap().waiting(), 1);
+        // The overlay kept through the seal still says what the fifth transfer leaves.
+        assert_eq!(seq.lock().unwrap().pending_account(1).map(|a| (a.balance, a.nonce)), Some((95, 5)));
+
+        let sealed = batcher.seal_due(&seq, 0, 16).unwrap();
+        assert_eq!((sealed.len(), sealed[0].reason.as_str(), sealed[0].transfers.clone()), (1, "timeout", vec![5]));
+        let seq = seq.lock().unwrap();
+        assert_eq!(seq.waiting(), 0);
+        assert_eq!(seq.root(), batcher.state.root());
+        assert_eq!(seq.pending_account(2).map(|a| (a.balance, a.nonce)), Some((105, 0)));
     }
 
     #[test]

@@ -436,10 +436,10 @@ impl L1 for SharedDevChain {
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
         Ok(self.with(|c| c.sequencer_nonce()))
     }
-    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error> {
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, replaces: Option<&SignedTx>) -> Result<SignedTx, L1Error> {
         // No keys on the dev chain: the "signed" form is the nonce and the call data, and the
         // fee is always zero, so a resend is the same transaction.
-        let _ = attempt;
+        let _ = replaces;
         let raw = [&nonce.to_be_bytes()[..], calldata].concat();
         Ok(SignedTx { hash: keccak256(&raw).0, raw, nonce })
     }

@@ -1,5 +1,5 @@
-//! The L1 the node settles on, behind one trait: an in-process EVM ([`dev_chain`]) or, later,
-//! a JSON-RPC node. The node's L1 loop ([`crate::l1_loop`]) only speaks this trait.
+//! The L1 the node settles on, behind one trait: an in-process EVM ([`dev_chain`]) or a
+//! JSON-RPC node ([`rpc`]). The node's L1 stage ([`crate::l1_stage`]) only speaks this trait.
 
 pub mod dev_chain;
 pub mod rpc;
@@ -84,9 +84,10 @@ pub trait L1: Send {
     fn rollup(&mut self) -> Result<RollupView, L1Error>;
     /// The sequencer's next nonce counting mined transactions only.
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error>;
-    /// Sign `submitBatch` (its call data) with this nonce; `attempt` 0 pays the current fee
-    /// estimate, each later attempt 25% more (a replacement of a stuck transaction).
-    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error>;
+    /// Sign `submitBatch` (its call data) with this nonce at the current fee estimate, or, to
+    /// replace the stuck transaction `replaces` at the same nonce, at 25% more than the higher
+    /// of that estimate and the fees `replaces` offered.
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, replaces: Option<&SignedTx>) -> Result<SignedTx, L1Error>;
     /// Broadcast a signed transaction. One the node already has, or whose nonce is already used
     /// (by it or by a replacement), is not an error: the receipt tells what happened.
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error>;

@@ -6,9 +6,9 @@
 //! thread. A failed call is [`L1Error::Unavailable`]: the stage retries it, so the node rides
 //! out an L1 node restart.
 
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy::eips::eip2718::Encodable2718;
-use alloy::eips::BlockNumberOrTag;
+use alloy::consensus::{SignableTransaction, Transaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::{Decodable2718, Encodable2718};
+use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::network::{ReceiptResponse, TransactionBuilder, TxSignerSync};
 use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -47,6 +47,11 @@ impl RpcL1 {
         Ok(RpcL1 { rt, provider, signer, rollup, chain_id })
     }
 
+    /// Point this connection at another rollup (after deploying one).
+    pub fn set_rollup(&mut self, rollup: Address) {
+        self.rollup = rollup;
+    }
+
     /// The sequencer's address.
     pub fn sequencer(&self) -> Address {
         self.signer.address()
@@ -59,7 +64,9 @@ impl RpcL1 {
 
     fn view(&self, data: Vec<u8>) -> Result<Vec<u8>, L1Error> {
         let tx = TransactionRequest::default().with_to(self.rollup).with_input(Bytes::from(data));
-        Ok(self.rt.block_on(async { self.provider.call(tx).await }).map_err(unavailable)?.to_vec())
+        // At the latest block, said outright: without a block some nodes (anvil) answer for the
+        // pending one, where a batch still in the pool already counts.
+        Ok(self.rt.block_on(async { self.provider.call(tx).block(BlockId::latest()).await }).map_err(unavailable)?.to_vec())
     }
 
     fn view_u256(&self, signature: &str, arg: Option<U256>) -> Result<U256, L1Error> {
@@ -121,7 +128,7 @@ impl RpcL1 {
         gas_limit: u64,
     ) -> Result<(Receipt, Option<Address>), L1Error> {
         let nonce = self.rt.block_on(async { self.provider.get_transaction_count(signer.address()).pending().await }).map_err(unavailable)?;
-        let raw = self.sign(signer, to.map_or(TxKind::Create, TxKind::Call), data, value, gas_limit, nonce, 0)?;
+        let raw = self.sign(signer, to.map_or(TxKind::Create, TxKind::Call), data, value, gas_limit, nonce, None)?;
         let pending = self.rt.block_on(self.provider.send_raw_transaction(&raw.raw)).map_err(unavailable)?;
         let r = self.rt.block_on(pending.get_receipt()).map_err(unavailable)?;
         let receipt = Receipt {
@@ -133,6 +140,24 @@ impl RpcL1 {
         Ok((receipt, r.contract_address()))
     }
 
+    /// Sign calls `(to, data, value, gas limit)` from `signer` at consecutive nonces, broadcast
+    /// them all, then wait for every receipt (tools: many deposits at once).
+    pub fn send_all_as(&self, signer: &PrivateKeySigner, calls: Vec<(Address, Vec<u8>, U256, u64)>) -> Result<Vec<Receipt>, L1Error> {
+        let first = self.rt.block_on(async { self.provider.get_transaction_count(signer.address()).pending().await }).map_err(unavailable)?;
+        let mut pending = Vec::with_capacity(calls.len());
+        for (i, (to, data, value, gas)) in calls.into_iter().enumerate() {
+            let tx = self.sign(signer, TxKind::Call(to), data, value, gas, first + i as u64, None)?;
+            pending.push(self.rt.block_on(self.provider.send_raw_transaction(&tx.raw)).map_err(unavailable)?);
+        }
+        pending
+            .into_iter()
+            .map(|p| {
+                let r = self.rt.block_on(p.get_receipt()).map_err(unavailable)?;
+                Ok(Receipt { block: r.block_number().unwrap_or(0), success: r.status(), gas_used: r.gas_used(), revert: vec![] })
+            })
+            .collect()
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,
@@ -142,17 +167,25 @@ impl RpcL1 {
         value: U256,
         gas_limit: u64,
         nonce: u64,
-        attempt: u32,
+        replaces: Option<&SignedTx>,
     ) -> Result<SignedTx, L1Error> {
         let fees = self.rt.block_on(self.provider.estimate_eip1559_fees()).map_err(unavailable)?;
-        // Each resend pays 25% more than the estimate, compounded (a replacement needs +10%).
-        let bump = |x: u128| (0..attempt).fold(x, |f, _| f + f.div_ceil(4));
+        let (mut max_fee, mut priority) = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
+        if let Some(old) = replaces {
+            // A replacement must outbid the transaction it replaces (nodes ask +10% of both
+            // fees), whatever the estimate did since: 25% over the higher of the two.
+            let old = TxEnvelope::decode_2718(&mut &old.raw[..])
+                .map_err(|e| L1Error::Bad(format!("the stored transaction does not decode: {e}")))?;
+            let bump = |x: u128| x + x.div_ceil(4);
+            max_fee = bump(max_fee.max(old.max_fee_per_gas()));
+            priority = bump(priority.max(old.max_priority_fee_per_gas().unwrap_or(0)));
+        }
         let mut tx = TxEip1559 {
             chain_id: self.chain_id,
             nonce,
             gas_limit,
-            max_fee_per_gas: bump(fees.max_fee_per_gas),
-            max_priority_fee_per_gas: bump(fees.max_priority_fee_per_gas),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority,
             to,
             value,
             access_list: Default::default(),
@@ -205,9 +238,9 @@ impl L1 for RpcL1 {
         self.rt.block_on(async { self.provider.get_transaction_count(self.signer.address()).latest().await }).map_err(unavailable)
     }
 
-    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, attempt: u32) -> Result<SignedTx, L1Error> {
+    fn sign_batch(&mut self, calldata: &[u8], nonce: u64, replaces: Option<&SignedTx>) -> Result<SignedTx, L1Error> {
         let signer = self.signer.clone();
-        self.sign(&signer, TxKind::Call(self.rollup), calldata.to_vec(), U256::ZERO, SUBMIT_GAS_LIMIT, nonce, attempt)
+        self.sign(&signer, TxKind::Call(self.rollup), calldata.to_vec(), U256::ZERO, SUBMIT_GAS_LIMIT, nonce, replaces)
     }
 
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {

@@ -1,85 +1,64 @@
-//! End to end against a real Ethereum node (anvil): deploy, deposits picked up from L1 events,
-//! a few hundred transfers over HTTP from concurrent clients, batches proved and confirmed on L1,
-//! a withdrawal paid out by `withdrawPending`; the node killed twice and anvil restarted once on
-//! the way. At the end L1's root is the node's and every accepted transfer is in exactly one
-//! confirmed batch.
-
-
+//! Against a real Ethereum node (anvil): `zkrollup-node deploy`, deposits picked up from L1
+//! events, a few hundred transfers over HTTP from concurrent clients, batches proved and
+//! confirmed on L1, a withdrawal paid out by `withdrawPending`, while the node is killed with
+//! SIGKILL at random moments (at least 10 times) and anvil restarted once; at the end L1's root is
+//! the node's and every accepted transfer is in exactly one confirmed batch. And a batch stuck in
+//! a pool that does not mine, replaced at its nonce with higher fees and mined once.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::common::{anvil_signer, deploy, genesis, key, kill_at_random, riding_client, Anvil, ClientPlan, Node, ANVIL_KEYS};
 use alloy::primitives::{Address, U256};
-use alloy::signers::local::PrivateKeySigner;
-use crate::common::{genesis, key, Anvil, Node};
+use rand::SeedableRng;
+use serde_json::{json, Value};
 use zkrollup::export::calldata::{deposit_new_calldata, withdraw_pending_calldata};
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::bundle;
-use zkrollup_node::contracts::{bytecode, rollup_constructor_args, verifier_bytecode, QueueParams, RollupArgs, ZKROLLUP_HEX};
 use zkrollup_node::l1::rpc::RpcL1;
 use zkrollup_node::l1::L1;
 
-/// anvil's well-known development keys (from its default mnemonic): deployer, sequencer, a user,
-/// a payee.
-const KEYS: [&str; 4] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
+const GWEI: u64 = 1_000_000_000;
 
-fn signer(i: usize) -> PrivateKeySigner {
-    KEYS[i].parse().unwrap()
+/// Keys for `shape` (INSECURE: a test's), a genesis of `accounts` accounts, and the rollup
+/// deployed on anvil by `zkrollup-node deploy`: (keys, genesis, the deployment's JSON).
+fn deployed(anvil: &Anvil, dir: &std::path::Path, shape: Shape, accounts: u32) -> (std::path::PathBuf, std::path::PathBuf, Value) {
+    let keys = dir.join("keys");
+    bundle::setup_to_dir(&keys, shape, Some(11)).unwrap(); // INSECURE: a test's keys
+    let g = genesis(dir, shape.depth, accounts, 1_000_000);
+    let d = deploy(anvil, &keys, &g);
+    (keys, g, d)
 }
 
-const GWEI: u64 = 1_000_000_000;
+/// A node against anvil for the deployment `d`, with these extra arguments.
+fn rpc_node(anvil: &Anvil, dir: &std::path::Path, keys: &std::path::Path, g: &std::path::Path, d: &Value, extra: &[&str]) -> Node {
+    let (rpc, rollup, first) = (anvil.url(), d["rollup"].as_str().unwrap().to_string(), d["block"].to_string());
+    let mut args = vec!["--rpc", &rpc, "--rollup", &rollup, "--keys", keys.to_str().unwrap(), "--first-block", &first];
+    args.extend_from_slice(extra);
+    Node::start_with(g, &dir.join("data"), &args, &[("ZKROLLUP_SEQUENCER_KEY", ANVIL_KEYS[1])])
+}
 
 #[test]
 fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart() {
+    let seed: u64 = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("anvil crash test seed {seed} (CRASH_SEED={seed} reruns it)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let mut anvil = Anvil::start(dir.path());
     let shape = Shape { depth: 4, l1_slots: 2, batch_size: 8 };
-    let keys = dir.path().join("keys");
-    let info = bundle::setup_to_dir(&keys, shape, Some(11)).unwrap(); // INSECURE: a test's keys
-    let vk = bundle::load_verifying(&keys).unwrap();
-    let g = genesis(dir.path(), shape.depth, 4, 1_000_000);
-    let state = zkrollup::files::parse_state(&std::fs::read_to_string(&g).unwrap()).unwrap();
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 4);
+    let rollup: Address = d["rollup"].as_str().unwrap().parse().unwrap();
+    let chain = RpcL1::connect(&anvil.url(), rollup, ANVIL_KEYS[0]).unwrap();
+    assert_eq!(chain.domain().unwrap().to_string(), d["domain"].as_str().unwrap(), "deploy printed the contract's domain");
 
-    // Deploy the verifier and ZKRollup, the genesis total paid in.
-    let deployer = signer(0);
-    let chain = RpcL1::connect(&anvil.url(), Address::ZERO, KEYS[0]).unwrap();
-    let (r, verifier) = chain.send_as(&deployer, None, verifier_bytecode(&vk).unwrap(), U256::ZERO, 3_000_000).unwrap();
-    assert!(r.success);
-    let genesis_info = state.genesis().unwrap();
-    let args = rollup_constructor_args(&RollupArgs {
-        verifier: verifier.unwrap(),
-        genesis: genesis_info,
-        genesis_owner: deployer.address(),
-        batch_size: shape.batch_size as u32,
-        l1_slots: shape.l1_slots as u32,
-        depth: shape.depth as u8,
-        sequencer: signer(1).address(),
-        params: QueueParams { maturity: 3600, exodus_delay: 7 * 24 * 3600, max_open_requests: 64, min_deposit: 1 },
-    });
-    let value = U256::from(genesis_info.total) * U256::from(GWEI);
-    let (r, rollup) = chain.send_as(&deployer, None, [bytecode(ZKROLLUP_HEX), args].concat(), value, 12_000_000).unwrap();
-    assert!(r.success, "{r:?}");
-    let rollup = rollup.unwrap();
-    let chain = RpcL1::connect(&anvil.url(), rollup, KEYS[0]).unwrap();
-    assert_eq!(info.batch_size, 8);
-
-    let rpc = anvil.url();
-    let rollup_text = rollup.to_string();
-    let args = [
-        "--rpc", &rpc, "--rollup", &rollup_text, "--keys", keys.to_str().unwrap(),
-        "--batch-timeout-ms", "500", "--confirmations", "2",
-    ];
-    let mut node = Node::start_with(&g, &dir.path().join("data"), &args, &[("ZKROLLUP_SEQUENCER_KEY", KEYS[1])]);
+    let mut node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "500", "--confirmations", "2"]);
     let s = node.status();
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
 
     // Two accounts opened on L1 by a user: slots 5 and 6, owned by the user.
-    let user = signer(2);
+    let user = anvil_signer(2);
     for i in [5u32, 6] {
         let p = key(i).public_key();
         let data = deposit_new_calldata(p.x(), p.y(), &user.address().0 .0);
@@ -92,52 +71,41 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // 240 transfers from six concurrent clients, each sending from its own account in a ring;
-    // the node is killed twice on the way and anvil restarted once.
+    // 240 transfers from six concurrent clients, each from its own account in a ring, over
+    // about 15 seconds, while the node is killed at random moments (at least 10 times, meeting
+    // every stage) and anvil is restarted once under the running node.
     let accounts = [1u32, 2, 3, 4, 5, 6];
-    let ids = std::sync::Mutex::new(Vec::new());
+    let domain = node.domain();
+    let url = Mutex::new(node.url.clone());
+    let (stop, acked) = (AtomicBool::new(false), Mutex::new(Vec::new()));
+    let plan = ClientPlan { transfers: 40, pause: Duration::from_millis(350) };
+    let mut polls = 0;
     std::thread::scope(|s| {
         for (c, &from) in accounts.iter().enumerate() {
-            let (node_url, ids) = (node.url.clone(), &ids);
+            let (url, stop, acked) = (&url, &stop, &acked);
             let to = accounts[(c + 1) % accounts.len()];
-            s.spawn(move || {
-                let mut nonce = 0;
-                while nonce < 40 {
-                    match post_transfer(&node_url, from, to, 1 + nonce, nonce) {
-                        Some(id) => {
-                            ids.lock().unwrap().push(id);
-                            nonce += 1;
-                        }
-                        None => {
-                            std::thread::sleep(Duration::from_millis(100));
-                            // It may have been stored before the node died: ask for the nonce.
-                            if let Some(n) = pending_nonce(&node_url, from) {
-                                if n > nonce {
-                                    nonce = n;
-                                }
-                            }
-                        }
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            });
+            s.spawn(move || riding_client(url, domain, from, to, plan, stop, acked));
         }
-        std::thread::sleep(Duration::from_secs(3));
-        node.restart();
-        std::thread::sleep(Duration::from_secs(3));
-        anvil.restart();
-        std::thread::sleep(Duration::from_secs(3));
-        node.restart();
+        let restart_anvil_once = |_: &Node, _: &mut dyn rand::RngCore| {
+            polls += 1;
+            if polls == 60 {
+                eprintln!("restarting anvil");
+                anvil.restart();
+            }
+        };
+        let stages = kill_at_random(&mut node, &url, &mut rng, 10, restart_anvil_once, |_| {});
+        eprintln!("the kills met {stages:?}");
     });
+    assert!(polls >= 60, "anvil was not restarted");
     // The account in slot 5 withdraws 100 gwei to L1.
-    let out = post_transfer(&node.url, 5, 0, 100, 40).expect("the withdrawal is accepted");
+    let out = node.transfer(&key(5), 5, 0, 100, 40).expect("the withdrawal is accepted");
     let s = node.wait_settled(Duration::from_secs(600));
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
 
     // Every transfer the node stored is in exactly one confirmed batch, and each was sent once.
     let stored: u64 = s["transfers_accepted"].as_str().unwrap().parse().unwrap();
-    let ids = ids.into_inner().unwrap();
-    assert!(ids.len() >= 240 && ids.iter().all(|id| (1..=stored).contains(id)), "{} acknowledged", ids.len());
+    let acked = acked.into_inner().unwrap();
+    assert!(acked.len() >= 240 && acked.iter().all(|id| (1..=stored).contains(id)), "{} acknowledged", acked.len());
     let last: u64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
     let mut in_batch: HashMap<u64, u64> = HashMap::new();
     let mut gas = Vec::new();
@@ -156,20 +124,20 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
     assert_eq!(in_batch.len() as u64, stored);
     assert!(in_batch.contains_key(&out));
     // A fresh connection: the old one's pooled socket went with the old anvil.
-    let mut chain = RpcL1::connect(&anvil.url(), rollup, KEYS[0]).unwrap();
+    let mut chain = RpcL1::connect(&anvil.url(), rollup, ANVIL_KEYS[0]).unwrap();
     assert_eq!(chain.rollup().unwrap().batch_count, last);
     // The sequencer key sent nothing but batches, and L1 refused none: a batch sent twice would
     // show as a reverted transaction (its proof is for a batch id and root already past), or as
     // more transactions than batches. (Not fewer: anvil's state file can lose the last block
     // mined before its restart from its history while keeping its effect; seen once in CI, one
     // batch counted in storage with its transaction gone from the blocks.)
-    let sent = chain.sent_by(signer(1).address()).unwrap();
+    let sent = chain.sent_by(anvil_signer(1).address()).unwrap();
     assert!(sent.len() as u64 <= last && sent.len() as u64 + 1 >= last, "{} transactions for {last} batches", sent.len());
     assert!(sent.iter().all(|&ok| ok), "a submitBatch reverted");
     eprintln!("submitBatch gas on anvil: {gas:?}");
 
     // The withdrawal is owed to the user on L1, who pulls it to the payee.
-    let payee = signer(3).address();
+    let payee = anvil_signer(3).address();
     let before = chain.balance(payee).unwrap();
     let amount = 100u128 * u128::from(GWEI);
     let (r, _) = chain.send_as(&user, Some(rollup), withdraw_pending_calldata(&payee.0 .0, amount), U256::ZERO, 200_000).unwrap();
@@ -177,27 +145,100 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
     assert_eq!(chain.balance(payee).unwrap() - before, U256::from(amount));
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(10))).build().into()
-}
-
-fn pending_nonce(url: &str, from: u32) -> Option<u64> {
-    let mut r = agent().get(&format!("{url}/v1/accounts/{from}")).call().ok()?;
-    let v: serde_json::Value = r.body_mut().read_json().ok()?;
-    v["pending_nonce"].as_str()?.parse().ok()
-}
-
-/// Sign (in the node's domain) and submit; the id, or None when the node did not take it.
-fn post_transfer(url: &str, from: u32, to: u32, amount: u64, nonce: u64) -> Option<u64> {
-    let a = agent();
-    let status: serde_json::Value = a.get(&format!("{url}/v1/status")).call().ok()?.body_mut().read_json().ok()?;
-    let domain = zkrollup::decimal::parse_fr(status["domain"].as_str()?).ok()?;
-    let t = zkrollup::Transfer::signed(&key(from), from, to, amount, nonce, domain);
-    let body = serde_json::to_vec(&zkrollup::files::transfer_entry(&t)).unwrap();
-    let mut r = a.post(&format!("{url}/v1/transfers")).header("content-type", "application/json").send(&body[..]).ok()?;
-    if r.status() != 202 {
-        return None;
+#[test]
+fn a_stuck_batch_is_replaced_at_its_nonce_with_a_higher_fee_and_mined_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 2);
+    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200", "--resend-after-ms", "1500"]);
+    // L1 stops mining: the batch's transaction waits in anvil's pool.
+    anvil.call("evm_setIntervalMining", json!([0]));
+    let paused_at = anvil.call("eth_blockNumber", json!([]));
+    node.transfer(&key(1), 1, 2, 5, 0).unwrap();
+    let sequencer = anvil_signer(1).address().to_string().to_lowercase();
+    // The sequencer's transactions in anvil's pool.
+    let pooled = || -> Vec<Value> {
+        let pool = anvil.call("txpool_content", json!([]));
+        let by_sender = pool["pending"].as_object().unwrap().iter().filter(|(a, _)| a.to_lowercase() == sequencer);
+        by_sender.flat_map(|(_, by_nonce)| by_nonce.as_object().unwrap().values().cloned().collect::<Vec<_>>()).collect()
+    };
+    let quantity = |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let mut first = None;
+    let start = Instant::now();
+    let tx = loop {
+        let (_, b) = node.get("/v1/batches/1");
+        if first.is_none() && b["tx"]["attempts"] == 1 {
+            // The first transaction as the pool holds it, before any replacement.
+            first = pooled().into_iter().find(|t| t["hash"] == b["tx"]["hashes"][0]);
+        }
+        if b["tx"]["attempts"].as_u64().unwrap_or(0) >= 3 {
+            break b["tx"].clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "not replaced twice: {b}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let first = first.expect("the first transaction was seen in the pool");
+    assert_eq!(anvil.call("eth_blockNumber", json!([])), paused_at, "anvil mined while paused");
+    let hashes: Vec<String> = tx["hashes"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
+    assert!(hashes.len() >= 3 && hashes.iter().collect::<std::collections::HashSet<_>>().len() == hashes.len(), "{tx}");
+    // The pool holds one transaction of the sequencer's, at the batch's nonce: a recent
+    // replacement, paying at least 25% more than the first in both fees.
+    let mine = pooled();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let pooled_hash = mine[0]["hash"].as_str().unwrap().to_string();
+    assert!(hashes[hashes.len() - 2..].contains(&pooled_hash), "the pool holds {pooled_hash}, not a recent replacement of {hashes:?}");
+    for fee in ["maxFeePerGas", "maxPriorityFeePerGas"] {
+        let (was, now) = (quantity(&first[fee]), quantity(&mine[0][fee]));
+        assert!(now >= was + was / 4 && now > was, "{fee}: {now} after {was}");
     }
-    let v: serde_json::Value = r.body_mut().read_json().ok()?;
-    v["id"].as_str()?.parse().ok()
+    assert_eq!(mine[0]["nonce"].as_str().map(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap()), tx["nonce"].as_u64());
+
+    // Mining resumes: the batch is confirmed through the replacement, the only transaction the
+    // sequencer sent.
+    anvil.call("evm_setIntervalMining", json!([1]));
+    let s = node.wait_settled(Duration::from_secs(60));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    let chain = RpcL1::connect(&anvil.url(), Address::ZERO, ANVIL_KEYS[0]).unwrap();
+    assert_eq!(chain.sent_by(anvil_signer(1).address()).unwrap(), vec![true]);
+    let receipt = |h: &str| anvil.call("eth_getTransactionReceipt", json!([h]));
+    assert!(receipt(&hashes[0]).is_null(), "the first transaction was mined");
+    let (_, b) = node.get("/v1/batches/1");
+    let mined = b["tx"]["hashes"].as_array().unwrap().iter().filter(|h| !receipt(h.as_str().unwrap()).is_null()).count();
+    assert_eq!(mined, 1, "{b}");
+}
+
+/// The load generator's binary, brought up to date (a run of this test binary alone does not
+/// build examples).
+fn loadgen() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = std::process::Command::new(cargo).args(["build", "-p", "zkrollup-node", "--example", "loadgen"]).status().unwrap();
+    assert!(ok.success(), "building the load generator");
+    exe.parent().unwrap().parent().unwrap().join("examples/loadgen")
+}
+
+#[test]
+fn the_load_generator_opens_accounts_by_l1_deposits_and_settles_on_anvil() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 2, batch_size: 4 };
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 2);
+    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "300"]);
+    let out = std::process::Command::new(loadgen())
+        .args(["--url", &node.url, "--l1-rpc", &anvil.url(), "--rollup", d["rollup"].as_str().unwrap()])
+        .args(["--accounts", "3", "--clients", "3", "--transfers", "24", "--settle"])
+        .env("ZKROLLUP_FUNDER_KEY", ANVIL_KEYS[2])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "loadgen: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("API: 24 accepted") && stdout.contains("end to end: 24 transfers proved and confirmed"), "{stdout}");
+    // The three accounts exist on the node, opened in slots 3, 4 and 5 by L1 deposits.
+    for i in 3..=5 {
+        let (code, a) = node.get(&format!("/v1/accounts/{i}"));
+        assert_eq!((code, a["nonce"].as_str()), (200, Some("8")), "{a}");
+    }
+    let s = node.wait_settled(Duration::from_secs(60));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
 }

@@ -2,12 +2,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
 use serde_json::{json, Value};
 use zkrollup::decimal::fr_to_decimal;
 use zkrollup::files::{state_to_json, transfer_entry};
@@ -183,6 +187,155 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Val
     (code, v)
 }
 
+/// anvil's well-known development keys (from its default mnemonic): deployer, sequencer, a user,
+/// a payee.
+pub const ANVIL_KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+/// The signer of `ANVIL_KEYS[i]`.
+pub fn anvil_signer(i: usize) -> alloy::signers::local::PrivateKeySigner {
+    ANVIL_KEYS[i].parse().unwrap()
+}
+
+/// `zkrollup-node deploy` on anvil from `ANVIL_KEYS[0]`, with `ANVIL_KEYS[1]` the sequencer:
+/// its JSON (verifier, rollup, block, domain, ...).
+pub fn deploy(anvil: &Anvil, keys: &Path, genesis: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["deploy", "--rpc", &anvil.url(), "--keys", keys.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()])
+        .args(["--sequencer", &anvil_signer(1).address().to_string()])
+        .env("ZKROLLUP_DEPLOYER_KEY", ANVIL_KEYS[0])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "deploy: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// How a [`riding_client`] sends.
+#[derive(Clone, Copy)]
+pub struct ClientPlan {
+    /// Transfers to send (1 gwei each).
+    pub transfers: u64,
+    /// The pause after each.
+    pub pause: Duration,
+}
+
+/// A client that rides out the node's deaths, sending `plan.transfers` from `from` to `to`: on
+/// no answer it waits for the node, asks for the sender's pending nonce (as a wallet would, to
+/// learn whether its transfer landed) and goes on. Each acknowledged id goes to `acked`.
+pub fn riding_client(url: &Mutex<String>, domain: Fr, from: u32, to: u32, plan: ClientPlan, stop: &AtomicBool, acked: &Mutex<Vec<u64>>) {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(5))).build().into();
+    let get_json = |path: &str| -> Option<Value> {
+        let base = url.lock().unwrap().clone();
+        let mut r = agent.get(&format!("{base}{path}")).call().ok()?;
+        (r.status() == 200).then(|| r.body_mut().read_json().ok()).flatten()
+    };
+    let mut nonce: Option<u64> = None;
+    let mut sent = 0;
+    while !stop.load(Ordering::Relaxed) && sent < plan.transfers {
+        let n = match nonce {
+            Some(n) => n,
+            None => match get_json(&format!("/v1/accounts/{from}")) {
+                Some(a) => a["pending_nonce"].as_str().unwrap().parse().unwrap(),
+                None => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            },
+        };
+        let t = Transfer::signed(&key(from), from, to, 1, n, domain);
+        let base = url.lock().unwrap().clone();
+        let body = serde_json::to_string(&transfer_entry(&t)).unwrap();
+        match agent.post(&format!("{base}/v1/transfers")).header("content-type", "application/json").send(body.as_bytes()) {
+            Ok(mut r) if r.status() == 202 => {
+                let v: Value = r.body_mut().read_json().unwrap();
+                acked.lock().unwrap().push(v["id"].as_str().unwrap().parse().unwrap());
+                nonce = Some(n + 1);
+                sent += 1;
+            }
+            Ok(r) if r.status() == 429 || r.status() == 503 => std::thread::sleep(Duration::from_millis(20)),
+            Ok(mut r) => {
+                let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+                assert_eq!(v["rule"], "wrong_nonce", "client {from}: unexpected refusal {v}");
+                nonce = None;
+            }
+            // The node died mid-request: the transfer may or may not be stored.
+            Err(_) => {
+                nonce = None;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        std::thread::sleep(plan.pause);
+    }
+}
+
+/// Kill `node` with SIGKILL at random moments and restart it each time (publishing its URL in
+/// `url`): at least `min_kills` times, and on until the kills have met accepting, proving, and
+/// submitting or waiting for confirmations (at most 40). `now_and_then` runs every 50 ms while
+/// the node runs; `before_restart(kill)` after each kill, before the restart. The stages met.
+pub fn kill_at_random(
+    node: &mut Node,
+    url: &Mutex<String>,
+    rng: &mut impl rand::Rng,
+    min_kills: usize,
+    mut now_and_then: impl FnMut(&Node, &mut dyn rand::RngCore),
+    mut before_restart: impl FnMut(usize),
+) -> HashSet<&'static str> {
+    let mut stages_hit: HashSet<&'static str> = HashSet::new();
+    let mut proved_at: Vec<u64> = Vec::new();
+    for kill in 0.. {
+        if kill >= min_kills && stages_hit.len() == 3 {
+            break;
+        }
+        assert!(kill < 40, "40 kills met only {stages_hit:?}");
+        let run_for = Duration::from_millis(rng.gen_range(300..2500));
+        let start = Instant::now();
+        let mut last = Value::Null;
+        let mut recent: VecDeque<u64> = Default::default();
+        let mut inner = rand::rngs::StdRng::seed_from_u64(rng.gen());
+        // A proof can take longer than most lives on a busy machine (the prover runs at the
+        // lowest priority): when three lives in a row proved nothing, this one lasts until a
+        // proof lands (at most a minute), so the run always moves on.
+        let proved = |v: &Value| v["last_proved"].as_str().map_or(0, |p| p.parse::<u64>().unwrap());
+        let stalled = proved_at.len() >= 3 && proved_at[proved_at.len() - 3] == proved_at[proved_at.len() - 1];
+        let proved_before = proved_at.last().copied().unwrap_or(0);
+        while start.elapsed() < run_for
+            || (stalled && proved(&last) == proved_before && start.elapsed() < Duration::from_secs(60))
+        {
+            now_and_then(node, &mut inner);
+            last = node.status();
+            recent.push_back(last["transfers_accepted"].as_str().unwrap().parse().unwrap());
+            if recent.len() > 6 {
+                recent.pop_front();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        proved_at.push(proved(&last));
+        // What was in flight when the kill came.
+        let n = |k: &str| last[k].as_str().map_or(0, |v| v.parse::<u64>().unwrap());
+        for (stage, busy) in [
+            // Accepting: transfers arrived in the last 300 ms or so, or wait unsealed.
+            ("accepting", last["mempool"].as_u64().unwrap_or(0) > 0 || recent.front() != recent.back()),
+            ("proving", n("last_sealed") > n("last_proved")),
+            ("submitting or waiting", n("last_proved") > n("last_confirmed")),
+        ] {
+            if busy {
+                stages_hit.insert(stage);
+            }
+        }
+        eprintln!("kill {kill} after {run_for:?}: {last}");
+        node.kill();
+        before_restart(kill);
+        node.restart();
+        *url.lock().unwrap() = node.url.clone();
+    }
+    stages_hit
+}
+
 /// A free TCP port on loopback (free when asked).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -231,6 +384,14 @@ impl Anvil {
     /// Its JSON-RPC URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A JSON-RPC call's result (anvil's own methods included: `evm_setIntervalMining`, ...).
+    pub fn call(&self, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (code, v) = answer(ureq::post(&self.url()).config().http_status_as_error(false).build().send_json(&body));
+        assert!(code == 200 && v.get("error").is_none(), "{method}: {code} {v}");
+        v["result"].clone()
     }
 
     /// Stop it gracefully (it writes its state) and start it again on the same port.

@@ -3,72 +3,14 @@
 //! no accepted transfer is lost or applied twice, no batch was sent twice, and the node's root,
 //! L1's root and a model of every stored transfer agree.
 
-
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{genesis, key, Node};
+use crate::common::{genesis, kill_at_random, riding_client, ClientPlan, Node};
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
-use zkrollup::files::transfer_entry;
-use zkrollup::Transfer;
-
-/// A client that rides out the node's deaths: on no answer it waits for the node, asks for the
-/// sender's pending nonce (as a wallet would, to learn whether its transfer landed) and goes on.
-fn client(url: &Mutex<String>, domain: zkrollup::Fr, from: u32, to: u32, stop: &AtomicBool, acked: &Mutex<Vec<u64>>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into();
-    let get_json = |path: &str| -> Option<Value> {
-        let base = url.lock().unwrap().clone();
-        let mut r = agent.get(&format!("{base}{path}")).call().ok()?;
-        (r.status() == 200).then(|| r.body_mut().read_json().ok()).flatten()
-    };
-    let mut nonce: Option<u64> = None;
-    let mut sent = 0;
-    // About 25 transfers each over the kills' 15 to 20 seconds: more than the prover keeps up
-    // with on 2 cores, so batches queue up at every stage.
-    while !stop.load(Ordering::Relaxed) && sent < 25 {
-        let n = match nonce {
-            Some(n) => n,
-            None => match get_json(&format!("/v1/accounts/{from}")) {
-                Some(a) => a["pending_nonce"].as_str().unwrap().parse().unwrap(),
-                None => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            },
-        };
-        let t = Transfer::signed(&key(from), from, to, 1, n, domain);
-        let base = url.lock().unwrap().clone();
-        let body = serde_json::to_string(&transfer_entry(&t)).unwrap();
-        match agent.post(&format!("{base}/v1/transfers")).header("content-type", "application/json").send(body.as_bytes()) {
-            Ok(mut r) if r.status() == 202 => {
-                let v: Value = r.body_mut().read_json().unwrap();
-                acked.lock().unwrap().push(v["id"].as_str().unwrap().parse().unwrap());
-                nonce = Some(n + 1);
-                sent += 1;
-            }
-            Ok(r) if r.status() == 429 || r.status() == 503 => std::thread::sleep(Duration::from_millis(20)),
-            Ok(mut r) => {
-                let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-                assert_eq!(v["rule"], "wrong_nonce", "client {from}: unexpected refusal {v}");
-                nonce = None;
-            }
-            // The node died mid-request: the transfer may or may not be stored.
-            Err(_) => {
-                nonce = None;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(600));
-    }
-}
+use serde_json::json;
 
 #[test]
 fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
@@ -78,59 +20,32 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let accounts = 4u32;
     let g = genesis(dir.path(), 4, accounts, 1_000_000);
-    // Three confirmations and a 400 ms block time: a batch waits for confirmation a while.
-    let args = ["--batch-size", "4", "--l1-slots", "1", "--batch-timeout-ms", "200", "--confirmations", "3", "--block-time-ms", "400"];
+    // Three confirmations and a 400 ms block time: a batch waits for confirmation a while. The
+    // store commits in two phases here (the anvil test kills one that commits in one).
+    let args = ["--batch-size", "4", "--l1-slots", "1", "--batch-timeout-ms", "200", "--confirmations", "3", "--block-time-ms", "400", "--two-phase-commit"];
     let mut node = Node::start(&g, &dir.path().join("data"), &args);
     let domain = node.domain();
     let url = Mutex::new(node.url.clone());
     let stop = AtomicBool::new(false);
     let acked = Mutex::new(Vec::new());
-    let mut stages_hit: HashSet<&str> = HashSet::new();
     let mut deposits = 0u64;
+    let plan = ClientPlan { transfers: 25, pause: Duration::from_millis(600) };
     std::thread::scope(|s| {
         for from in 1..=accounts {
             let (url, stop, acked) = (&url, &stop, &acked);
-            s.spawn(move || client(url, domain, from, from % accounts + 1, stop, acked));
+            // About 25 transfers each over the kills' 15 to 20 seconds: more than the prover
+            // keeps up with on 2 cores, so batches queue up at every stage.
+            s.spawn(move || riding_client(url, domain, from, from % accounts + 1, plan, stop, acked));
         }
-        // At least 12 kills, and on until the kills have met every stage (at most 40).
-        for kill in 0.. {
-            if kill >= 12 && stages_hit.len() == 3 {
-                break;
+        let deposit_now_and_then = |node: &Node, rng: &mut dyn rand::RngCore| {
+            // A deposit on L1 now and then, so L1 slots are used too.
+            if rng.gen_bool(0.1) {
+                let (code, _) = node.post("/v1/dev/deposits", &json!({"type": "deposit", "index": 1, "amount": "7"}));
+                deposits += u64::from(code == 200);
             }
-            assert!(kill < 40, "40 kills met only {stages_hit:?}");
-            let run_for = Duration::from_millis(rng.gen_range(300..2500));
-            let start = Instant::now();
-            let mut last = Value::Null;
-            let mut recent: std::collections::VecDeque<u64> = Default::default();
-            while start.elapsed() < run_for {
-                if rng.gen_bool(0.1) {
-                    // A deposit on L1 now and then, so L1 slots are used too.
-                    let (code, _) = node.post("/v1/dev/deposits", &json!({"type": "deposit", "index": 1, "amount": "7"}));
-                    deposits += u64::from(code == 200);
-                }
-                last = node.status();
-                recent.push_back(last["transfers_accepted"].as_str().unwrap().parse().unwrap());
-                if recent.len() > 6 {
-                    recent.pop_front();
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // What was in flight when the kill came.
-            let n = |k: &str| last[k].as_str().map_or(0, |v| v.parse::<u64>().unwrap());
-            for (stage, busy) in [
-                // Accepting: transfers arrived in the last 300 ms or so, or wait unsealed.
-                ("accepting", last["mempool"].as_u64().unwrap_or(0) > 0 || recent.front() != recent.back()),
-                ("proving", n("last_sealed") > n("last_proved")),
-                ("submitting or waiting", n("last_proved") > n("last_confirmed")),
-            ] {
-                if busy {
-                    stages_hit.insert(stage);
-                }
-            }
-            eprintln!("kill {kill} after {run_for:?}: {last}");
-            node.restart();
-            *url.lock().unwrap() = node.url.clone();
-        }
+        };
+        let stages = kill_at_random(&mut node, &url, &mut rng, 12, deposit_now_and_then, |_| {});
+        eprintln!("the kills met {stages:?}");
         stop.store(true, Ordering::Relaxed);
     });
     let s = node.wait_settled(Duration::from_secs(300));
