@@ -55,6 +55,7 @@ pub mod request;
 pub mod state;
 pub mod tree;
 pub mod witness;
+pub mod witness_codec;
 
 pub use zkrollup_circuits as primitives;
 pub use zkrollup_circuits::Fr;

@@ -1,0 +1,351 @@
+//! Proof jobs in PostgreSQL: one row per batch, leased to one worker at a time.
+//!
+//! A job's life: `queued` (enqueued by the node) → `leased` (claimed by a worker with
+//! `FOR UPDATE SKIP LOCKED`, under a lease id and an expiry the worker's heartbeat extends) →
+//! `proved` (only the lease's holder can complete it) or back to `queued` (the lease expired,
+//! the worker gave up, or the node found the proof wrong), until `max_attempts` leases have been
+//! spent: then `failed`, with every attempt's error kept. Times are the database's (`now()`), so
+//! workers' clocks do not matter.
+
+use std::time::Duration;
+
+use rand::Rng;
+use tokio_postgres::{Client, NoTls};
+
+/// What went wrong with the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// PostgreSQL refused or the connection failed (a restart: reconnect and retry).
+    #[error("PostgreSQL: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// The database was migrated by a newer program.
+    #[error("the database's schema is version {database}, newer than this program's {known}: upgrade the program")]
+    SchemaTooNew {
+        /// The database's version.
+        database: i32,
+        /// The newest this program knows.
+        known: i32,
+    },
+    /// The lease is not held any more: it expired and the job went back to the queue (and maybe
+    /// to another worker), or the job was finished.
+    #[error("job {batch_id}: lease {lease_id} is no longer held")]
+    LeaseLost {
+        /// The job.
+        batch_id: u64,
+        /// The lease that was presented.
+        lease_id: String,
+    },
+    /// No job has this batch id.
+    #[error("no proof job for batch {0}")]
+    NoSuchJob(u64),
+    /// A status the schema does not know (a newer program wrote it).
+    #[error("job {0}: unknown status {1:?}")]
+    BadStatus(u64, String),
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds its lease.
+    Leased,
+    /// A proof came back from the lease's holder.
+    Proved,
+    /// Out of attempts.
+    Failed,
+}
+
+impl JobStatus {
+    /// Its name in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Leased => "leased",
+            JobStatus::Proved => "proved",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(batch_id: u64, s: &str) -> Result<JobStatus, QueueError> {
+        Ok(match s {
+            "queued" => JobStatus::Queued,
+            "leased" => JobStatus::Leased,
+            "proved" => JobStatus::Proved,
+            "failed" => JobStatus::Failed,
+            _ => return Err(QueueError::BadStatus(batch_id, s.to_string())),
+        })
+    }
+}
+
+/// A job for the queue.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// The batch it proves.
+    pub batch_id: u64,
+    /// The sha256 (hex) of the proving key it needs: only workers holding that key claim it.
+    pub key_sha256: String,
+    /// The witness, in the engine's compact binary form.
+    pub witness: Vec<u8>,
+    /// Leases it may use before it fails.
+    pub max_attempts: i32,
+}
+
+/// A job a worker holds.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    /// The batch it proves.
+    pub batch_id: u64,
+    /// The lease's id: the worker presents it to heartbeat, complete or give up.
+    pub lease_id: String,
+    /// Which attempt this is (1 for the first).
+    pub attempt: i32,
+    /// The witness.
+    pub witness: Vec<u8>,
+}
+
+/// A proof a worker returned.
+#[derive(Clone, Debug)]
+pub struct ProvedJob {
+    /// The batch.
+    pub batch_id: u64,
+    /// The proof as the worker sent it (unchecked: the node verifies it).
+    pub proof: Vec<u8>,
+    /// The worker that proved it.
+    pub worker: String,
+    /// How long it took, by the worker's account.
+    pub prove_ms: u64,
+}
+
+/// A job as the queue sees it (for operators and tests).
+#[derive(Clone, Debug)]
+pub struct JobRow {
+    /// The batch.
+    pub batch_id: u64,
+    /// Where it is.
+    pub status: JobStatus,
+    /// Leases taken so far.
+    pub attempts: i32,
+    /// Its limit.
+    pub max_attempts: i32,
+    /// The worker that held it last.
+    pub worker: Option<String>,
+    /// Each failed attempt's error, in order.
+    pub errors: Vec<String>,
+}
+
+/// A connection to the queue.
+pub struct Queue {
+    client: Client,
+}
+
+fn id(batch_id: u64) -> i64 {
+    // Batch ids count from 1 and stay far below 2^63.
+    batch_id as i64
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl Queue {
+    /// Connect (`postgres://user@host:port/db`), driving the connection on the current tokio
+    /// runtime, and apply any migrations the database lacks.
+    pub async fn connect(url: &str) -> Result<Queue, QueueError> {
+        let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(async move {
+            // Ends when the server goes away; the next call on the client then fails with a
+            // closed connection, and the owner reconnects.
+            let _ = connection.await;
+        });
+        crate::migrations::migrate(&mut client).await?;
+        Ok(Queue { client })
+    }
+
+    /// Whether the connection is gone (reconnect).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Queue a job; false when a job for that batch exists already (a node that restarted).
+    pub async fn enqueue(&self, job: &NewJob) -> Result<bool, QueueError> {
+        let n = self
+            .client
+            .execute(
+                "INSERT INTO proof_jobs (batch_id, key_sha256, witness, status, max_attempts)
+                 VALUES ($1, $2, $3, 'queued', $4) ON CONFLICT (batch_id) DO NOTHING",
+                &[&id(job.batch_id), &job.key_sha256, &job.witness, &job.max_attempts],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Claim the oldest queued job for this key, leased to `worker` for `lease`; None when
+    /// none waits. Concurrent claimers skip each other's rows, so no job is claimed twice.
+    pub async fn claim(&self, worker: &str, key_sha256: &str, lease: Duration) -> Result<Option<Lease>, QueueError> {
+        let lease_id = format!("{:032x}", rand::thread_rng().gen::<u128>());
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE proof_jobs SET status = 'leased', lease_id = $1,
+                        lease_expires = now() + make_interval(secs => $2), attempts = attempts + 1,
+                        worker = $3, updated_at = now()
+                 WHERE batch_id = (SELECT batch_id FROM proof_jobs
+                                   WHERE status = 'queued' AND key_sha256 = $4
+                                   ORDER BY batch_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                   AND status = 'queued'
+                 RETURNING batch_id, attempts, witness",
+                &[&lease_id, &secs(lease), &worker, &key_sha256],
+            )
+            .await?;
+        Ok(row.map(|r| Lease {
+            batch_id: r.get::<_, i64>(0) as u64,
+            lease_id,
+            attempt: r.get(1),
+            witness: r.get(2),
+        }))
+    }
+
+    /// Extend a held lease to `lease` from now; [`QueueError::LeaseLost`] when it is not held.
+    pub async fn heartbeat(&self, held: &Lease, lease: Duration) -> Result<(), QueueError> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_jobs SET lease_expires = now() + make_interval(secs => $3), updated_at = now()
+                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
+                &[&id(held.batch_id), &held.lease_id, &secs(lease)],
+            )
+            .await?;
+        self.held(n, held)
+    }
+
+    fn held(&self, rows: u64, held: &Lease) -> Result<(), QueueError> {
+        if rows == 1 {
+            Ok(())
+        } else {
+            Err(QueueError::LeaseLost { batch_id: held.batch_id, lease_id: held.lease_id.clone() })
+        }
+    }
+
+    /// Hand in a proof; accepted only from the lease's holder while it holds it.
+    pub async fn complete(&self, held: &Lease, proof: &[u8], prove_ms: u64) -> Result<(), QueueError> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_jobs SET status = 'proved', proof = $3, prove_ms = $4, lease_id = NULL,
+                        lease_expires = NULL, updated_at = now()
+                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
+                &[&id(held.batch_id), &held.lease_id, &proof, &(prove_ms as i64)],
+            )
+            .await?;
+        self.held(n, held)
+    }
+
+    /// The holder could not prove it: back to the queue with `error` recorded, or failed when
+    /// out of attempts. Its status after.
+    pub async fn give_up(&self, held: &Lease, error: &str) -> Result<JobStatus, QueueError> {
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                        errors = array_append(errors, $3), lease_id = NULL, lease_expires = NULL, updated_at = now()
+                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'
+                 RETURNING status",
+                &[&id(held.batch_id), &held.lease_id, &format!("attempt {}: {error}", held.attempt)],
+            )
+            .await?;
+        match row {
+            Some(r) => JobStatus::parse(held.batch_id, r.get(0)),
+            None => Err(QueueError::LeaseLost { batch_id: held.batch_id, lease_id: held.lease_id.clone() }),
+        }
+    }
+
+    /// Leases past their expiry go back to the queue (or fail, out of attempts): the jobs and
+    /// their status after.
+    pub async fn requeue_expired(&self) -> Result<Vec<(u64, JobStatus)>, QueueError> {
+        let rows = self
+            .client
+            .query(
+                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                        errors = array_append(errors, 'attempt ' || attempts || ': lease of ' || coalesce(worker, '?') || ' expired'),
+                        lease_id = NULL, lease_expires = NULL, updated_at = now()
+                 WHERE status = 'leased' AND lease_expires < now()
+                 RETURNING batch_id, status",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let b = r.get::<_, i64>(0) as u64;
+                Ok((b, JobStatus::parse(b, r.get(1))?))
+            })
+            .collect()
+    }
+
+    /// The node found a returned proof wrong: back to the queue with `error`, or failed when
+    /// out of attempts. Its status after.
+    pub async fn refuse_proof(&self, batch_id: u64, error: &str) -> Result<JobStatus, QueueError> {
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                        errors = array_append(errors, 'attempt ' || attempts || ' by ' || coalesce(worker, '?') || ': ' || $2),
+                        proof = NULL, prove_ms = NULL, updated_at = now()
+                 WHERE batch_id = $1 AND status = 'proved'
+                 RETURNING status",
+                &[&id(batch_id), &error],
+            )
+            .await?;
+        match row {
+            Some(r) => JobStatus::parse(batch_id, r.get(0)),
+            None => Err(QueueError::NoSuchJob(batch_id)),
+        }
+    }
+
+    /// Proved jobs from batch `from` on, in batch order, at most `limit`.
+    pub async fn proved(&self, from: u64, limit: i64) -> Result<Vec<ProvedJob>, QueueError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT batch_id, proof, coalesce(worker, ''), coalesce(prove_ms, 0) FROM proof_jobs
+                 WHERE status = 'proved' AND batch_id >= $1 ORDER BY batch_id LIMIT $2",
+                &[&id(from), &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ProvedJob {
+                batch_id: r.get::<_, i64>(0) as u64,
+                proof: r.get(1),
+                worker: r.get(2),
+                prove_ms: r.get::<_, i64>(3) as u64,
+            })
+            .collect())
+    }
+
+    /// One job as the queue sees it.
+    pub async fn job(&self, batch_id: u64) -> Result<JobRow, QueueError> {
+        let r = self
+            .client
+            .query_opt(
+                "SELECT status, attempts, max_attempts, worker, errors FROM proof_jobs WHERE batch_id = $1",
+                &[&id(batch_id)],
+            )
+            .await?
+            .ok_or(QueueError::NoSuchJob(batch_id))?;
+        Ok(JobRow {
+            batch_id,
+            status: JobStatus::parse(batch_id, r.get(0))?,
+            attempts: r.get(1),
+            max_attempts: r.get(2),
+            worker: r.get(3),
+            errors: r.get(4),
+        })
+    }
+
+    /// Jobs by status (for metrics).
+    pub async fn counts(&self) -> Result<Vec<(JobStatus, i64)>, QueueError> {
+        let rows = self.client.query("SELECT status, count(*) FROM proof_jobs GROUP BY status ORDER BY status", &[]).await?;
+        rows.iter().map(|r| Ok((JobStatus::parse(0, r.get(0))?, r.get(1)))).collect()
+    }
+}

@@ -1,0 +1,183 @@
+//! The queue's rules against a real PostgreSQL: migrations once, each job claimed once and in
+//! batch order, only the lease's holder completes, expired leases return to the queue, attempts
+//! run out into `failed` with every error kept, a refused proof is proved again, and a server
+//! restart loses nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::pg::Postgres;
+use zkrollup_fleet::queue::{JobStatus, NewJob, Queue, QueueError};
+
+const KEY: &str = "aa11";
+
+fn job(batch_id: u64, max_attempts: i32) -> NewJob {
+    NewJob { batch_id, key_sha256: KEY.into(), witness: vec![batch_id as u8; 100], max_attempts }
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_apply_once_when_many_connect_at_once() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    let all = (0..8).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { Queue::connect(&url).await.map(|_| ()) })
+    });
+    for h in all {
+        h.await.unwrap().unwrap();
+    }
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let versions: Vec<i32> = client.query("SELECT version FROM schema_migrations", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, vec![1]);
+    // A database migrated by a newer program is refused, not written to.
+    client.execute("INSERT INTO schema_migrations (version) VALUES (99)", &[]).await.unwrap();
+    assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 1 })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_claim_every_job_exactly_once_oldest_first() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    for b in 1..=60 {
+        assert!(q.enqueue(&job(b, 3)).await.unwrap());
+    }
+    assert!(!q.enqueue(&job(7, 3)).await.unwrap(), "a job is enqueued once");
+    // One worker alone takes them oldest first.
+    let first = q.claim("solo", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!((first.batch_id, first.attempt, first.witness.clone()), (1, 1, vec![1u8; 100]));
+    q.complete(&first, b"proof 1", 5).await.unwrap();
+    // Eight workers, each on its own connection, race for the rest.
+    let workers = (0..8).map(|w| {
+        let url = pg.url();
+        tokio::spawn(async move {
+            let q = Queue::connect(&url).await.unwrap();
+            let mut mine = Vec::new();
+            while let Some(l) = q.claim(&format!("w{w}"), KEY, LONG).await.unwrap() {
+                q.complete(&l, format!("proof {}", l.batch_id).as_bytes(), 1).await.unwrap();
+                mine.push(l.batch_id);
+            }
+            mine
+        })
+    });
+    let mut all = Vec::new();
+    for h in workers {
+        all.extend(h.await.unwrap());
+    }
+    all.sort();
+    assert_eq!(all, (2..=60).collect::<Vec<u64>>(), "every job once");
+    let proved = q.proved(1, 100).await.unwrap();
+    assert_eq!(proved.len(), 60);
+    assert!(proved.iter().all(|p| p.proof == format!("proof {}", p.batch_id).as_bytes()));
+    assert_eq!(proved.iter().map(|p| p.worker.clone()).collect::<HashSet<_>>().len() > 1, true, "the work was shared");
+    assert_eq!(q.counts().await.unwrap(), vec![(JobStatus::Proved, 60)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_lease_holder_completes_and_an_expired_lease_goes_back_to_the_queue() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    let a = q.claim("a", KEY, Duration::from_millis(1000)).await.unwrap().unwrap();
+    assert!(q.claim("b", KEY, LONG).await.unwrap().is_none(), "a leased job is not claimed again");
+    assert!(q.requeue_expired().await.unwrap().is_empty(), "not expired yet");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(q.requeue_expired().await.unwrap(), vec![(1, JobStatus::Queued)]);
+    let b = q.claim("b", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(b.attempt, 2);
+    // The first worker's late result, and its heartbeat, are refused.
+    assert!(matches!(q.complete(&a, b"late", 1).await, Err(QueueError::LeaseLost { batch_id: 1, .. })));
+    assert!(matches!(q.heartbeat(&a, LONG).await, Err(QueueError::LeaseLost { .. })));
+    assert!(matches!(q.give_up(&a, "late").await, Err(QueueError::LeaseLost { .. })));
+    q.complete(&b, b"proof", 9).await.unwrap();
+    let row = q.job(1).await.unwrap();
+    assert_eq!((row.status, row.attempts, row.worker.as_deref()), (JobStatus::Proved, 2, Some("b")));
+    assert_eq!(row.errors, vec!["attempt 1: lease of a expired".to_string()]);
+    // A finished job cannot be completed again, even by its holder.
+    assert!(matches!(q.complete(&b, b"again", 1).await, Err(QueueError::LeaseLost { .. })));
+    assert_eq!(q.proved(1, 10).await.unwrap()[0].proof, b"proof");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_keeps_a_lease_past_its_first_expiry() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    let lease = Duration::from_millis(400);
+    let l = q.claim("a", KEY, lease).await.unwrap().unwrap();
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        q.heartbeat(&l, lease).await.unwrap();
+        assert!(q.requeue_expired().await.unwrap().is_empty());
+    }
+    q.complete(&l, b"proof", 1200).await.unwrap();
+    assert_eq!(q.job(1).await.unwrap().attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_attempts_a_job_fails_with_every_attempts_error() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    let l = q.claim("a", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(q.give_up(&l, "out of memory").await.unwrap(), JobStatus::Queued);
+    let l = q.claim("b", KEY, Duration::from_millis(100)).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(q.requeue_expired().await.unwrap(), vec![(1, JobStatus::Queued)]);
+    let _ = l;
+    let l = q.claim("c", KEY, LONG).await.unwrap().unwrap();
+    q.complete(&l, b"wrong", 1).await.unwrap();
+    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap(), JobStatus::Failed);
+    let row = q.job(1).await.unwrap();
+    assert_eq!((row.status, row.attempts), (JobStatus::Failed, 3));
+    assert_eq!(
+        row.errors,
+        vec![
+            "attempt 1: out of memory".to_string(),
+            "attempt 2: lease of b expired".to_string(),
+            "attempt 3 by c: the proof does not verify".to_string()
+        ]
+    );
+    assert!(q.claim("d", KEY, LONG).await.unwrap().is_none(), "a failed job is not claimed");
+    assert!(q.proved(1, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_proof_is_proved_again_and_workers_take_only_their_keys_jobs() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    q.enqueue(&NewJob { key_sha256: "bb22".into(), ..job(2, 3) }).await.unwrap();
+    let l = q.claim("a", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(l.batch_id, 1);
+    assert!(q.claim("a", KEY, LONG).await.unwrap().is_none(), "job 2 needs another key");
+    q.complete(&l, b"wrong", 1).await.unwrap();
+    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap(), JobStatus::Queued);
+    assert!(matches!(q.refuse_proof(1, "twice").await, Err(QueueError::NoSuchJob(1))), "only a proved job is refused");
+    let l = q.claim("b", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!((l.batch_id, l.attempt), (1, 2));
+    let other = q.claim("c", "bb22", LONG).await.unwrap().unwrap();
+    assert_eq!(other.batch_id, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_drops_connections_and_loses_no_job_or_lease() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    for b in 1..=3 {
+        q.enqueue(&job(b, 3)).await.unwrap();
+    }
+    let l = q.claim("a", KEY, LONG).await.unwrap().unwrap();
+    let done = q.claim("a", KEY, LONG).await.unwrap().unwrap();
+    q.complete(&done, b"proof 2", 1).await.unwrap();
+    pg.restart();
+    assert!(matches!(q.heartbeat(&l, LONG).await, Err(QueueError::Db(_))), "the old connection is gone");
+    assert!(q.is_closed());
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.heartbeat(&l, LONG).await.unwrap();
+    q.complete(&l, b"proof 1", 1).await.unwrap();
+    assert_eq!(q.proved(1, 10).await.unwrap().iter().map(|p| p.batch_id).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(q.claim("b", KEY, LONG).await.unwrap().unwrap().batch_id, 3);
+}
