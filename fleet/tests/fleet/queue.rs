@@ -21,10 +21,12 @@ const LONG: Duration = Duration::from_secs(60);
 async fn migrations_apply_once_when_many_connect_at_once() {
     let pg = Postgres::start();
     let url = pg.url();
-    let all = (0..8).map(|_| {
-        let url = url.clone();
-        tokio::spawn(async move { Queue::connect(&url).await.map(|_| ()) })
-    });
+    let all: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Queue::connect(&url).await.map(|_| ()) })
+        })
+        .collect();
     for h in all {
         h.await.unwrap().unwrap();
     }
