@@ -58,6 +58,17 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Run a prover of the fleet: claims proof jobs from the node's PostgreSQL queue and proves
+    /// them.
+    ///
+    /// The worker is its own program, `zkrollup-worker` (crate `zkrollup-fleet`), built beside
+    /// this one; `zkrollup worker ARGS` runs it with ARGS. `zkrollup worker --help` lists them.
+    #[command(disable_help_flag = true)]
+    Worker {
+        /// The worker's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Validate a batch against a state and apply it without proving.
     ///
     /// Writes OUT/state.json (the new state) and OUT/public_data.hex (the batch's public data,
@@ -570,7 +581,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Node { args } => run_node(&args),
+        Command::Node { args } => run_sibling("zkrollup-node", "zkrollup-node", &args),
+        Command::Worker { args } => run_sibling("zkrollup-worker", "zkrollup-fleet", &args),
         Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {
             set_threads(threads)?;
@@ -660,16 +672,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `zkrollup node ARGS`: run `zkrollup-node ARGS` from beside this executable (as git runs
-/// `git-foo`), passing its exit status on.
-fn run_node(args: &[std::ffi::OsString]) -> Result<()> {
+/// `zkrollup node ARGS` and `zkrollup worker ARGS`: run `program ARGS` (of crate `package`)
+/// from beside this executable (as git runs `git-foo`), passing its exit status on.
+fn run_sibling(program: &str, package: &str, args: &[std::ffi::OsString]) -> Result<()> {
     let exe = std::env::current_exe().context("cannot locate this executable")?;
-    let node = exe.with_file_name(format!("zkrollup-node{}", std::env::consts::EXE_SUFFIX));
+    let node = exe.with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX));
     if !node.exists() {
-        bail!(
-            "{} is missing: build it with `cargo build --release -p zkrollup-node` (or --workspace)",
-            node.display()
-        );
+        bail!("{} is missing: build it with `cargo build --release -p {package}` (or --workspace)", node.display());
     }
     let status = std::process::Command::new(&node).args(args).status().with_context(|| format!("cannot run {}", node.display()))?;
     std::process::exit(status.code().unwrap_or(1));

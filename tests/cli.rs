@@ -199,6 +199,22 @@ fn node_runs_the_node_program_beside_it() {
 }
 
 #[test]
+fn worker_runs_the_worker_program_beside_it() {
+    let run = zkrollup(&["worker", "--help"]);
+    let worker = std::path::Path::new(env!("CARGO_BIN_EXE_zkrollup")).with_file_name("zkrollup-worker");
+    if worker.exists() {
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let help = String::from_utf8(run.stdout).unwrap();
+        assert!(help.contains("--db") && help.contains("--keys-from"), "{help}");
+        let bad = zkrollup(&["worker", "--threads", "2"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+    } else {
+        assert!(!run.status.success());
+        assert!(String::from_utf8_lossy(&run.stderr).contains("zkrollup-worker"));
+    }
+}
+
+#[test]
 fn demo_runs_and_refuses_impossible_sizes() {
     let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6", "--no-proof"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -343,6 +343,41 @@ impl Queue {
         })
     }
 
+    /// The jobs leased now, with their workers, in batch order.
+    pub async fn leased(&self) -> Result<Vec<(u64, String)>, QueueError> {
+        let rows = self
+            .client
+            .query("SELECT batch_id, coalesce(worker, '') FROM proof_jobs WHERE status = 'leased' ORDER BY batch_id", &[])
+            .await?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))).collect())
+    }
+
+    /// The keys (sha256) that queued jobs need.
+    pub async fn queued_keys(&self) -> Result<Vec<String>, QueueError> {
+        let rows = self.client.query("SELECT DISTINCT key_sha256 FROM proof_jobs WHERE status = 'queued' ORDER BY 1", &[]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// The stored witness of a job, if there is one (a node checks a job it finds in place is
+    /// its own).
+    pub async fn witness(&self, batch_id: u64) -> Result<Option<Vec<u8>>, QueueError> {
+        let row = self.client.query_opt("SELECT witness FROM proof_jobs WHERE batch_id = $1", &[&id(batch_id)]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Workers that finished or held a job within `window`.
+    pub async fn workers_seen(&self, window: Duration) -> Result<i64, QueueError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT count(DISTINCT worker) FROM proof_jobs
+                 WHERE worker IS NOT NULL AND updated_at > now() - make_interval(secs => $1)",
+                &[&secs(window)],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
     /// Jobs by status (for metrics).
     pub async fn counts(&self) -> Result<Vec<(JobStatus, i64)>, QueueError> {
         let rows = self.client.query("SELECT status, count(*) FROM proof_jobs GROUP BY status ORDER BY status", &[]).await?;

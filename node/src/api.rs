@@ -54,6 +54,8 @@ pub struct Api {
     pub rate: Arc<RateLimit>,
     /// Sealed batches not yet confirmed on L1 beyond which submissions wait (503); 0: no bound.
     pub max_backlog: u64,
+    /// With a prover fleet: the key folder the workers fetch (`GET /v1/keys/{sha256}/{file}`).
+    pub keys: Option<crate::node::Keys>,
 }
 
 /// A token bucket per client address.
@@ -130,6 +132,9 @@ pub fn router(api: Api) -> Router {
         .route("/v1/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics));
+    if api.keys.is_some() {
+        r = r.route("/v1/keys/{sha256}/{file}", get(key_file));
+    }
     if api.dev.is_some() {
         r = r
             .route("/v1/dev/deposits", post(crate::dev_api::deposit))
@@ -138,6 +143,21 @@ pub fn router(api: Api) -> Router {
             .route("/v1/dev/chain", get(crate::dev_api::chain));
     }
     r.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(api)
+}
+
+/// A file of the key folder, streamed, for the fleet's workers; only the node's own key's files.
+async fn key_file(State(api): State<Api>, Path((sha256, file)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "no_such_key", format!("no key file {sha256}/{file} here"));
+    let keys = api.keys.as_ref().ok_or_else(not_found)?;
+    if !keys.sha256.eq_ignore_ascii_case(&sha256)
+        || !["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json"].contains(&file.as_str())
+    {
+        return Err(not_found());
+    }
+    let f = tokio::fs::File::open(keys.dir.join(&file)).await.map_err(|_| not_found())?;
+    let len = f.metadata().await.map_err(|_| not_found())?.len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20));
+    Ok(([(axum::http::header::CONTENT_LENGTH, len.to_string())], body).into_response())
 }
 
 /// The body, or the error naming why it could not be read (413 beyond the limit).

@@ -15,6 +15,7 @@ pub mod api;
 pub mod contracts;
 pub mod deploy;
 pub mod dev_api;
+pub mod fleet_stage;
 pub mod l1;
 pub mod l1_stage;
 pub mod metrics;

@@ -117,6 +117,11 @@ struct RunArgs {
     /// the disk's write order (about 15% of the API's rate on 2 cores).
     #[arg(long)]
     two_phase_commit: bool,
+    /// Prove with a fleet of `zkrollup worker`s through this PostgreSQL database
+    /// (postgres://user@host:port/db; one database a node) instead of in process. The workers
+    /// fetch the proving key from this node (`--keys-from http://THIS_NODE`) or a shared folder.
+    #[arg(long)]
+    prover_queue: Option<String>,
     /// Submissions a second per client address (429 beyond).
     #[arg(long, default_value_t = 20_000)]
     rate_limit: u32,
@@ -209,6 +214,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         resend_after: Duration::from_millis(cli.resend_after_ms),
         max_in_flight: cli.max_in_flight.max(1),
         two_phase_commit: cli.two_phase_commit,
+        prover_queue: cli.prover_queue,
     };
     if cli.dev {
         run_dev(cfg)?

@@ -39,6 +39,16 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     /// L1 requests seen.
     pub l1_requests: Counter,
+    /// With a prover fleet: proof jobs by status (queued, leased, proved, failed).
+    pub fleet_jobs: Family<Label, Gauge>,
+    /// With a prover fleet: workers that finished a job in the last five minutes.
+    pub fleet_workers: Gauge,
+    /// With a prover fleet: leases that expired (their jobs re-queued or failed).
+    pub fleet_lease_expiries: Counter,
+    /// With a prover fleet: proofs the node refused (they did not verify).
+    pub fleet_refused_proofs: Counter,
+    /// With a prover fleet: seconds a worker took to prove a job, by worker.
+    pub fleet_prove_seconds: Family<Label, Histogram>,
 }
 
 impl Metrics {
@@ -57,6 +67,11 @@ impl Metrics {
             confirmation_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             l1_requests: Counter::default(),
+            fleet_jobs: Family::default(),
+            fleet_workers: Gauge::default(),
+            fleet_lease_expiries: Counter::default(),
+            fleet_refused_proofs: Counter::default(),
+            fleet_prove_seconds: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 12))),
             registry: Registry::default(),
         };
         registry.register("transfers_accepted", "Transfers and withdrawals accepted", m.accepted.clone());
@@ -74,6 +89,11 @@ impl Metrics {
         );
         registry.register("store_commit_seconds", "Seconds a store commit takes", m.commit_seconds.clone());
         registry.register("l1_requests_seen", "L1 requests seen", m.l1_requests.clone());
+        registry.register("fleet_jobs", "Proof jobs in the fleet's queue, by status", m.fleet_jobs.clone());
+        registry.register("fleet_workers_seen", "Workers that finished a job in the last five minutes", m.fleet_workers.clone());
+        registry.register("fleet_lease_expiries", "Leases that expired", m.fleet_lease_expiries.clone());
+        registry.register("fleet_refused_proofs", "Proofs from workers that did not verify", m.fleet_refused_proofs.clone());
+        registry.register("fleet_prove_seconds", "Seconds a worker took to prove a job, by worker", m.fleet_prove_seconds.clone());
         Metrics { registry, ..m }
     }
 

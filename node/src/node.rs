@@ -72,6 +72,8 @@ pub struct Config {
     pub max_in_flight: u64,
     /// The store commits in two phases (two fsyncs a commit; see [`Store::begin`]).
     pub two_phase_commit: bool,
+    /// Prove with a fleet of workers through this PostgreSQL database instead of in process.
+    pub prover_queue: Option<String>,
     /// Without `--dev`: the L1 to settle on.
     pub rpc: Option<RpcConfig>,
 }
@@ -174,8 +176,9 @@ pub fn run_dev(cfg: Config) -> Result<()> {
     let shape = Shape { depth: genesis_state.depth(), l1_slots: cfg.l1_slots, batch_size: cfg.batch_size };
     let key_dir = cfg.data.join(format!("keys/dev-m{}-n{}-d{}", shape.l1_slots, shape.batch_size, shape.depth));
     let info = dev_keys(&key_dir, shape)?;
-    let pk = bundle::load_proving(&key_dir, &info)?;
+    let pk = load_proving_unless_fleet(&key_dir, &info, &cfg)?;
     let vk = bundle::load_verifying(&key_dir)?;
+    let keys = Keys { dir: key_dir.clone(), sha256: info.proving_key_sha256.clone() };
 
     let chain = SharedDevChain::open(&cfg.data.join("l1.redb"), cfg.block_time)?;
     let verifier = verifier_bytecode(&vk)?;
@@ -206,7 +209,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
 
     let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
-    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, &cfg)
+    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, &cfg)
 }
 
 /// Run a node against a JSON-RPC L1 until SIGINT or SIGTERM.
@@ -220,15 +223,33 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     if shape.depth != genesis_state.depth() {
         bail!("the keys are for depth {}, the genesis state has depth {}", shape.depth, genesis_state.depth());
     }
-    let pk = bundle::load_proving(&rpc.keys, &info)?;
+    let pk = load_proving_unless_fleet(&rpc.keys, &info, &cfg)?;
     let vk = bundle::load_verifying(&rpc.keys)?;
+    let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
     let l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
     let domain = field_of(l1.domain()?);
     check_maturity(l1.maturity()?, cfg.batch_timeout)?;
     let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", rpc.url, l1.chain_id(), rpc.rollup, l1.sequencer());
-    start(store, l1, None, shape, domain, genesis.root, pk, vk, &cfg)
+    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, &cfg)
+}
+
+/// The proving key, when this node proves itself (a fleet's workers load their own).
+fn load_proving_unless_fleet(dir: &Path, info: &bundle::CircuitInfo, cfg: &Config) -> Result<Option<zkrollup::prover::ProvingKey>> {
+    Ok(match cfg.prover_queue {
+        Some(_) => None,
+        None => Some(bundle::load_proving(dir, info)?),
+    })
+}
+
+/// The key folder the node proves with, served to the fleet's workers.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its proving key's sha256.
+    pub sha256: String,
 }
 
 /// The batcher leaves a request for a later batch only while its account is touched by an
@@ -286,8 +307,9 @@ fn start<B: L1 + 'static>(
     shape: Shape,
     domain: Fr,
     genesis_root: Fr,
-    pk: zkrollup::prover::ProvingKey,
+    pk: Option<zkrollup::prover::ProvingKey>,
     vk: zkrollup::prover::VerifyingKey,
+    keys: Keys,
     cfg: &Config,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
@@ -297,8 +319,31 @@ fn start<B: L1 + 'static>(
     let (sequencer, mut batcher) =
         Sequencer::load(store.clone(), metrics.clone(), shape, domain, sealed_root).map_err(anyhow::Error::msg)?;
     let sequencer = Arc::new(Mutex::new(sequencer));
-    let prover = ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, vk, heads[1], proved_root)
-        .map_err(anyhow::Error::msg)?;
+    enum Proving {
+        InProcess(Box<ProverStage>),
+        Fleet(Box<crate::fleet_stage::FleetStage>),
+    }
+    let prover = match (&cfg.prover_queue, pk) {
+        (Some(url), _) => Proving::Fleet(Box::new(
+            crate::fleet_stage::FleetStage::load(
+                store.clone(),
+                metrics.clone(),
+                shape,
+                domain,
+                vk,
+                keys.sha256.clone(),
+                url.clone(),
+                heads[1],
+                proved_root,
+            )
+            .map_err(anyhow::Error::msg)?,
+        )),
+        (None, Some(pk)) => Proving::InProcess(Box::new(
+            ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, vk, heads[1], proved_root)
+                .map_err(anyhow::Error::msg)?,
+        )),
+        (None, None) => bail!("no proving key loaded"),
+    };
     let seen = Arc::new(Mutex::new(L1Seen::default()));
     let mut l1 = L1Stage {
         l1: l1_backend,
@@ -346,7 +391,10 @@ fn start<B: L1 + 'static>(
     }
     {
         let stop = stop.clone();
-        threads.push(spawn("prover", move || prover.run(stop)));
+        threads.push(match prover {
+            Proving::InProcess(p) => spawn("prover", move || p.run(stop)),
+            Proving::Fleet(f) => spawn("fleet", move || f.run(stop)),
+        });
     }
     {
         let stop = stop.clone();
@@ -363,6 +411,7 @@ fn start<B: L1 + 'static>(
         dev,
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
         max_backlog: cfg.max_backlog,
+        keys: cfg.prover_queue.is_some().then_some(keys),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let listen = cfg.listen;

@@ -10,12 +10,64 @@ use std::time::{Duration, Instant};
 use zkrollup::export::calldata::submit_batch_calldata;
 use zkrollup::primitives::batch::{BatchCircuit, Shape};
 use zkrollup::prover::fast::FastProver;
-use zkrollup::prover::{snarkjs, ProvingKey, VerifyingKey};
-use zkrollup::{Account, Batch, Fr, State};
+use zkrollup::prover::{snarkjs, Proof, ProvingKey, VerifyingKey};
+use zkrollup::{Account, Batch, BatchWitness, Fr, Request, State};
 
 use crate::metrics::Metrics;
 use crate::sequencer::{params, request_of};
-use crate::store::{root_text, BatchStatus, Stage, Store};
+use crate::store::{root_text, BatchStatus, Stage, Store, StoredBatch};
+
+/// Batch `b`'s witness, derived by applying it to `state` (the state before it, which it
+/// advances), checked against the sealed root; and its requests.
+pub fn derive_witness(
+    store: &Store,
+    state: &mut State,
+    shape: Shape,
+    domain: Fr,
+    b: &StoredBatch,
+) -> Result<(BatchWitness, Vec<Request>), String> {
+    let mut transfers = Vec::with_capacity(b.transfers.len());
+    for id in &b.transfers {
+        let t = store.transfer(*id).map_err(|e| e.to_string())?.ok_or(format!("transfer {id} missing"))?;
+        transfers.push(zkrollup::files::parse_transfer(&t.entry.to_string()).map_err(|e| e.to_string())?);
+    }
+    let mut requests = Vec::with_capacity(b.requests.len());
+    for k in &b.requests {
+        let r = store.request(*k).map_err(|e| e.to_string())?.ok_or(format!("request {k} missing"))?;
+        requests.push(request_of(&r)?);
+    }
+    let batch = Batch::new(transfers).with_requests(requests.clone());
+    let witness = state
+        .apply_batch(&batch, &params(shape, domain, b.id))
+        .map_err(|e| format!("batch {} does not apply to the proved state: {e}", b.id))?;
+    if root_text(witness.new_root) != b.new_root {
+        return Err(format!("batch {}: re-applied root {} differs from the sealed {}", b.id, root_text(witness.new_root), b.new_root));
+    }
+    Ok((witness, requests))
+}
+
+/// Store a checked proof of batch `b`: the proof, the `submitBatch` call data and the proved
+/// accounts, in one transaction.
+pub fn store_proved(
+    store: &Store,
+    mut b: StoredBatch,
+    proof: &Proof,
+    witness: &BatchWitness,
+    requests: &[Request],
+    shape: Shape,
+    elapsed: Duration,
+) -> Result<(), String> {
+    let calldata = submit_batch_calldata(proof, &witness.public_data, shape.l1_slots, requests).map_err(|e| e.to_string())?;
+    b.status = BatchStatus::Proved;
+    b.proof = Some(snarkjs::proof_json(proof));
+    b.calldata = Some(hex::encode(calldata));
+    b.prove_ms = Some(elapsed.as_millis() as u64);
+    let writes: Vec<(u32, Account)> = b.writes.iter().map(|(i, a)| (*i, a.0)).collect();
+    let txn = store.begin().map_err(|e| e.to_string())?;
+    txn.put_batch(&b).map_err(|e| e.to_string())?;
+    txn.put_accounts(Stage::Proved, &writes).map_err(|e| e.to_string())?;
+    txn.commit().map_err(|e| e.to_string())
+}
 
 /// The proving stage's state.
 pub struct ProverStage {
@@ -51,50 +103,24 @@ impl ProverStage {
 
     /// Prove the next sealed batch, if any; its id.
     pub fn prove_next(&mut self) -> Result<Option<u64>, String> {
-        let Some(mut b) = self.store.first_batch_in(BatchStatus::Sealed, self.proved + 1).map_err(|e| e.to_string())? else {
+        let Some(b) = self.store.first_batch_in(BatchStatus::Sealed, self.proved + 1).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
-        let mut transfers = Vec::with_capacity(b.transfers.len());
-        for id in &b.transfers {
-            let t = self.store.transfer(*id).map_err(|e| e.to_string())?.ok_or(format!("transfer {id} missing"))?;
-            transfers.push(zkrollup::files::parse_transfer(&t.entry.to_string()).map_err(|e| e.to_string())?);
-        }
-        let mut requests = Vec::with_capacity(b.requests.len());
-        for k in &b.requests {
-            let r = self.store.request(*k).map_err(|e| e.to_string())?.ok_or(format!("request {k} missing"))?;
-            requests.push(request_of(&r)?);
-        }
-        let batch = Batch::new(transfers).with_requests(requests.clone());
         let t0 = Instant::now();
         let mut next = self.state.clone();
-        let witness = next
-            .apply_batch(&batch, &params(self.shape, self.domain, b.id))
-            .map_err(|e| format!("batch {} does not apply to the proved state: {e}", b.id))?;
-        if root_text(witness.new_root) != b.new_root {
-            return Err(format!("batch {}: re-applied root {} differs from the sealed {}", b.id, root_text(witness.new_root), b.new_root));
-        }
+        let (witness, requests) = derive_witness(&self.store, &mut next, self.shape, self.domain, &b)?;
         let proof = self.prover.prove(&self.pk, witness.circuit(self.shape.depth)).map_err(|e| e.to_string())?;
         // Every proof is checked before it leaves the node.
         if !zkrollup::prover::verify(&self.vk, &[witness.commitment], &proof).map_err(|e| e.to_string())? {
             return Err(format!("batch {}: the proof does not verify", b.id));
         }
         let elapsed = t0.elapsed();
-        let calldata = submit_batch_calldata(&proof, &witness.public_data, self.shape.l1_slots, &requests)
-            .map_err(|e| e.to_string())?;
-        b.status = BatchStatus::Proved;
-        b.proof = Some(snarkjs::proof_json(&proof));
-        b.calldata = Some(hex::encode(calldata));
-        b.prove_ms = Some(elapsed.as_millis() as u64);
-        let writes: Vec<(u32, Account)> = b.writes.iter().map(|(i, a)| (*i, a.0)).collect();
-        let txn = self.store.begin().map_err(|e| e.to_string())?;
-        txn.put_batch(&b).map_err(|e| e.to_string())?;
-        txn.put_accounts(Stage::Proved, &writes).map_err(|e| e.to_string())?;
-        txn.commit().map_err(|e| e.to_string())?;
+        store_proved(&self.store, b, &proof, &witness, &requests, self.shape, elapsed)?;
         self.state = next;
-        self.proved = b.id;
+        self.proved = witness.batch_id;
         self.metrics.proving_seconds.observe(elapsed.as_secs_f64());
         Metrics::inc(&self.metrics.batches, "proved");
-        Ok(Some(b.id))
+        Ok(Some(witness.batch_id))
     }
 
     /// Prove batches as they are sealed until `stop` is set; a failure is fatal to the node.

@@ -48,7 +48,7 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         eprintln!("the kills met {stages:?}");
         stop.store(true, Ordering::Relaxed);
     });
-    let s = node.wait_settled(Duration::from_secs(300));
+    let s = node.wait_settled(Duration::from_secs(900));
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
 
     // Every stored transfer is in exactly one confirmed batch; every acknowledged one is stored.

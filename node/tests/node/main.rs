@@ -8,3 +8,4 @@ mod bad_input;
 mod bytecode;
 mod crash;
 mod dev_node;
+mod fleet;

@@ -1,0 +1,139 @@
+//! A worker's proving keys, fetched once by their sha256 and cached: from the node over HTTP
+//! (`GET {url}/v1/keys/{sha256}/circuit.json` and `.../proving_key.bin`) or from a shared folder
+//! (`DIR/{sha256}/`, or `DIR` itself when its `circuit.json` names that key).
+//!
+//! A download goes to a temporary folder in the cache, is checked (the key file's sha256 is the
+//! one asked for, `circuit.json` names it), and only then renamed into place: a worker killed
+//! mid-download leaves no half key to load. The key is loaded unchecked behind that hash.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use zkrollup::prover::bundle::{self, CircuitInfo};
+
+/// Where keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// The node's base URL (`http://host:port`).
+    Http(String),
+    /// A shared folder.
+    Dir(PathBuf),
+}
+
+impl KeySource {
+    /// `http://...` is a node; anything else a folder.
+    pub fn parse(s: &str) -> KeySource {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            KeySource::Http(s.trim_end_matches('/').to_string())
+        } else {
+            KeySource::Dir(PathBuf::from(s))
+        }
+    }
+}
+
+/// Why a key could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFetchError {
+    /// Not a key hash.
+    #[error("{0:?} is not a sha256 (64 hex digits)")]
+    BadHash(String),
+    /// The source does not have it, or could not be reached.
+    #[error("fetching key {sha256}: {reason}")]
+    Fetch {
+        /// The key.
+        sha256: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// What arrived is not the key asked for.
+    #[error("key {sha256}: {reason}")]
+    Mismatch {
+        /// The key.
+        sha256: String,
+        /// What differs.
+        reason: String,
+    },
+    /// The cache could not be written.
+    #[error("the key cache {0}: {1}")]
+    Cache(PathBuf, std::io::Error),
+    /// The key folder does not load.
+    #[error(transparent)]
+    Load(#[from] zkrollup::prover::ProverError),
+}
+
+fn check_hash(sha256: &str) -> Result<(), KeyFetchError> {
+    if sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(KeyFetchError::BadHash(sha256.to_string()))
+    }
+}
+
+/// The key folder for `sha256`: in `cache` already, or fetched from `source` into it.
+pub fn key_dir(source: &KeySource, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchError> {
+    check_hash(sha256)?;
+    let sha256 = sha256.to_ascii_lowercase();
+    let dir = cache.join(&sha256);
+    if dir.join("circuit.json").exists() {
+        return Ok(dir);
+    }
+    match source {
+        KeySource::Dir(shared) => {
+            for candidate in [shared.join(&sha256), shared.to_path_buf()] {
+                if bundle::load_info(&candidate).is_ok_and(|i| i.proving_key_sha256.eq_ignore_ascii_case(&sha256)) {
+                    return Ok(candidate);
+                }
+            }
+            Err(KeyFetchError::Fetch { sha256, reason: format!("not in {}", shared.display()) })
+        }
+        KeySource::Http(base) => download(base, cache, &sha256),
+    }
+}
+
+fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchError> {
+    let cache_err = |e| KeyFetchError::Cache(cache.to_path_buf(), e);
+    std::fs::create_dir_all(cache).map_err(cache_err)?;
+    let partial = cache.join(format!(".partial-{sha256}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).map_err(cache_err)?;
+    let fetch_err = |reason: String| KeyFetchError::Fetch { sha256: sha256.to_string(), reason };
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut actual = String::new();
+    for file in ["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json"] {
+        let url = format!("{base}/v1/keys/{sha256}/{file}");
+        let mut r = agent.get(&url).call().map_err(|e| fetch_err(format!("{url}: {e}")))?;
+        if r.status() != 200 {
+            return Err(fetch_err(format!("{url}: HTTP {}", r.status())));
+        }
+        let mut out = std::fs::File::create(partial.join(file)).map_err(cache_err)?;
+        let mut hasher = Sha256::new();
+        let mut reader = r.body_mut().with_config().limit(u64::MAX).reader();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| fetch_err(format!("{url}: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(cache_err)?;
+        }
+        out.sync_all().map_err(cache_err)?;
+        if file == "proving_key.bin" {
+            actual = hex::encode(hasher.finalize());
+        }
+    }
+    if actual != sha256 {
+        return Err(KeyFetchError::Mismatch { sha256: sha256.to_string(), reason: format!("proving_key.bin has sha256 {actual}") });
+    }
+    let info: CircuitInfo = bundle::load_info(&partial)?;
+    if !info.proving_key_sha256.eq_ignore_ascii_case(sha256) {
+        return Err(KeyFetchError::Mismatch {
+            sha256: sha256.to_string(),
+            reason: format!("circuit.json names key {}", info.proving_key_sha256),
+        });
+    }
+    let dir = cache.join(sha256);
+    std::fs::rename(&partial, &dir).map_err(cache_err)?;
+    Ok(dir)
+}

@@ -1,0 +1,210 @@
+//! A stateless worker: claims proof jobs for the keys it can get, proves each with one
+//! long-lived `FastProver` a key, heartbeats the lease while it proves, and hands the proof in.
+//!
+//! It keeps nothing but its key cache: killed at any moment, its lease expires and the job goes
+//! to another worker; cut off from PostgreSQL, it reconnects and, when its lease was lost
+//! meanwhile, drops its late result (the queue would refuse it anyway).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ark_serialize::CanonicalSerialize;
+use zkrollup::primitives::batch::{BatchCircuit, Shape};
+use zkrollup::prover::fast::FastProver;
+use zkrollup::prover::{bundle, ProvingKey};
+use zkrollup::BatchWitness;
+
+use crate::keys::{key_dir, KeySource};
+use crate::queue::{Lease, Queue, QueueError};
+
+/// How a worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// The queue's PostgreSQL URL.
+    pub db: String,
+    /// Where keys come from.
+    pub keys_from: KeySource,
+    /// The key cache.
+    pub cache: PathBuf,
+    /// Its name in the queue (host and process, by default).
+    pub name: String,
+    /// How long a lease lasts without a heartbeat (heartbeats come at a third of it).
+    pub lease: Duration,
+    /// Proving threads.
+    pub threads: usize,
+    /// Only this key's jobs (sha256); otherwise every key the queued jobs name.
+    pub key_sha256: Option<String>,
+}
+
+struct Loaded {
+    shape: Shape,
+    pk: Arc<ProvingKey>,
+    prover: Arc<FastProver>,
+}
+
+/// The worker's state between jobs.
+pub struct Worker {
+    cfg: WorkerConfig,
+    pool: Arc<rayon::ThreadPool>,
+    keys: HashMap<String, Loaded>,
+    /// Keys that failed to load, and when (retried after a minute).
+    bad_keys: HashMap<String, Instant>,
+    queue: Option<Queue>,
+}
+
+/// One job's end, for the log.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Proved and accepted.
+    Proved { batch_id: u64, ms: u64 },
+    /// The lease was lost before the proof was in.
+    LeaseLost { batch_id: u64 },
+    /// The job could not be proved (its witness or the prover failed).
+    GaveUp { batch_id: u64, error: String },
+}
+
+impl Worker {
+    /// A worker with its proving pool.
+    pub fn new(cfg: WorkerConfig) -> Result<Worker, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.threads.max(1))
+            .thread_name(|i| format!("prover-{i}"))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Worker { cfg, pool: Arc::new(pool), keys: HashMap::new(), bad_keys: HashMap::new(), queue: None })
+    }
+
+    /// Work until `stop`: every failure of PostgreSQL or of a key source is logged and retried.
+    pub async fn run(&mut self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            match self.step().await {
+                Ok(Some(outcome)) => eprintln!("zkrollup-worker {}: {outcome:?}", self.cfg.name),
+                Ok(None) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(e) => {
+                    eprintln!("zkrollup-worker {}: {e}", self.cfg.name);
+                    if self.queue.as_ref().is_none_or(Queue::is_closed) || matches!(e, QueueError::Db(_)) {
+                        self.queue = None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// Claim and prove one job, if one waits for a key this worker can get.
+    pub async fn step(&mut self) -> Result<Option<Outcome>, QueueError> {
+        if self.queue.as_ref().is_none_or(Queue::is_closed) {
+            self.queue = Some(Queue::connect(&self.cfg.db).await?);
+        }
+        let q = self.queue.as_ref().expect("connected");
+        // Any worker may return expired leases to the queue; the node does too.
+        q.requeue_expired().await?;
+        let wanted = match &self.cfg.key_sha256 {
+            Some(k) => vec![k.clone()],
+            None => q.queued_keys().await?,
+        };
+        for key in wanted {
+            if !self.keys.contains_key(&key) && !self.load_key(&key).await {
+                continue;
+            }
+            let q = self.queue.as_ref().expect("connected");
+            if let Some(lease) = q.claim(&self.cfg.name, &key, self.cfg.lease).await? {
+                return Ok(Some(self.prove(lease, &key).await?));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn load_key(&mut self, sha256: &str) -> bool {
+        if self.bad_keys.get(sha256).is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+            return false;
+        }
+        let (source, cache, key) = (self.cfg.keys_from.clone(), self.cfg.cache.clone(), sha256.to_string());
+        let pool = self.pool.clone();
+        let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, String> {
+            let dir = key_dir(&source, &cache, &key).map_err(|e| e.to_string())?;
+            let info = bundle::load_info(&dir).map_err(|e| e.to_string())?;
+            let pk = bundle::load_proving(&dir, &info).map_err(|e| e.to_string())?;
+            let shape = info.shape();
+            let prover = pool.install(|| FastProver::new(BatchCircuit::blank(shape))).map_err(|e| e.to_string())?;
+            Ok(Loaded { shape, pk: Arc::new(pk), prover: Arc::new(prover) })
+        })
+        .await;
+        match loaded {
+            Ok(Ok(l)) => {
+                eprintln!("zkrollup-worker {}: key {sha256} loaded (N = {}, M = {}, D = {})", self.cfg.name, l.shape.batch_size, l.shape.l1_slots, l.shape.depth);
+                self.keys.insert(sha256.to_string(), l);
+                true
+            }
+            Ok(Err(e)) => {
+                eprintln!("zkrollup-worker {}: key {sha256}: {e}", self.cfg.name);
+                self.bad_keys.insert(sha256.to_string(), Instant::now());
+                false
+            }
+            Err(e) => {
+                eprintln!("zkrollup-worker {}: key {sha256}: {e}", self.cfg.name);
+                false
+            }
+        }
+    }
+
+    async fn prove(&mut self, lease: Lease, key: &str) -> Result<Outcome, QueueError> {
+        let loaded = &self.keys[key];
+        let batch_id = lease.batch_id;
+        let q = self.queue.as_ref().expect("connected");
+        let witness = match BatchWitness::from_bytes(&lease.witness) {
+            Ok(w) if w.batch_id == batch_id => w,
+            Ok(w) => return self.give_up(lease, format!("the witness is for batch {}", w.batch_id)).await,
+            Err(e) => return self.give_up(lease, format!("the witness does not decode: {e}")).await,
+        };
+        let circuit = witness.circuit(loaded.shape.depth);
+        let (pool, prover, pk) = (self.pool.clone(), loaded.prover.clone(), loaded.pk.clone());
+        let t0 = Instant::now();
+        let mut proving = tokio::task::spawn_blocking(move || pool.install(|| prover.prove(&pk, circuit)));
+        let beat = self.cfg.lease / 3;
+        let mut lost = false;
+        let result = loop {
+            tokio::select! {
+                r = &mut proving => break r,
+                _ = tokio::time::sleep(beat), if !lost => {
+                    match q.heartbeat(&lease, self.cfg.lease).await {
+                        Ok(()) => {}
+                        // Lost: finish the proof (it cannot be stopped) and drop it.
+                        Err(QueueError::LeaseLost { .. }) => lost = true,
+                        // PostgreSQL unreachable: keep proving, beat again; the lease may survive.
+                        Err(e) => eprintln!("zkrollup-worker {}: heartbeat for batch {batch_id}: {e}", self.cfg.name),
+                    }
+                }
+            }
+        };
+        let ms = t0.elapsed().as_millis() as u64;
+        let proof = match result {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return self.give_up(lease, format!("proving failed: {e}")).await,
+            Err(e) => return self.give_up(lease, format!("the proving task died: {e}")).await,
+        };
+        if lost {
+            return Ok(Outcome::LeaseLost { batch_id });
+        }
+        let mut bytes = Vec::new();
+        proof.serialize_compressed(&mut bytes).expect("writing to memory does not fail");
+        match q.complete(&lease, &bytes, ms).await {
+            Ok(()) => Ok(Outcome::Proved { batch_id, ms }),
+            Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn give_up(&self, lease: Lease, error: String) -> Result<Outcome, QueueError> {
+        let q = self.queue.as_ref().expect("connected");
+        let batch_id = lease.batch_id;
+        match q.give_up(&lease, &error).await {
+            Ok(_) => Ok(Outcome::GaveUp { batch_id, error }),
+            Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The proving stage with a prover fleet (`--prover-queue postgres://...`): in place of the
+//! in-process prover, each sealed batch's witness goes to PostgreSQL as a proof job
+//! (zkrollup-fleet's queue), workers on any hosts prove them, and this stage takes the proofs
+//! back in batch order, verifies each against the public input it derived itself, and stores it
+//! as the in-process prover would. A proof that does not verify goes back to the queue (or the
+//! job fails, out of attempts, and the node stops for its operator).
+//!
+//! Restart-safe with nothing of its own in the store: it re-derives the witnesses of every
+//! sealed, unproved batch from the proved state and enqueues them again (a job in place is kept,
+//! after a check that it is this node's), and proofs already in the queue are collected.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ark_serialize::CanonicalDeserialize;
+use zkrollup::primitives::batch::Shape;
+use zkrollup::prover::{Proof, VerifyingKey};
+use zkrollup::{BatchWitness, Fr, Request, State};
+use zkrollup_fleet::queue::{JobStatus, NewJob, Queue, QueueError};
+
+use crate::metrics::{Label, Metrics};
+use crate::prover::{derive_witness, store_proved};
+use crate::store::{BatchStatus, Stage, Store};
+
+/// Jobs enqueued ahead of the last proved batch, at most.
+const AHEAD: usize = 256;
+/// Leases a job may use.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// The stage.
+pub struct FleetStage {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    shape: Shape,
+    domain: Fr,
+    vk: VerifyingKey,
+    key_sha256: String,
+    url: String,
+    rt: tokio::runtime::Runtime,
+    queue: Option<Queue>,
+    /// The state after the last batch enqueued.
+    state: State,
+    enqueued: u64,
+    /// Witnesses enqueued and not yet proved, by batch.
+    pending: BTreeMap<u64, (BatchWitness, Vec<Request>)>,
+    proved: u64,
+}
+
+/// Why a round stopped: the queue (retried) or the node's own store and batches (fatal).
+enum RoundError {
+    Queue(QueueError),
+    Fatal(String),
+}
+
+impl From<QueueError> for RoundError {
+    fn from(e: QueueError) -> Self {
+        RoundError::Queue(e)
+    }
+}
+
+impl From<String> for RoundError {
+    fn from(e: String) -> Self {
+        RoundError::Fatal(e)
+    }
+}
+
+impl FleetStage {
+    /// Load the proved accounts (checked against the last proved batch's root).
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        shape: Shape,
+        domain: Fr,
+        vk: VerifyingKey,
+        key_sha256: String,
+        url: String,
+        proved: u64,
+        expected_root: Fr,
+    ) -> Result<FleetStage, String> {
+        let state = store.state(Stage::Proved, shape.depth, expected_root)?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        Ok(FleetStage {
+            store,
+            metrics,
+            shape,
+            domain,
+            vk,
+            key_sha256,
+            url,
+            rt,
+            queue: None,
+            state,
+            enqueued: proved,
+            pending: BTreeMap::new(),
+            proved,
+        })
+    }
+
+    /// One round: re-queue expired leases, enqueue sealed batches, take proofs back in order.
+    /// Whether anything moved.
+    fn round(&mut self) -> Result<bool, RoundError> {
+        if self.queue.as_ref().is_none_or(Queue::is_closed) {
+            self.queue = Some(self.rt.block_on(Queue::connect(&self.url))?);
+        }
+        let q = self.queue.as_ref().expect("connected");
+        let rt = &self.rt;
+        let expired = rt.block_on(q.requeue_expired())?;
+        self.metrics.fleet_lease_expiries.inc_by(expired.len() as u64);
+        if let Some((b, _)) = expired.iter().find(|(_, s)| *s == JobStatus::Failed) {
+            return Err(RoundError::Fatal(format!("proof job {b} failed: {:?}", rt.block_on(q.job(*b))?.errors)));
+        }
+        let mut moved = false;
+
+        // Enqueue what was sealed, in order, a bounded distance ahead.
+        let sealed = self.store.stage_heads().map_err(|e| e.to_string())?[0];
+        while self.enqueued < sealed && self.pending.len() < AHEAD {
+            let id = self.enqueued + 1;
+            let b = self.store.batch(id).map_err(|e| e.to_string())?.ok_or(format!("batch {id} missing"))?;
+            let mut next = self.state.clone();
+            let (witness, requests) = derive_witness(&self.store, &mut next, self.shape, self.domain, &b)?;
+            let bytes = witness.to_bytes();
+            let job = NewJob { batch_id: id, key_sha256: self.key_sha256.clone(), witness: bytes.clone(), max_attempts: MAX_ATTEMPTS };
+            if !rt.block_on(q.enqueue(&job))? && rt.block_on(q.witness(id))?.as_deref() != Some(bytes.as_slice()) {
+                return Err(RoundError::Fatal(format!(
+                    "the queue holds another witness for batch {id}: is this database another node's? (one database a node)"
+                )));
+            }
+            self.state = next;
+            self.enqueued = id;
+            self.pending.insert(id, (witness, requests));
+            moved = true;
+        }
+
+        // Take proofs back in batch order; a later one waits in the queue for its turn.
+        for p in rt.block_on(q.proved(self.proved + 1, 16))? {
+            if p.batch_id != self.proved + 1 {
+                break;
+            }
+            let Some((witness, requests)) = self.pending.get(&p.batch_id) else { break };
+            let proof = Proof::deserialize_compressed(p.proof.as_slice()).ok();
+            let valid = match &proof {
+                Some(proof) => zkrollup::prover::verify(&self.vk, &[witness.commitment], proof).unwrap_or(false),
+                None => false,
+            };
+            if !valid {
+                // Every proof is checked before it is used: this one goes back to the queue.
+                let reason = if proof.is_some() { "the proof does not verify" } else { "the proof does not decode" };
+                eprintln!("zkrollup-node: batch {}: {reason} (from worker {})", p.batch_id, p.worker);
+                self.metrics.fleet_refused_proofs.inc();
+                if rt.block_on(q.refuse_proof(p.batch_id, reason))? == JobStatus::Failed {
+                    return Err(RoundError::Fatal(format!("proof job {} failed: {:?}", p.batch_id, rt.block_on(q.job(p.batch_id))?.errors)));
+                }
+                break;
+            }
+            let b = self.store.batch(p.batch_id).map_err(|e| e.to_string())?.ok_or(format!("batch {} missing", p.batch_id))?;
+            if b.status != BatchStatus::Sealed {
+                return Err(RoundError::Fatal(format!("batch {} is {:?}, not sealed", b.id, b.status)));
+            }
+            let took = Duration::from_millis(p.prove_ms);
+            store_proved(&self.store, b, proof.as_ref().expect("valid"), witness, requests, self.shape, took)?;
+            self.pending.remove(&p.batch_id);
+            self.proved = p.batch_id;
+            self.metrics.proving_seconds.observe(took.as_secs_f64());
+            self.metrics.fleet_prove_seconds.get_or_create(&Label { name: p.worker.clone() }).observe(took.as_secs_f64());
+            Metrics::inc(&self.metrics.batches, "proved");
+            moved = true;
+        }
+
+        for status in [JobStatus::Queued, JobStatus::Leased, JobStatus::Proved, JobStatus::Failed] {
+            self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(0);
+        }
+        for (status, n) in rt.block_on(q.counts())? {
+            self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(n);
+        }
+        self.metrics.fleet_workers.set(rt.block_on(q.workers_seen(Duration::from_secs(300)))?);
+        Ok(moved)
+    }
+
+    /// Run rounds until `stop`: PostgreSQL failures are reported and retried (a restarted
+    /// server is reconnected), the node's own failures are fatal.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), String> {
+        let mut reported = false;
+        while !stop.load(Ordering::Relaxed) {
+            match self.round() {
+                Ok(moved) => {
+                    reported = false;
+                    if !moved {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+                Err(RoundError::Queue(e)) => {
+                    if !reported {
+                        eprintln!("zkrollup-node: prover queue: {e} (retrying)");
+                        reported = true;
+                    }
+                    self.queue = None;
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(RoundError::Fatal(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
