@@ -135,7 +135,15 @@ impl FleetStage {
         }
 
         // Take proofs back in batch order; a later one waits in the queue for its turn.
-        for p in rt.block_on(q.proved(self.proved + 1, 16))? {
+        let proofs = rt.block_on(q.proved(self.proved + 1, 16))?;
+        if proofs.first().is_none_or(|p| p.batch_id != self.proved + 1) && self.pending.contains_key(&(self.proved + 1)) {
+            // The next job may have run out of attempts (in an earlier run, say): say so.
+            let job = rt.block_on(q.job(self.proved + 1))?;
+            if job.status == JobStatus::Failed {
+                return Err(RoundError::Fatal(format!("proof job {} failed: {:?}", job.batch_id, job.errors)));
+            }
+        }
+        for p in proofs {
             if p.batch_id != self.proved + 1 {
                 break;
             }

@@ -208,14 +208,10 @@ fn a_stuck_batch_is_replaced_at_its_nonce_with_a_higher_fee_and_mined_once() {
     assert_eq!(mined, 1, "{b}");
 }
 
-/// The load generator's binary, brought up to date (a run of this test binary alone does not
-/// build examples).
+/// The load generator's binary.
 fn loadgen() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let ok = std::process::Command::new(cargo).args(["build", "-p", "zkrollup-node", "--example", "loadgen"]).status().unwrap();
-    assert!(ok.success(), "building the load generator");
-    exe.parent().unwrap().parent().unwrap().join("examples/loadgen")
+    crate::common::workspace_built();
+    std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples/loadgen")
 }
 
 #[test]

@@ -336,6 +336,16 @@ pub fn kill_at_random(
     stages_hit
 }
 
+/// Bring the workspace's programs and examples up to date (another crate's binary, an
+/// example), with exactly the selection `cargo test --workspace` builds: after it, this is a
+/// no-op; after a run of one test binary alone, it builds what is stale. (A narrower selection,
+/// `-p zkrollup-fleet` say, unifies features differently and rebuilds half the tree.)
+pub fn workspace_built() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(cargo).args(["build", "--workspace", "--bins", "--examples", "--tests"]).status().unwrap();
+    assert!(ok.success(), "building the workspace's programs");
+}
+
 /// A free TCP port on loopback (free when asked).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

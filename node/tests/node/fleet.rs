@@ -13,13 +13,10 @@ use zkrollup_fleet::queue::{JobStatus, Queue};
 #[path = "../../../fleet/tests/fleet/pg.rs"]
 mod pg;
 
-/// The worker program, brought up to date (it is another crate's binary).
+/// The worker program (another crate's binary).
 fn worker_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let ok = Command::new(cargo).args(["build", "-p", "zkrollup-fleet", "--bin", "zkrollup-worker"]).status().unwrap();
-    assert!(ok.success(), "building zkrollup-worker");
-    exe.parent().unwrap().parent().unwrap().join("zkrollup-worker")
+    crate::common::workspace_built();
+    std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("zkrollup-worker")
 }
 
 /// A worker process, killed when dropped.
