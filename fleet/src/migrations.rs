@@ -6,7 +6,8 @@ use tokio_postgres::Client;
 use crate::queue::QueueError;
 
 /// The migrations, in order. Never edit one that has shipped: add the next.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
     1,
     "CREATE TABLE proof_jobs (
         batch_id      BIGINT PRIMARY KEY,
@@ -28,7 +29,18 @@ pub const MIGRATIONS: &[(i32, &str)] = &[(
     );
     CREATE INDEX proof_jobs_queued ON proof_jobs (batch_id) WHERE status = 'queued';
     CREATE INDEX proof_jobs_leased ON proof_jobs (lease_expires) WHERE status = 'leased';",
-)];
+    ),
+    // Totals that outlive the jobs they count (proved jobs are pruned), kept by whoever acts:
+    // any worker or the node may return an expired lease to the queue.
+    (
+        2,
+        "CREATE TABLE fleet_counters (
+        name  TEXT PRIMARY KEY,
+        value BIGINT NOT NULL DEFAULT 0
+    );
+    INSERT INTO fleet_counters (name) VALUES ('lease_expiries');",
+    ),
+];
 
 /// The advisory lock key that serializes migrations (any constant no other code uses).
 const MIGRATION_LOCK: i64 = 0x7a6b_726f_6c6c_7570; // "zkrollup"

@@ -4,8 +4,10 @@
 //! `FOR UPDATE SKIP LOCKED`, under a lease id and an expiry the worker's heartbeat extends) →
 //! `proved` (only the lease's holder can complete it) or back to `queued` (the lease expired,
 //! the worker gave up, or the node found the proof wrong), until `max_attempts` leases have been
-//! spent: then `failed`, with every attempt's error kept. Times are the database's (`now()`), so
-//! workers' clocks do not matter.
+//! spent: then `failed`, with every attempt's error kept, until an operator retries it. Times are
+//! the database's (`now()`), so workers' clocks do not matter. The node prunes proved jobs once
+//! it has taken their proofs; totals that must outlive them (lease expiries) are kept in
+//! `fleet_counters`, updated in the statement that does what they count.
 
 use std::time::Duration;
 
@@ -41,6 +43,18 @@ pub enum QueueError {
     /// A status the schema does not know (a newer program wrote it).
     #[error("job {0}: unknown status {1:?}")]
     BadStatus(u64, String),
+    /// Only a failed job can be retried.
+    #[error("job {0} is {1:?}, not failed")]
+    NotFailed(u64, JobStatus),
+    /// PostgreSQL did not answer in time (a cut network): drop the connection and reconnect.
+    #[error("PostgreSQL did not answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// Await a queue call for at most `limit`: a server behind a cut link never answers, and TCP
+/// would wait minutes before it says so.
+pub async fn within<T>(limit: Duration, call: impl std::future::Future<Output = Result<T, QueueError>>) -> Result<T, QueueError> {
+    tokio::time::timeout(limit, call).await.unwrap_or(Err(QueueError::TimedOut(limit)))
 }
 
 /// Where a job is.
@@ -115,6 +129,8 @@ pub struct ProvedJob {
     pub worker: String,
     /// How long it took, by the worker's account.
     pub prove_ms: u64,
+    /// Leases it took, this one included.
+    pub attempts: i32,
 }
 
 /// A job as the queue sees it (for operators and tests).
@@ -151,8 +167,15 @@ fn secs(d: Duration) -> f64 {
 impl Queue {
     /// Connect (`postgres://user@host:port/db`), driving the connection on the current tokio
     /// runtime, and apply any migrations the database lacks.
+    /// Unless the URL says otherwise, connecting gives up after 10 s and the connection sends
+    /// TCP keepalives, so a server that vanished is noticed.
     pub async fn connect(url: &str) -> Result<Queue, QueueError> {
-        let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        let mut config: tokio_postgres::Config = url.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+        let (mut client, connection) = config.connect(NoTls).await?;
         tokio::spawn(async move {
             // Ends when the server goes away; the next call on the client then fails with a
             // closed connection, and the owner reconnects.
@@ -266,11 +289,15 @@ impl Queue {
         let rows = self
             .client
             .query(
-                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                        errors = array_append(errors, 'attempt ' || attempts || ': lease of ' || coalesce(worker, '?') || ' expired'),
-                        lease_id = NULL, lease_expires = NULL, updated_at = now()
-                 WHERE status = 'leased' AND lease_expires < now()
-                 RETURNING batch_id, status",
+                "WITH expired AS (
+                     UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                            errors = array_append(errors, 'attempt ' || attempts || ': lease of ' || coalesce(worker, '?') || ' expired'),
+                            lease_id = NULL, lease_expires = NULL, updated_at = now()
+                     WHERE status = 'leased' AND lease_expires < now()
+                     RETURNING batch_id, status),
+                 counted AS (
+                     UPDATE fleet_counters SET value = value + (SELECT count(*) FROM expired) WHERE name = 'lease_expiries')
+                 SELECT batch_id, status FROM expired",
                 &[],
             )
             .await?;
@@ -307,7 +334,7 @@ impl Queue {
         let rows = self
             .client
             .query(
-                "SELECT batch_id, proof, coalesce(worker, ''), coalesce(prove_ms, 0) FROM proof_jobs
+                "SELECT batch_id, proof, coalesce(worker, ''), coalesce(prove_ms, 0), attempts FROM proof_jobs
                  WHERE status = 'proved' AND batch_id >= $1 ORDER BY batch_id LIMIT $2",
                 &[&id(from), &limit],
             )
@@ -319,6 +346,7 @@ impl Queue {
                 proof: r.get(1),
                 worker: r.get(2),
                 prove_ms: r.get::<_, i64>(3) as u64,
+                attempts: r.get(4),
             })
             .collect())
     }
@@ -343,13 +371,16 @@ impl Queue {
         })
     }
 
-    /// The jobs leased now, with their workers, in batch order.
-    pub async fn leased(&self) -> Result<Vec<(u64, String)>, QueueError> {
+    /// The jobs leased now, with their workers and lease ids, in batch order.
+    pub async fn leased(&self) -> Result<Vec<(u64, String, String)>, QueueError> {
         let rows = self
             .client
-            .query("SELECT batch_id, coalesce(worker, '') FROM proof_jobs WHERE status = 'leased' ORDER BY batch_id", &[])
+            .query(
+                "SELECT batch_id, coalesce(worker, ''), lease_id FROM proof_jobs WHERE status = 'leased' ORDER BY batch_id",
+                &[],
+            )
             .await?;
-        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))).collect())
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2))).collect())
     }
 
     /// The keys (sha256) that queued jobs need.
@@ -382,5 +413,48 @@ impl Queue {
     pub async fn counts(&self) -> Result<Vec<(JobStatus, i64)>, QueueError> {
         let rows = self.client.query("SELECT status, count(*) FROM proof_jobs GROUP BY status ORDER BY status", &[]).await?;
         rows.iter().map(|r| Ok((JobStatus::parse(0, r.get(0))?, r.get(1)))).collect()
+    }
+
+    /// The failed jobs, in batch order (for the operator).
+    pub async fn failed(&self) -> Result<Vec<JobRow>, QueueError> {
+        let rows = self
+            .client
+            .query("SELECT batch_id FROM proof_jobs WHERE status = 'failed' ORDER BY batch_id", &[])
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in rows {
+            jobs.push(self.job(r.get::<_, i64>(0) as u64).await?);
+        }
+        Ok(jobs)
+    }
+
+    /// An operator's retry: a failed job back in the queue with `more` attempts on top of those
+    /// it spent (its errors kept). [`QueueError::NotFailed`] when it is not failed.
+    pub async fn retry(&self, batch_id: u64, more: i32) -> Result<(), QueueError> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_jobs SET status = 'queued', max_attempts = attempts + $2, updated_at = now()
+                 WHERE batch_id = $1 AND status = 'failed'",
+                &[&id(batch_id), &more],
+            )
+            .await?;
+        if n == 1 {
+            return Ok(());
+        }
+        let job = self.job(batch_id).await?;
+        Err(QueueError::NotFailed(batch_id, job.status))
+    }
+
+    /// Leases that expired since the queue was made, whoever returned them to the queue.
+    pub async fn lease_expiries(&self) -> Result<u64, QueueError> {
+        let row = self.client.query_one("SELECT value FROM fleet_counters WHERE name = 'lease_expiries'", &[]).await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// Delete the proved jobs up to `batch_id` (their proofs taken, the node has no more use
+    /// for them): the table stays as small as the jobs in flight and a recent history.
+    pub async fn prune_proved(&self, batch_id: u64) -> Result<u64, QueueError> {
+        Ok(self.client.execute("DELETE FROM proof_jobs WHERE status = 'proved' AND batch_id <= $1", &[&id(batch_id)]).await?)
     }
 }

@@ -2,11 +2,14 @@
 //! long-lived `FastProver` a key, heartbeats the lease while it proves, and hands the proof in.
 //!
 //! It keeps nothing but its key cache: killed at any moment, its lease expires and the job goes
-//! to another worker; cut off from PostgreSQL, it reconnects and, when its lease was lost
-//! meanwhile, drops its late result (the queue would refuse it anyway).
+//! to another worker. Every queue call has a deadline (a third of the lease, at least 2 s): cut
+//! off from PostgreSQL, where TCP would wait minutes, it drops the connection, reconnects, and
+//! when its lease was lost meanwhile drops its late result (the queue would refuse it anyway).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use zkrollup::prover::{bundle, ProvingKey};
 use zkrollup::BatchWitness;
 
 use crate::keys::{key_dir, KeySource};
-use crate::queue::{Lease, Queue, QueueError};
+use crate::queue::{within, Lease, Queue, QueueError};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -85,7 +88,7 @@ impl Worker {
                 Ok(None) => tokio::time::sleep(Duration::from_millis(200)).await,
                 Err(e) => {
                     eprintln!("zkrollup-worker {}: {e}", self.cfg.name);
-                    if self.queue.as_ref().is_none_or(Queue::is_closed) || matches!(e, QueueError::Db(_)) {
+                    if matches!(e, QueueError::Db(_) | QueueError::TimedOut(_)) {
                         self.queue = None;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -94,24 +97,49 @@ impl Worker {
         }
     }
 
+    /// How long one queue call may take before the connection counts as lost: a third of a
+    /// lease (the heartbeat's period), and at least 2 s.
+    fn call_limit(&self) -> Duration {
+        (self.cfg.lease / 3).max(Duration::from_secs(2))
+    }
+
+    /// The connection, made anew when there is none or it closed.
+    async fn connected(&mut self) -> Result<&Queue, QueueError> {
+        if self.queue.as_ref().is_none_or(Queue::is_closed) {
+            self.queue = None;
+            self.queue = Some(within(self.call_limit(), Queue::connect(&self.cfg.db)).await?);
+        }
+        Ok(self.queue.as_ref().expect("connected"))
+    }
+
+    /// One queue call within [`Self::call_limit`]; a connection that failed or hung is dropped.
+    async fn call<T>(&mut self, f: impl for<'q> FnOnce(&'q Queue) -> Pin<Box<dyn Future<Output = Result<T, QueueError>> + Send + 'q>>) -> Result<T, QueueError> {
+        let limit = self.call_limit();
+        let result = match self.connected().await {
+            Ok(q) => within(limit, f(q)).await,
+            Err(e) => Err(e),
+        };
+        if matches!(result, Err(QueueError::Db(_) | QueueError::TimedOut(_))) {
+            self.queue = None;
+        }
+        result
+    }
+
     /// Claim and prove one job, if one waits for a key this worker can get.
     pub async fn step(&mut self) -> Result<Option<Outcome>, QueueError> {
-        if self.queue.as_ref().is_none_or(Queue::is_closed) {
-            self.queue = Some(Queue::connect(&self.cfg.db).await?);
-        }
-        let q = self.queue.as_ref().expect("connected");
         // Any worker may return expired leases to the queue; the node does too.
-        q.requeue_expired().await?;
+        self.call(|q| Box::pin(q.requeue_expired())).await?;
         let wanted = match &self.cfg.key_sha256 {
             Some(k) => vec![k.clone()],
-            None => q.queued_keys().await?,
+            None => self.call(|q| Box::pin(q.queued_keys())).await?,
         };
         for key in wanted {
             if !self.keys.contains_key(&key) && !self.load_key(&key).await {
                 continue;
             }
-            let q = self.queue.as_ref().expect("connected");
-            if let Some(lease) = q.claim(&self.cfg.name, &key, self.cfg.lease).await? {
+            let (name, lease) = (self.cfg.name.clone(), self.cfg.lease);
+            let k = key.clone();
+            if let Some(lease) = self.call(move |q| Box::pin(async move { q.claim(&name, &k, lease).await })).await? {
                 return Ok(Some(self.prove(lease, &key).await?));
             }
         }
@@ -154,7 +182,6 @@ impl Worker {
     async fn prove(&mut self, lease: Lease, key: &str) -> Result<Outcome, QueueError> {
         let loaded = &self.keys[key];
         let batch_id = lease.batch_id;
-        let q = self.queue.as_ref().expect("connected");
         let witness = match BatchWitness::from_bytes(&lease.witness) {
             Ok(w) if w.batch_id == batch_id => w,
             Ok(w) => return self.give_up(lease, format!("the witness is for batch {}", w.batch_id)).await,
@@ -164,17 +191,19 @@ impl Worker {
         let (pool, prover, pk) = (self.pool.clone(), loaded.prover.clone(), loaded.pk.clone());
         let t0 = Instant::now();
         let mut proving = tokio::task::spawn_blocking(move || pool.install(|| prover.prove(&pk, circuit)));
-        let beat = self.cfg.lease / 3;
+        let (beat, period) = (self.cfg.lease / 3, self.cfg.lease);
         let mut lost = false;
         let result = loop {
             tokio::select! {
                 r = &mut proving => break r,
                 _ = tokio::time::sleep(beat), if !lost => {
-                    match q.heartbeat(&lease, self.cfg.lease).await {
+                    let held = lease.clone();
+                    match self.call(move |q| Box::pin(async move { q.heartbeat(&held, period).await })).await {
                         Ok(()) => {}
                         // Lost: finish the proof (it cannot be stopped) and drop it.
                         Err(QueueError::LeaseLost { .. }) => lost = true,
-                        // PostgreSQL unreachable: keep proving, beat again; the lease may survive.
+                        // PostgreSQL unreachable: keep proving and beat again (reconnecting);
+                        // the lease may survive, and if not the queue refuses the late proof.
                         Err(e) => eprintln!("zkrollup-worker {}: heartbeat for batch {batch_id}: {e}", self.cfg.name),
                     }
                 }
@@ -191,17 +220,27 @@ impl Worker {
         }
         let mut bytes = Vec::new();
         proof.serialize_compressed(&mut bytes).expect("writing to memory does not fail");
-        match q.complete(&lease, &bytes, ms).await {
-            Ok(()) => Ok(Outcome::Proved { batch_id, ms }),
-            Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
-            Err(e) => Err(e),
+        // Hand it in, through reconnections, for as long as a lease lasts: past that the lease
+        // has surely expired and the job gone to another worker.
+        let start = Instant::now();
+        loop {
+            let (held, proof) = (lease.clone(), bytes.clone());
+            match self.call(move |q| Box::pin(async move { q.complete(&held, &proof, ms).await })).await {
+                Ok(()) => return Ok(Outcome::Proved { batch_id, ms }),
+                Err(QueueError::LeaseLost { .. }) => return Ok(Outcome::LeaseLost { batch_id }),
+                Err(e) if start.elapsed() > period => return Err(e),
+                Err(e) => {
+                    eprintln!("zkrollup-worker {}: handing in batch {batch_id}: {e} (retrying)", self.cfg.name);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
         }
     }
 
-    async fn give_up(&self, lease: Lease, error: String) -> Result<Outcome, QueueError> {
-        let q = self.queue.as_ref().expect("connected");
+    async fn give_up(&mut self, lease: Lease, error: String) -> Result<Outcome, QueueError> {
         let batch_id = lease.batch_id;
-        match q.give_up(&lease, &error).await {
+        let e = error.clone();
+        match self.call(move |q| Box::pin(async move { q.give_up(&lease, &e).await })).await {
             Ok(_) => Ok(Outcome::GaveUp { batch_id, error }),
             Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
             Err(e) => Err(e),

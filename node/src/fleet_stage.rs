@@ -18,7 +18,7 @@ use ark_serialize::CanonicalDeserialize;
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::{Proof, VerifyingKey};
 use zkrollup::{BatchWitness, Fr, Request, State};
-use zkrollup_fleet::queue::{JobStatus, NewJob, Queue, QueueError};
+use zkrollup_fleet::queue::{within, JobRow, JobStatus, NewJob, Queue, QueueError};
 
 use crate::metrics::{Label, Metrics};
 use crate::prover::{derive_witness, store_proved};
@@ -26,8 +26,26 @@ use crate::store::{BatchStatus, Stage, Store};
 
 /// Jobs enqueued ahead of the last proved batch, at most.
 const AHEAD: usize = 256;
+/// Proved jobs kept in the queue behind the last proof taken (older ones are pruned).
+const KEEP_PROVED: u64 = 1024;
 /// Leases a job may use.
 pub const MAX_ATTEMPTS: i32 = 5;
+
+/// How long one queue call may take before the connection counts as lost.
+const CALL_LIMIT: Duration = Duration::from_secs(10);
+
+/// Run a queue call to its end within [`CALL_LIMIT`].
+fn wait<T>(rt: &tokio::runtime::Runtime, call: impl std::future::Future<Output = Result<T, QueueError>>) -> Result<T, QueueError> {
+    rt.block_on(within(CALL_LIMIT, call))
+}
+
+/// What the operator reads when a job ran out of attempts.
+fn failed(job: &JobRow) -> String {
+    format!(
+        "proof job {} failed after {} attempts: {:?}; once the cause is fixed, `zkrollup node prover-jobs --prover-queue URL --retry {}` queues it again",
+        job.batch_id, job.attempts, job.errors, job.batch_id
+    )
+}
 
 /// The stage.
 pub struct FleetStage {
@@ -46,6 +64,8 @@ pub struct FleetStage {
     /// Witnesses enqueued and not yet proved, by batch.
     pending: BTreeMap<u64, (BatchWitness, Vec<Request>)>,
     proved: u64,
+    /// The queue's lease-expiry total when last read.
+    expiries_seen: u64,
 }
 
 /// Why a round stopped: the queue (retried) or the node's own store and batches (fatal).
@@ -96,6 +116,7 @@ impl FleetStage {
             enqueued: proved,
             pending: BTreeMap::new(),
             proved,
+            expiries_seen: 0,
         })
     }
 
@@ -103,14 +124,13 @@ impl FleetStage {
     /// Whether anything moved.
     fn round(&mut self) -> Result<bool, RoundError> {
         if self.queue.as_ref().is_none_or(Queue::is_closed) {
-            self.queue = Some(self.rt.block_on(Queue::connect(&self.url))?);
+            self.queue = Some(wait(&self.rt, Queue::connect(&self.url))?);
         }
         let q = self.queue.as_ref().expect("connected");
         let rt = &self.rt;
-        let expired = rt.block_on(q.requeue_expired())?;
-        self.metrics.fleet_lease_expiries.inc_by(expired.len() as u64);
+        let expired = wait(rt, q.requeue_expired())?;
         if let Some((b, _)) = expired.iter().find(|(_, s)| *s == JobStatus::Failed) {
-            return Err(RoundError::Fatal(format!("proof job {b} failed: {:?}", rt.block_on(q.job(*b))?.errors)));
+            return Err(RoundError::Fatal(failed(&wait(rt, q.job(*b))?)));
         }
         let mut moved = false;
 
@@ -123,7 +143,7 @@ impl FleetStage {
             let (witness, requests) = derive_witness(&self.store, &mut next, self.shape, self.domain, &b)?;
             let bytes = witness.to_bytes();
             let job = NewJob { batch_id: id, key_sha256: self.key_sha256.clone(), witness: bytes.clone(), max_attempts: MAX_ATTEMPTS };
-            if !rt.block_on(q.enqueue(&job))? && rt.block_on(q.witness(id))?.as_deref() != Some(bytes.as_slice()) {
+            if !wait(rt, q.enqueue(&job))? && wait(rt, q.witness(id))?.as_deref() != Some(bytes.as_slice()) {
                 return Err(RoundError::Fatal(format!(
                     "the queue holds another witness for batch {id}: is this database another node's? (one database a node)"
                 )));
@@ -135,12 +155,12 @@ impl FleetStage {
         }
 
         // Take proofs back in batch order; a later one waits in the queue for its turn.
-        let proofs = rt.block_on(q.proved(self.proved + 1, 16))?;
+        let proofs = wait(rt, q.proved(self.proved + 1, 16))?;
         if proofs.first().is_none_or(|p| p.batch_id != self.proved + 1) && self.pending.contains_key(&(self.proved + 1)) {
             // The next job may have run out of attempts (in an earlier run, say): say so.
-            let job = rt.block_on(q.job(self.proved + 1))?;
+            let job = wait(rt, q.job(self.proved + 1))?;
             if job.status == JobStatus::Failed {
-                return Err(RoundError::Fatal(format!("proof job {} failed: {:?}", job.batch_id, job.errors)));
+                return Err(RoundError::Fatal(failed(&job)));
             }
         }
         for p in proofs {
@@ -158,8 +178,8 @@ impl FleetStage {
                 let reason = if proof.is_some() { "the proof does not verify" } else { "the proof does not decode" };
                 eprintln!("zkrollup-node: batch {}: {reason} (from worker {})", p.batch_id, p.worker);
                 self.metrics.fleet_refused_proofs.inc();
-                if rt.block_on(q.refuse_proof(p.batch_id, reason))? == JobStatus::Failed {
-                    return Err(RoundError::Fatal(format!("proof job {} failed: {:?}", p.batch_id, rt.block_on(q.job(p.batch_id))?.errors)));
+                if wait(rt, q.refuse_proof(p.batch_id, reason))? == JobStatus::Failed {
+                    return Err(RoundError::Fatal(failed(&wait(rt, q.job(p.batch_id))?)));
                 }
                 break;
             }
@@ -173,6 +193,7 @@ impl FleetStage {
             self.proved = p.batch_id;
             self.metrics.proving_seconds.observe(took.as_secs_f64());
             self.metrics.fleet_prove_seconds.get_or_create(&Label { name: p.worker.clone() }).observe(took.as_secs_f64());
+            self.metrics.fleet_attempts.observe(p.attempts as f64);
             Metrics::inc(&self.metrics.batches, "proved");
             moved = true;
         }
@@ -180,10 +201,21 @@ impl FleetStage {
         for status in [JobStatus::Queued, JobStatus::Leased, JobStatus::Proved, JobStatus::Failed] {
             self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(0);
         }
-        for (status, n) in rt.block_on(q.counts())? {
-            self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(n);
+        if moved && self.proved > KEEP_PROVED {
+            wait(rt, q.prune_proved(self.proved - KEEP_PROVED))?;
         }
-        self.metrics.fleet_workers.set(rt.block_on(q.workers_seen(Duration::from_secs(300)))?);
+        // Expiries are counted in the queue (workers return expired leases too).
+        let expiries = wait(rt, q.lease_expiries())?;
+        self.metrics.fleet_lease_expiries.inc_by(expiries.saturating_sub(self.expiries_seen));
+        self.expiries_seen = self.expiries_seen.max(expiries);
+        self.metrics.fleet_queue_depth.set(0);
+        for (status, n) in wait(rt, q.counts())? {
+            self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(n);
+            if status == JobStatus::Queued {
+                self.metrics.fleet_queue_depth.set(n);
+            }
+        }
+        self.metrics.fleet_workers.set(wait(rt, q.workers_seen(Duration::from_secs(300)))?);
         Ok(moved)
     }
 

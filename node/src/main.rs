@@ -25,6 +25,23 @@ enum Command {
     /// deployer's private key (hex) is read from ZKROLLUP_DEPLOYER_KEY; it pays the genesis
     /// balances in.
     Deploy(DeployCli),
+    /// The prover fleet's jobs (JSON): counts by status, and the failed ones with every
+    /// attempt's error. With --retry BATCH, a failed job goes back in the queue (a node stops
+    /// when a job fails: retry it, then start the node again).
+    ProverJobs(ProverJobsCli),
+}
+
+#[derive(Args)]
+struct ProverJobsCli {
+    /// The queue: the node's --prover-queue.
+    #[arg(long)]
+    prover_queue: String,
+    /// Put this failed job back in the queue.
+    #[arg(long)]
+    retry: Option<u64>,
+    /// Attempts the retried job gets.
+    #[arg(long, default_value_t = 5)]
+    attempts: i32,
 }
 
 #[derive(Args)]
@@ -140,6 +157,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Deploy(d)) => deploy(d),
+        Some(Command::ProverJobs(j)) => prover_jobs(j),
         None => run(cli.run),
     };
     match result {
@@ -178,6 +196,28 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
     let deployed = zkrollup_node::deploy::deploy(&mut l1, &deployer, &args)?;
     println!("{}", serde_json::to_string_pretty(&deployed)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn prover_jobs(j: ProverJobsCli) -> anyhow::Result<ExitCode> {
+    use zkrollup_fleet::queue::Queue;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let q = Queue::connect(&j.prover_queue).await?;
+        if let Some(batch) = j.retry {
+            q.retry(batch, j.attempts.max(1)).await?;
+            eprintln!("job {batch} is queued again, for {} more attempts", j.attempts.max(1));
+        }
+        let counts: serde_json::Map<String, serde_json::Value> =
+            q.counts().await?.into_iter().map(|(s, n)| (s.as_str().to_string(), n.into())).collect();
+        let failed: Vec<serde_json::Value> = q
+            .failed()
+            .await?
+            .into_iter()
+            .map(|f| serde_json::json!({"batch": f.batch_id, "attempts": f.attempts, "worker": f.worker, "errors": f.errors}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"counts": counts, "failed": failed}))?);
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {

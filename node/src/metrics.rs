@@ -49,6 +49,10 @@ pub struct Metrics {
     pub fleet_refused_proofs: Counter,
     /// With a prover fleet: seconds a worker took to prove a job, by worker.
     pub fleet_prove_seconds: Family<Label, Histogram>,
+    /// With a prover fleet: jobs waiting for a worker.
+    pub fleet_queue_depth: Gauge,
+    /// With a prover fleet: leases each proved job took (1 when its first worker proved it).
+    pub fleet_attempts: Histogram,
 }
 
 impl Metrics {
@@ -72,6 +76,8 @@ impl Metrics {
             fleet_lease_expiries: Counter::default(),
             fleet_refused_proofs: Counter::default(),
             fleet_prove_seconds: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 12))),
+            fleet_queue_depth: Gauge::default(),
+            fleet_attempts: Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0]),
             registry: Registry::default(),
         };
         registry.register("transfers_accepted", "Transfers and withdrawals accepted", m.accepted.clone());
@@ -94,6 +100,8 @@ impl Metrics {
         registry.register("fleet_lease_expiries", "Leases that expired", m.fleet_lease_expiries.clone());
         registry.register("fleet_refused_proofs", "Proofs from workers that did not verify", m.fleet_refused_proofs.clone());
         registry.register("fleet_prove_seconds", "Seconds a worker took to prove a job, by worker", m.fleet_prove_seconds.clone());
+        registry.register("fleet_queue_depth", "Proof jobs waiting for a worker", m.fleet_queue_depth.clone());
+        registry.register("fleet_attempts", "Leases a proved job took", m.fleet_attempts.clone());
         Metrics { registry, ..m }
     }
 

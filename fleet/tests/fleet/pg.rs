@@ -13,6 +13,8 @@ pub struct Postgres {
     user: Option<String>,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Addresses it listens on besides 127.0.0.1.
+    also_on: Vec<String>,
 }
 
 /// The server programs: `ZKROLLUP_PG_BIN`, or the newest `/usr/lib/postgresql/*/bin`, or PATH.
@@ -40,8 +42,14 @@ fn free_port() -> u16 {
 }
 
 impl Postgres {
-    /// Make a cluster and start it.
+    /// Make a cluster and start it, on loopback only.
     pub fn start() -> Postgres {
+        Postgres::start_also_on(&[], "")
+    }
+
+    /// Make a cluster and start it, listening on loopback and on `addresses` too, trusting
+    /// clients from `clients` (a CIDR such as `10.1.2.0/24`): the test's own network only.
+    pub fn start_also_on(addresses: &[&str], clients: &str) -> Postgres {
         let bin = bin_dir();
         assert!(
             bin.join("initdb").exists() || bin.as_os_str().is_empty(),
@@ -59,12 +67,18 @@ impl Postgres {
         }
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
-        let pg = Postgres { dir, bin, user, port: free_port() };
+        let also_on = addresses.iter().map(|a| a.to_string()).collect();
+        let pg = Postgres { dir, bin, user, port: free_port(), also_on };
         if let Some(u) = &pg.user {
             assert!(Command::new("chown").args([u.as_str(), data.to_str().unwrap()]).status().unwrap().success());
         }
         let out = pg.command("initdb").args(["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]).output().unwrap();
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        if !clients.is_empty() {
+            use std::io::Write;
+            let mut hba = std::fs::OpenOptions::new().append(true).open(data.join("pg_hba.conf")).unwrap();
+            writeln!(hba, "host all all {clients} trust").unwrap();
+        }
         pg.pg_ctl_start();
         pg
     }
@@ -88,7 +102,8 @@ impl Postgres {
 
     fn pg_ctl_start(&self) {
         let log = self.data().join("server.log");
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", self.port);
+        let listen = std::iter::once("127.0.0.1").chain(self.also_on.iter().map(String::as_str)).collect::<Vec<_>>().join(",");
+        let options = format!("-p {} -c listen_addresses={listen} -c unix_socket_directories=''", self.port);
         let out = self
             .command("pg_ctl")
             .args(["start", "-D", self.data().to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &options])
@@ -120,7 +135,12 @@ impl Postgres {
 
     /// Its connection URL.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        self.url_at("127.0.0.1")
+    }
+
+    /// Its connection URL at one of its addresses.
+    pub fn url_at(&self, address: &str) -> String {
+        format!("postgres://postgres@{address}:{}/postgres", self.port)
     }
 }
 

@@ -33,10 +33,10 @@ async fn migrations_apply_once_when_many_connect_at_once() {
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let versions: Vec<i32> = client.query("SELECT version FROM schema_migrations", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     // A database migrated by a newer program is refused, not written to.
     client.execute("INSERT INTO schema_migrations (version) VALUES (99)", &[]).await.unwrap();
-    assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 1 })));
+    assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 2 })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -102,7 +102,15 @@ async fn only_the_lease_holder_completes_and_an_expired_lease_goes_back_to_the_q
     assert_eq!(row.errors, vec!["attempt 1: lease of a expired".to_string()]);
     // A finished job cannot be completed again, even by its holder.
     assert!(matches!(q.complete(&b, b"again", 1).await, Err(QueueError::LeaseLost { .. })));
-    assert_eq!(q.proved(1, 10).await.unwrap()[0].proof, b"proof");
+    let proved = q.proved(1, 10).await.unwrap();
+    assert_eq!((proved[0].proof.as_slice(), proved[0].attempts), (&b"proof"[..], 2));
+    // The expiry is counted in the queue, whoever returned the lease.
+    assert_eq!(q.lease_expiries().await.unwrap(), 1);
+    // Pruning deletes proved jobs only, up to the batch given.
+    q.enqueue(&job(2, 3)).await.unwrap();
+    assert_eq!(q.prune_proved(5).await.unwrap(), 1);
+    assert!(matches!(q.job(1).await, Err(QueueError::NoSuchJob(1))));
+    assert_eq!(q.job(2).await.unwrap().status, JobStatus::Queued);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,6 +155,19 @@ async fn out_of_attempts_a_job_fails_with_every_attempts_error() {
     );
     assert!(q.claim("d", KEY, LONG).await.unwrap().is_none(), "a failed job is not claimed");
     assert!(q.proved(1, 10).await.unwrap().is_empty());
+    assert_eq!(q.failed().await.unwrap().iter().map(|j| j.batch_id).collect::<Vec<_>>(), vec![1]);
+
+    // The operator retries it: two more attempts, its errors kept; only a failed job retries.
+    q.retry(1, 2).await.unwrap();
+    assert!(matches!(q.retry(1, 2).await, Err(QueueError::NotFailed(1, JobStatus::Queued))));
+    assert!(matches!(q.retry(9, 2).await, Err(QueueError::NoSuchJob(9))));
+    assert!(q.failed().await.unwrap().is_empty());
+    let l = q.claim("d", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(l.attempt, 4);
+    assert_eq!(q.give_up(&l, "again").await.unwrap(), JobStatus::Queued);
+    let l = q.claim("e", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(q.give_up(&l, "and again").await.unwrap(), JobStatus::Failed, "two more attempts, no more");
+    assert_eq!(q.job(1).await.unwrap().errors.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

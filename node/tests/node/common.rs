@@ -43,6 +43,7 @@ pub struct Node {
     pub genesis: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    address: String,
     port: u16,
 }
 
@@ -78,11 +79,16 @@ impl Node {
 
     /// Start a node on a free port with these arguments and environment.
     pub fn start_with(genesis: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        Node::start_on("127.0.0.1", genesis, data, args, env)
+    }
+
+    /// Start a node on a free port of `address` with these arguments and environment.
+    pub fn start_on(address: &str, genesis: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (child, url) = spawn(genesis, data, "127.0.0.1:0", &args, &env);
+        let (child, url) = spawn(genesis, data, &format!("{address}:0"), &args, &env);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, port }
+        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port }
     }
 
     /// SIGKILL it.
@@ -91,10 +97,22 @@ impl Node {
         let _ = self.child.wait();
     }
 
+    /// Wait for it to exit on its own, within `limit`: its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < limit, "the node still runs after {limit:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kill it and start it again on the same data folder and port.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, url) = spawn(&self.genesis, &self.data, &format!("127.0.0.1:{}", self.port), &self.args, &self.env);
+        let (child, url) = spawn(&self.genesis, &self.data, &format!("{}:{}", self.address, self.port), &self.args, &self.env);
         self.child = child;
         self.url = url;
     }

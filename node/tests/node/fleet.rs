@@ -1,29 +1,39 @@
-//! The node with a prover fleet: proof jobs through a real PostgreSQL (started by the test), two
-//! `zkrollup-worker` processes fetching the proving key from the node over HTTP; one is killed
-//! with SIGKILL while it holds a lease, and its job is leased again and proved by the other. Every batch is proved by a worker, verified by the node, and
-//! confirmed on L1 exactly once, and L1's root is the node's.
+//! The node with a prover fleet: a real PostgreSQL (started by the test), `zkrollup-worker`
+//! processes fetching the proving key from the node over HTTP, and clients sending transfers
+//! throughout. Each test makes one fault (in `fleet_faults.rs`, and on a network of hosts in
+//! `fleet_hosts.rs`) and ends the same way, in [`Fleet::finish`]: every batch proved by a worker,
+//! verified by the node and confirmed on L1 exactly once, with L1's root the node's.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crate::common::{genesis, key, Node};
-use zkrollup_fleet::queue::{JobStatus, Queue};
+use crate::common::{genesis, riding_client, ClientPlan, Node};
+use crate::lan::Lan;
+use zkrollup_fleet::queue::{JobRow, JobStatus, Queue};
 
 #[allow(dead_code)]
 #[path = "../../../fleet/tests/fleet/pg.rs"]
-mod pg;
+pub mod pg;
+
+/// Accounts in the genesis, each sending to the next.
+const ACCOUNTS: u32 = 4;
 
 /// The worker program (another crate's binary).
-fn worker_binary() -> std::path::PathBuf {
+fn worker_binary() -> PathBuf {
     crate::common::workspace_built();
     std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("zkrollup-worker")
 }
 
 /// A worker process, killed when dropped.
-struct Worker(Child);
+pub struct Worker(Child);
 
 impl Worker {
-    fn kill(&mut self) {
+    /// SIGKILL it.
+    pub fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -35,68 +45,187 @@ impl Drop for Worker {
     }
 }
 
-fn worker(bin: &std::path::Path, db: &str, node: &str, cache: &std::path::Path, name: &str) -> Worker {
-    Worker(Command::new(bin)
-        .args(["--db", db, "--keys-from", node, "--cache", cache.to_str().unwrap(), "--threads", "1", "--lease-secs", "3", "--name", name])
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap())
+/// Clients sending transfers, riding out the node's restarts.
+pub struct Traffic {
+    clients: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
 }
 
-#[test]
-fn a_node_proves_through_postgres_with_two_workers_one_killed_on_the_way() {
-    let pg = pg::Postgres::start();
-    let dir = tempfile::tempdir().unwrap();
-    let g = genesis(dir.path(), 4, 4, 1_000_000);
-    let args = ["--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200", "--prover-queue", &pg.url()];
-    let node = Node::start(&g, &dir.path().join("data"), &args);
-    let bin = worker_binary();
-    let mut a = worker(&bin, &pg.url(), &node.url, &dir.path().join("cache-a"), "a");
-    let mut b = worker(&bin, &pg.url(), &node.url, &dir.path().join("cache-b"), "b");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let queue = rt.block_on(Queue::connect(&pg.url())).unwrap();
-    let mut killed_holding = None;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            for round in 0..8u64 {
-                for from in 1..=4u32 {
-                    node.transfer(&key(from), from, from % 4 + 1, 1 + round, round).unwrap();
-                }
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        });
-        // Worker a dies with SIGKILL while it holds a lease (mid-proof): its job must go back
-        // to the queue when the lease expires, and b prove it.
-        let start = std::time::Instant::now();
-        while killed_holding.is_none() {
-            assert!(start.elapsed() < Duration::from_secs(120), "worker a never held a lease");
-            if let Some((batch, _)) = rt.block_on(queue.leased()).unwrap().into_iter().find(|(_, w)| w == "a") {
-                a.kill();
-                killed_holding = Some(batch);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    });
-    let s = node.wait_settled(Duration::from_secs(300));
-    b.kill();
-    assert_eq!(s["node_root"], s["l1_root"], "{s}");
-    let last: u64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
-    assert!(last >= 16, "32 transfers in batches of 2: {last} batches");
-    let (_, chain) = node.get("/v1/dev/chain");
-    assert_eq!(chain["sequencer_txs"], last.to_string(), "one transaction a batch: {chain}");
-    // Every proof came from a worker (the node has no proving key loaded): the queue holds one
-    // proved job a batch, and the node's metrics show the fleet's.
-    assert_eq!(rt.block_on(queue.counts()).unwrap(), vec![(JobStatus::Proved, last as i64)]);
-    let (_, metrics) = node.get("/metrics");
-    let text = metrics.as_str().unwrap().to_string();
-    for line in ["zkrollup_fleet_jobs{name=\"proved\"}", "zkrollup_fleet_prove_seconds_count{name=\"b\"}", "zkrollup_fleet_lease_expiries_total"] {
-        assert!(text.contains(line), "{line} missing from {text}");
+impl Traffic {
+    /// Whether every client has sent all it had to.
+    pub fn done(&self) -> bool {
+        self.clients.iter().all(JoinHandle::is_finished)
     }
-    // The job a held was leased again, after a's lease expired, and proved by b.
-    let job = rt.block_on(queue.job(killed_holding.unwrap())).unwrap();
+}
+
+/// PostgreSQL, a node proving through it, and the test's own connection to the queue.
+pub struct Fleet {
+    pub pg: pg::Postgres,
+    pub dir: tempfile::TempDir,
+    pub node: Node,
+    /// The node's URL, for clients (a restarted node keeps its port).
+    pub url: Arc<Mutex<String>>,
+    /// The database's URL for workers.
+    db: String,
+    pub rt: tokio::runtime::Runtime,
+    bin: PathBuf,
+}
+
+impl Fleet {
+    /// PostgreSQL and a node on loopback, batches of 2.
+    pub fn start() -> Fleet {
+        Fleet::start_on(None)
+    }
+
+    /// PostgreSQL and a node on loopback, or on the machine's address in `lan` too.
+    pub fn start_on(lan: Option<&Lan>) -> Fleet {
+        let pg = match lan {
+            Some(lan) => pg::Postgres::start_also_on(&[&lan.address()], &lan.subnet()),
+            None => pg::Postgres::start(),
+        };
+        let address = lan.map_or("127.0.0.1".to_string(), Lan::address);
+        let dir = tempfile::tempdir().unwrap();
+        let g = genesis(dir.path(), 4, ACCOUNTS, 1_000_000);
+        let args = ["--dev", "--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200", "--prover-queue", &pg.url()];
+        let node = Node::start_on(&address, &g, &dir.path().join("data"), &args, &[]);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let url = Arc::new(Mutex::new(node.url.clone()));
+        Fleet { db: pg.url_at(&address), pg, dir, node, url, rt, bin: worker_binary() }
+    }
+
+    fn worker_command(&self, mut c: Command, name: &str, lease_secs: u32) -> Worker {
+        let cache = self.dir.path().join(format!("cache-{name}"));
+        c.args(["--db", &self.db, "--keys-from", &self.node.url, "--cache", cache.to_str().unwrap()])
+            .args(["--threads", "1", "--lease-secs", &lease_secs.to_string(), "--name", name])
+            .stderr(Stdio::inherit());
+        Worker(c.spawn().unwrap())
+    }
+
+    /// A worker on this machine, its leases lasting `lease_secs`.
+    pub fn worker(&self, name: &str, lease_secs: u32) -> Worker {
+        self.worker_command(Command::new(&self.bin), name, lease_secs)
+    }
+
+    /// A worker on host `i` of `lan`.
+    pub fn worker_on(&self, lan: &Lan, i: usize, name: &str, lease_secs: u32) -> Worker {
+        self.worker_command(lan.command(i, &self.bin), name, lease_secs)
+    }
+
+    /// Every account sends `each` transfers to the next, a pause of `pause_ms` after each.
+    pub fn traffic(&self, each: u64, pause_ms: u64) -> Traffic {
+        let domain = self.node.domain();
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (1..=ACCOUNTS)
+            .map(|from| {
+                let (url, stop) = (self.url.clone(), stop.clone());
+                let plan = ClientPlan { transfers: each, pause: Duration::from_millis(pause_ms) };
+                std::thread::spawn(move || riding_client(&url, domain, from, from % ACCOUNTS + 1, plan, &stop, &Mutex::new(Vec::new())))
+            })
+            .collect();
+        Traffic { clients, stop }
+    }
+
+    /// A connection of the test's own (a fresh one: PostgreSQL may have restarted).
+    pub fn queue(&self) -> Queue {
+        self.rt.block_on(Queue::connect(&self.pg.url())).unwrap()
+    }
+
+    /// A job's row.
+    pub fn job(&self, batch: u64) -> JobRow {
+        let q = self.queue();
+        self.rt.block_on(q.job(batch)).unwrap()
+    }
+
+    /// Wait until `worker` holds a lease (within `limit`): its batch and lease id.
+    pub fn leased_by(&self, worker: &str, limit: Duration) -> (u64, String) {
+        let q = self.queue();
+        let start = Instant::now();
+        loop {
+            assert!(start.elapsed() < limit, "worker {worker} held no lease within {limit:?}");
+            let leased = self.rt.block_on(q.leased()).unwrap();
+            if let Some((batch, _, lease)) = leased.into_iter().find(|(_, w, _)| w == worker) {
+                return (batch, lease);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until `until` holds of the node's status, within `limit`.
+    pub fn wait_for(&self, what: &str, limit: Duration, until: impl Fn(&serde_json::Value) -> bool) {
+        let start = Instant::now();
+        while !until(&self.node.status()) {
+            assert!(start.elapsed() < limit, "{what}: not within {limit:?}: {}", self.node.status());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The node's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        self.node.get("/metrics").1.as_str().unwrap().to_string()
+    }
+
+    /// Let the clients finish and the node settle, then check the end every fleet test shares:
+    /// at least `min_batches` batches, each proved by a worker (the node has no proving key),
+    /// verified, and confirmed on L1 by exactly one transaction; L1's root is the node's. The
+    /// number of batches.
+    pub fn finish(&self, traffic: Traffic, min_batches: u64) -> u64 {
+        let start = Instant::now();
+        while !traffic.done() {
+            assert!(start.elapsed() < Duration::from_secs(300), "the clients did not finish in 5 minutes");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        traffic.stop.store(true, Ordering::Relaxed);
+        for c in traffic.clients {
+            c.join().expect("a client failed");
+        }
+        let s = self.node.wait_settled(Duration::from_secs(300));
+        assert_eq!(s["node_root"], s["l1_root"], "{s}");
+        let last: u64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
+        assert!(last >= min_batches, "{last} batches, expected at least {min_batches}");
+        let (_, chain) = self.node.get("/v1/dev/chain");
+        assert_eq!(chain["sequencer_txs"], last.to_string(), "one transaction a batch: {chain}");
+        let q = self.queue();
+        assert_eq!(self.rt.block_on(q.counts()).unwrap(), vec![(JobStatus::Proved, last as i64)], "one proved job a batch");
+        last
+    }
+}
+
+/// A worker killed with SIGKILL while it holds a lease: the job is leased again and proved by
+/// the other worker, and the dead worker's late result, handed in by hand with its lease, is
+/// refused.
+#[test]
+fn a_worker_killed_mid_proof_loses_its_job_to_another_and_its_late_result_is_refused() {
+    let fleet = Fleet::start();
+    let mut a = fleet.worker("a", 3);
+    let _b = fleet.worker("b", 3);
+    let traffic = fleet.traffic(8, 300);
+    let (batch, lease) = fleet.leased_by("a", Duration::from_secs(120));
+    a.kill();
+    let last = fleet.finish(traffic, 16);
+
+    let job = fleet.job(batch);
     assert_eq!((job.status, job.worker.as_deref()), (JobStatus::Proved, Some("b")), "{job:?}");
     assert!(job.attempts >= 2 && job.errors.iter().any(|e| e.contains("lease of a expired")), "{job:?}");
+    // a's result, late: refused, and the job keeps b's proof.
+    let q = fleet.queue();
+    let proof = fleet.rt.block_on(q.proved(batch, 1)).unwrap().remove(0);
+    let held = zkrollup_fleet::queue::Lease { batch_id: batch, lease_id: lease, attempt: 1, witness: Vec::new() };
+    let late = fleet.rt.block_on(q.complete(&held, b"a's late proof", 1));
+    assert!(matches!(late, Err(zkrollup_fleet::queue::QueueError::LeaseLost { .. })), "{late:?}");
+    assert_eq!(fleet.rt.block_on(q.proved(batch, 1)).unwrap()[0].proof, proof.proof);
+
+    let metrics = fleet.metrics();
+    for line in ["zkrollup_fleet_prove_seconds_count{name=\"b\"}", "zkrollup_fleet_queue_depth 0", "zkrollup_fleet_workers_seen"] {
+        assert!(metrics.contains(line), "{line} missing from {metrics}");
+    }
+    for line in [format!("zkrollup_fleet_jobs{{name=\"proved\"}} {last}"), format!("zkrollup_fleet_attempts_count {last}")] {
+        assert!(metrics.contains(&line), "{line} missing from {metrics}");
+    }
+    // The job a held took two leases or more, and a's lease expired.
+    let value = |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap();
+    assert!(value("zkrollup_fleet_attempts_sum ") > last as f64, "{metrics}");
+    assert!(value("zkrollup_fleet_lease_expiries_total ") >= 1.0, "{metrics}");
     // The key was fetched once and checked: it sits in b's cache under its sha256.
-    let cached: Vec<_> = std::fs::read_dir(dir.path().join("cache-b")).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
+    let cached: Vec<_> = std::fs::read_dir(fleet.dir.path().join("cache-b")).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
 }

@@ -9,3 +9,6 @@ mod bytecode;
 mod crash;
 mod dev_node;
 mod fleet;
+mod fleet_faults;
+mod fleet_hosts;
+mod lan;

@@ -1,0 +1,156 @@
+//! Faults of a fleet on one machine: a worker that hands in wrong proofs, PostgreSQL restarted
+//! mid-run, the node killed while jobs are out. Each ends as every fleet test does
+//! ([`Fleet::finish`]): each batch proved, verified and on L1 exactly once.
+
+use std::time::Duration;
+
+use ark_ec::AffineRepr;
+use ark_serialize::CanonicalSerialize;
+use zkrollup::prover::Proof;
+use zkrollup_fleet::queue::{JobStatus, Lease, Queue};
+
+use crate::fleet::Fleet;
+
+const LONG: Duration = Duration::from_secs(120);
+
+/// Claim a job as a worker named "liar" would (the queue's own API), waiting for one.
+fn claim(fleet: &Fleet, q: &Queue) -> Lease {
+    let start = std::time::Instant::now();
+    loop {
+        let keys = fleet.rt.block_on(q.queued_keys()).unwrap();
+        if let Some(key) = keys.first() {
+            if let Some(lease) = fleet.rt.block_on(q.claim("liar", key, Duration::from_secs(60))).unwrap() {
+                return lease;
+            }
+        }
+        assert!(start.elapsed() < LONG, "no job to claim");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A worker that returns wrong proofs (bytes that are no proof; a proof of points that do not
+/// verify; a real proof of another batch): the node refuses each, the job goes back to the
+/// queue and an honest worker proves it.
+#[test]
+fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
+    let fleet = Fleet::start();
+    let traffic = fleet.traffic(6, 200);
+    let q = fleet.queue();
+    // No honest worker yet: the liar takes batches 1 and 2.
+    let (one, two) = (claim(&fleet, &q), claim(&fleet, &q));
+    assert_eq!((one.batch_id, two.batch_id), (1, 2));
+    fleet.rt.block_on(q.complete(&one, b"not a proof", 1)).unwrap();
+    let points = Proof { a: ark_bn254::G1Affine::generator(), b: ark_bn254::G2Affine::generator(), c: ark_bn254::G1Affine::generator() };
+    let mut bytes = Vec::new();
+    points.serialize_compressed(&mut bytes).unwrap();
+    fleet.rt.block_on(q.complete(&two, &bytes, 1)).unwrap();
+    let _honest = fleet.worker("honest", 10);
+    // Once batches 1 and 2 are proved for real, the liar hands 1's proof in for a later batch.
+    fleet.wait_for("batches 1 and 2 proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p.parse::<u64>().unwrap() >= 2));
+    let real = fleet.rt.block_on(q.proved(1, 1)).unwrap().remove(0);
+    let three = claim(&fleet, &q);
+    fleet.rt.block_on(q.complete(&three, &real.proof, 1)).unwrap();
+    fleet.finish(traffic, 12);
+
+    for (lease, reason) in [(&one, "the proof does not decode"), (&two, "the proof does not verify"), (&three, "the proof does not verify")] {
+        let job = fleet.job(lease.batch_id);
+        assert_eq!((job.status, job.worker.as_deref()), (JobStatus::Proved, Some("honest")), "{job:?}");
+        assert_eq!(job.errors, vec![format!("attempt 1 by liar: {reason}")], "{job:?}");
+        assert_eq!(job.attempts, 2, "{job:?}");
+    }
+    assert!(fleet.metrics().contains("zkrollup_fleet_refused_proofs_total 3"), "{}", fleet.metrics());
+}
+
+/// PostgreSQL stopped at once (as if killed) and started again while workers hold leases: the
+/// node and the workers reconnect, and nothing is lost.
+#[test]
+fn postgres_restarted_mid_run_loses_nothing() {
+    let fleet = Fleet::start();
+    let _a = fleet.worker("a", 10);
+    let _b = fleet.worker("b", 10);
+    let traffic = fleet.traffic(8, 250);
+    fleet.wait_for("a batch proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p != "0"));
+    fleet.leased_by("a", LONG);
+    fleet.pg.restart();
+    let proved_before: u64 = fleet.node.status()["last_proved"].as_str().unwrap().parse().unwrap();
+    let last = fleet.finish(traffic, 16);
+    assert!(last > proved_before, "nothing was proved after the restart");
+    // Both workers came back: each proved a batch after the restart.
+    for w in ["a", "b"] {
+        assert!((proved_before + 1..=last).any(|b| fleet.job(b).worker.as_deref() == Some(w)), "worker {w} proved nothing after the restart");
+    }
+}
+
+/// The node killed with SIGKILL while workers hold leases, and restarted after they handed
+/// their proofs in: it finds its jobs in the queue and takes those proofs, proving nothing twice.
+#[test]
+fn the_node_killed_with_jobs_out_takes_their_proofs_after_its_restart() {
+    let mut fleet = Fleet::start();
+    let _a = fleet.worker("a", 10);
+    let _b = fleet.worker("b", 10);
+    let traffic = fleet.traffic(8, 250);
+    fleet.wait_for("a batch proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p != "0"));
+    let (out, _) = fleet.leased_by("a", LONG);
+    fleet.node.kill();
+    // The job out is proved while the node is down.
+    let start = std::time::Instant::now();
+    while fleet.job(out).status != JobStatus::Proved {
+        assert!(start.elapsed() < LONG, "job {out} was not proved while the node was down: {:?}", fleet.job(out));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    fleet.node.restart();
+    *fleet.url.lock().unwrap() = fleet.node.url.clone();
+    let last = fleet.finish(traffic, 16);
+    assert!(last > out);
+    let job = fleet.job(out);
+    assert_eq!((job.attempts, job.worker.as_deref()), (1, Some("a")), "the proof made while the node was down was taken: {job:?}");
+}
+
+/// `zkrollup node prover-jobs`, as an operator runs it: its JSON.
+fn prover_jobs(fleet: &Fleet, args: &[&str]) -> (bool, serde_json::Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["prover-jobs", "--prover-queue", &fleet.pg.url()])
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.success(), json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A job whose every attempt failed stops the node with the job's errors; the operator sees it
+/// with `prover-jobs`, puts it back with `--retry`, restarts the node, and the batches land.
+#[test]
+fn a_job_out_of_attempts_stops_the_node_until_the_operator_retries_it() {
+    let mut fleet = Fleet::start();
+    let traffic = fleet.traffic(2, 100);
+    let q = fleet.queue();
+    for attempt in 1..=zkrollup_node::fleet_stage::MAX_ATTEMPTS {
+        // Job 1, each time the node has refused the last proof and queued it again.
+        let start = std::time::Instant::now();
+        while fleet.rt.block_on(q.job(1)).ok().map(|j| j.status) != Some(JobStatus::Queued) {
+            assert!(start.elapsed() < LONG, "job 1 was not queued (again)");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lease = claim(&fleet, &q);
+        assert_eq!((lease.batch_id, lease.attempt), (1, attempt));
+        fleet.rt.block_on(q.complete(&lease, b"not a proof", 1)).unwrap();
+    }
+    let status = fleet.node.wait_exit(LONG);
+    assert!(!status.success(), "the node stops when a job fails: {status}");
+
+    let (ok, jobs, _) = prover_jobs(&fleet, &[]);
+    assert!(ok, "{jobs}");
+    assert_eq!(jobs["failed"][0]["batch"], 1, "{jobs}");
+    assert_eq!(jobs["failed"][0]["errors"].as_array().unwrap().len(), 5, "{jobs}");
+    let (ok, jobs, _) = prover_jobs(&fleet, &["--retry", "1", "--attempts", "2"]);
+    assert!(ok && jobs["failed"].as_array().unwrap().is_empty(), "{jobs}");
+    let (ok, _, err) = prover_jobs(&fleet, &["--retry", "1"]);
+    assert!(!ok && err.contains("job 1 is Queued, not failed"), "{err}");
+
+    let _honest = fleet.worker("honest", 10);
+    fleet.node.restart();
+    *fleet.url.lock().unwrap() = fleet.node.url.clone();
+    fleet.finish(traffic, 4);
+    let job = fleet.job(1);
+    assert_eq!((job.attempts, job.max_attempts, job.worker.as_deref()), (6, 7, Some("honest")), "{job:?}");
+}
