@@ -16,6 +16,7 @@ use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_ec::AffineRepr;
 use zkrollup::prover::msm::msm;
 use zkrollup::prover::qap::{evaluate_rows, Domain};
+use zkrollup::prover::sparse::SparseMatrices;
 use zkrollup::prover::compare::sample_batch;
 use zkrollup::prover::{prove, setup_insecure_dev};
 
@@ -66,9 +67,10 @@ fn main() {
         .unwrap();
     });
     let mut ours = Vec::new();
+    let sparse = SparseMatrices::from_ark(m, cs.num_instance_variables(), assignment.len());
     time("zkrollup rows + check + QAP", &mut || {
         let d = Domain::new(cs.num_constraints() + cs.num_instance_variables()).unwrap();
-        let (a, b) = evaluate_rows(m, cs.num_instance_variables(), &assignment, d.size()).unwrap();
+        let (a, b) = evaluate_rows(&sparse, &assignment, d.size()).unwrap();
         ours = d.quotient(a, b);
     });
     assert_eq!(ours, h, "the same quotient");

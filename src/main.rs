@@ -899,9 +899,10 @@ fn demo(shape: Shape, accounts: usize, with_proof: bool) -> Result<()> {
     let t0 = Instant::now();
     let pk = bundle::load_proving(&dir, &info)?;
     let vk = bundle::load_verifying(&dir)?;
+    let fast = bundle::load_prover(&dir, &info)?;
     let t_load = t0.elapsed();
     let phase = Phase::start(format!("synthesis and proof ({} constraints)", info.constraints));
-    let proof = prover::prove(&pk, witness.circuit(depth))?;
+    let proof = fast.prove(&pk, witness.circuit(depth))?;
     let t_prove = phase.done();
     let t0 = Instant::now();
     let valid = prover::verify(&vk, &[witness.commitment], &proof)?;
@@ -912,7 +913,7 @@ fn demo(shape: Shape, accounts: usize, with_proof: bool) -> Result<()> {
     println!("proof: valid ({} constraints)", info.constraints);
     let setup_note = if cached_note(t_setup) { "cached keys" } else { "INSECURE dev setup" };
     println!("  setup        {:>10.3} s  ({setup_note}, {})", t_setup.as_secs_f64(), dir.display());
-    println!("  load keys    {:>10.3} s  (proving key unchecked behind its sha256)", t_load.as_secs_f64());
+    println!("  load keys    {:>10.3} s  (proving key and matrices unchecked behind their sha256s)", t_load.as_secs_f64());
     println!("  prove        {:>10.3} s  ({} threads)", t_prove.as_secs_f64(), rayon::current_num_threads());
     println!("  verify       {:>10.3} s", t_verify.as_secs_f64());
     Ok(())
@@ -950,7 +951,7 @@ fn bench(shape: Shape, samples: usize, paths: Paths, json: bool) -> Result<()> {
         "proving M = {l1_slots}, N = {batch_size}, depth {depth} ({} constraints), {samples} samples",
         info.constraints
     ));
-    let result = compare(&pk, &witness, depth, samples, paths)?;
+    let result = compare(&pk, &witness, depth, samples, paths, || bundle::load_prover(&dir, &info))?;
     phase.done();
     let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e3);
     let (stock, fast) = (ms(median(&result.stock)), ms(median(&result.fast)));
@@ -1118,8 +1119,14 @@ fn prove_cmd(keys: &Path, state: &Path, inputs: &BatchInputs, sizes: (Option<usi
     let phase = Phase::start("loading the proving key (sha256, then unchecked)");
     let pk = bundle::load_proving(keys, &info)?;
     phase.done();
+    let phase = Phase::start(match info.matrices_sha256 {
+        Some(_) => "loading the matrices (sha256, then unchecked)",
+        None => "building the matrices (the key folder has no matrices.bin)",
+    });
+    let fast = bundle::load_prover(keys, &info)?;
+    phase.done();
     let phase = Phase::start(format!("synthesis and proof ({} constraints)", info.constraints));
-    let proof = prover::prove(&pk, witness.circuit(info.depth))?;
+    let proof = fast.prove(&pk, witness.circuit(info.depth))?;
     phase.done();
     let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON") + "\n";
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

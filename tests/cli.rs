@@ -245,7 +245,7 @@ fn setup_prove_verify_info_from_the_command_line() {
     let run = zkrollup(&["setup", "--batch-size", "1", "--depth", "2", "--seed", "7", "--out", p(&keys)]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stderr).contains("INSECURE"));
-    for f in ["proving_key.bin", "verifying_key.bin", "verification_key.json", "circuit.json"] {
+    for f in ["proving_key.bin", "verifying_key.bin", "verification_key.json", "matrices.bin", "circuit.json"] {
         assert!(keys.join(f).is_file(), "{f}");
     }
     let (state, batch) = setup(dir.path(), 40);
@@ -289,6 +289,31 @@ fn setup_prove_verify_info_from_the_command_line() {
     let malformed = verify(&changed);
     assert_eq!(malformed.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("public[0]"));
+    // Tampered matrices are refused before they are used; a key folder without matrices (as
+    // written before they existed) proves, building them.
+    let matrices = keys.join("matrices.bin");
+    let original = std::fs::read(&matrices).unwrap();
+    let mut bytes = original.clone();
+    bytes[100] ^= 1;
+    std::fs::write(&matrices, &bytes).unwrap();
+    let out3 = dir.path().join("out3");
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("matrices.bin") && err.contains("does not match the recorded"), "{err}");
+    assert!(!out3.exists());
+    std::fs::remove_file(&matrices).unwrap();
+    let info_path = keys.join("circuit.json");
+    let info_text = std::fs::read_to_string(&info_path).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&info_text).unwrap();
+    info.as_object_mut().unwrap().remove("matrices_sha256").expect("setup records the matrices' sha256");
+    std::fs::write(&info_path, info.to_string()).unwrap();
+    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("building the matrices"));
+    std::fs::write(&matrices, original).unwrap();
+    std::fs::write(&info_path, info_text).unwrap();
+
     // A tampered proving key is refused before it is used.
     let pk = keys.join("proving_key.bin");
     let mut bytes = std::fs::read(&pk).unwrap();

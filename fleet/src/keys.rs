@@ -99,8 +99,8 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
     std::fs::create_dir_all(&partial).map_err(cache_err)?;
     let fetch_err = |reason: String| KeyFetchError::Fetch { sha256: sha256.to_string(), reason };
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut actual = String::new();
-    for file in ["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json"] {
+    // One file into the partial folder: its sha256.
+    let fetch = |file: &str| -> Result<String, KeyFetchError> {
         let url = format!("{base}/v1/keys/{sha256}/{file}");
         let mut r = agent.get(&url).call().map_err(|e| fetch_err(format!("{url}: {e}")))?;
         if r.status() != 200 {
@@ -119,8 +119,13 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
             out.write_all(&buf[..n]).map_err(cache_err)?;
         }
         out.sync_all().map_err(cache_err)?;
+        Ok(hex::encode(hasher.finalize()))
+    };
+    let mut actual = String::new();
+    for file in ["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json"] {
+        let hash = fetch(file)?;
         if file == "proving_key.bin" {
-            actual = hex::encode(hasher.finalize());
+            actual = hash;
         }
     }
     if actual != sha256 {
@@ -132,6 +137,13 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
             sha256: sha256.to_string(),
             reason: format!("circuit.json names key {}", info.proving_key_sha256),
         });
+    }
+    // The circuit's matrices, where the folder has them (else the worker builds them).
+    if let Some(expected) = &info.matrices_sha256 {
+        let found = fetch(bundle::MATRICES)?;
+        if !found.eq_ignore_ascii_case(expected) {
+            return Err(KeyFetchError::Mismatch { sha256: sha256.to_string(), reason: format!("{} has sha256 {found}", bundle::MATRICES) });
+        }
     }
     let dir = cache.join(sha256);
     std::fs::rename(&partial, &dir).map_err(cache_err)?;

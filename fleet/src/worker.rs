@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ark_serialize::CanonicalSerialize;
-use zkrollup::primitives::batch::{BatchCircuit, Shape};
+use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::{bundle, ProvingKey};
 use zkrollup::BatchWitness;
@@ -157,7 +157,7 @@ impl Worker {
             let info = bundle::load_info(&dir).map_err(|e| e.to_string())?;
             let pk = bundle::load_proving(&dir, &info).map_err(|e| e.to_string())?;
             let shape = info.shape();
-            let prover = pool.install(|| FastProver::new(BatchCircuit::blank(shape))).map_err(|e| e.to_string())?;
+            let prover = pool.install(|| bundle::load_prover(&dir, &info)).map_err(|e| e.to_string())?;
             Ok(Loaded { shape, pk: Arc::new(pk), prover: Arc::new(prover) })
         })
         .await;

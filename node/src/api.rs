@@ -150,7 +150,7 @@ async fn key_file(State(api): State<Api>, Path((sha256, file)): Path<(String, St
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "no_such_key", format!("no key file {sha256}/{file} here"));
     let keys = api.keys.as_ref().ok_or_else(not_found)?;
     if !keys.sha256.eq_ignore_ascii_case(&sha256)
-        || !["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json"].contains(&file.as_str())
+        || !["circuit.json", "proving_key.bin", "verifying_key.bin", "verification_key.json", "matrices.bin"].contains(&file.as_str())
     {
         return Err(not_found());
     }

@@ -43,6 +43,7 @@ pub fn verifier_template_source() -> String {
         proving_key_sha256: "template".into(),
         insecure_dev_seed: None,
         ceremony_zkey_sha256: None,
+        matrices_sha256: None,
     };
     render_verifier_words(&words, &info, "template")
 }

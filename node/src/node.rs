@@ -19,7 +19,8 @@ use revm::primitives::U256;
 use serde::{Deserialize, Serialize};
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::bundle;
-use zkrollup::prover::VerifyingKey;
+use zkrollup::prover::fast::FastProver;
+use zkrollup::prover::{ProvingKey, VerifyingKey};
 use zkrollup::{Fr, State};
 
 use crate::api::{router, Api, RateLimit, Submission};
@@ -235,11 +236,12 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, &cfg)
 }
 
-/// The proving key, when this node proves itself (a fleet's workers load their own).
-fn load_proving_unless_fleet(dir: &Path, info: &bundle::CircuitInfo, cfg: &Config) -> Result<Option<zkrollup::prover::ProvingKey>> {
+/// The proving key and the prover (its matrices), when this node proves itself (a fleet's
+/// workers load their own).
+fn load_proving_unless_fleet(dir: &Path, info: &bundle::CircuitInfo, cfg: &Config) -> Result<Option<(ProvingKey, FastProver)>> {
     Ok(match cfg.prover_queue {
         Some(_) => None,
-        None => Some(bundle::load_proving(dir, info)?),
+        None => Some((bundle::load_proving(dir, info)?, bundle::load_prover(dir, info)?)),
     })
 }
 
@@ -307,7 +309,7 @@ fn start<B: L1 + 'static>(
     shape: Shape,
     domain: Fr,
     genesis_root: Fr,
-    pk: Option<zkrollup::prover::ProvingKey>,
+    pk: Option<(ProvingKey, FastProver)>,
     vk: zkrollup::prover::VerifyingKey,
     keys: Keys,
     cfg: &Config,
@@ -338,8 +340,8 @@ fn start<B: L1 + 'static>(
             )
             .map_err(anyhow::Error::msg)?,
         )),
-        (None, Some(pk)) => Proving::InProcess(Box::new(
-            ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, vk, heads[1], proved_root)
+        (None, Some((pk, fast))) => Proving::InProcess(Box::new(
+            ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, fast, vk, heads[1], proved_root)
                 .map_err(anyhow::Error::msg)?,
         )),
         (None, None) => bail!("no proving key loaded"),

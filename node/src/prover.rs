@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zkrollup::export::calldata::submit_batch_calldata;
-use zkrollup::primitives::batch::{BatchCircuit, Shape};
+use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::{snarkjs, Proof, ProvingKey, VerifyingKey};
 use zkrollup::{Account, Batch, BatchWitness, Fr, Request, State};
@@ -92,12 +92,12 @@ impl ProverStage {
         shape: Shape,
         domain: Fr,
         pk: ProvingKey,
+        prover: FastProver,
         vk: VerifyingKey,
         proved: u64,
         expected_root: Fr,
     ) -> Result<ProverStage, String> {
         let state = store.state(Stage::Proved, shape.depth, expected_root)?;
-        let prover = FastProver::new(BatchCircuit::blank(shape)).map_err(|e| e.to_string())?;
         Ok(ProverStage { store, metrics, shape, domain, prover, pk, vk, state, proved })
     }
 

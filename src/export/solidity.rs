@@ -167,6 +167,7 @@ mod tests {
             proving_key_sha256: "ab".repeat(32),
             insecure_dev_seed: Some(5),
             ceremony_zkey_sha256: None,
+            matrices_sha256: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 
 use ark_ff::Zero;
-use ark_relations::gr1cs::Matrix;
+use crate::prover::sparse::SparseMatrices;
 
 use super::container::{write_atomically, Cursor, Sections, Writer};
 use super::encoding::{fr_bytes, modulus_bytes, read_fr, N8};
@@ -48,11 +48,12 @@ impl R1cs {
         (self.n_pub_out + self.n_pub_in) as usize
     }
 
-    /// From arkworks' matrices `[A, B, C]` over `(1, instance, witness)`: `num_instance`
-    /// counts the constant 1. Coefficients of the same wire are summed, zeros dropped.
-    pub fn from_matrices(matrices: &[Matrix<Fr>], num_instance: usize, num_variables: usize) -> R1cs {
-        let lc = |row: &[(Fr, usize)]| -> Lc {
-            let mut v: Vec<(u32, Fr)> = row.iter().map(|(c, w)| (*w as u32, *c)).collect();
+    /// From the matrices `[A, B, C]` over `(1, instance, witness)` (`num_instance` counts the
+    /// constant 1). Coefficients of the same wire are summed, zeros dropped.
+    pub fn from_matrices(matrices: &SparseMatrices) -> R1cs {
+        let (num_instance, num_variables) = (matrices.num_instance, matrices.num_variables);
+        let lc = |k: usize, i: usize| -> Lc {
+            let mut v: Vec<(u32, Fr)> = matrices.abc[k].row(i).iter().map(|t| (t.var, matrices.coefficient(t.coeff))).collect();
             v.sort_by_key(|(w, _)| *w);
             let mut out: Lc = Vec::with_capacity(v.len());
             for (w, c) in v {
@@ -64,7 +65,7 @@ impl R1cs {
             out.retain(|(_, c)| !c.is_zero());
             out
         };
-        let constraints = (0..matrices[0].len()).map(|i| [lc(&matrices[0][i]), lc(&matrices[1][i]), lc(&matrices[2][i])]).collect();
+        let constraints = (0..matrices.num_constraints()).map(|i| [lc(0, i), lc(1, i), lc(2, i)]).collect();
         R1cs {
             n_wires: num_variables as u32,
             n_pub_out: 0,

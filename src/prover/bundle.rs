@@ -1,6 +1,7 @@
 //! A key folder as `zkrollup setup` writes it: `proving_key.bin`, `verifying_key.bin`,
-//! `verification_key.json` and `circuit.json` (the circuit's parameters and the proving key's
-//! sha256, which gates its unchecked loading).
+//! `verification_key.json`, `matrices.bin` (the circuit's R1CS matrices, so that a process that
+//! proves need not rebuild them) and `circuit.json` (the circuit's parameters and the sha256s of
+//! the proving key and the matrices, which gate their unchecked loading).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use super::keys::{load_proving_key, load_verifying_key, save_proving_key, save_v
 use super::snarkjs::verification_key_json;
 use super::{setup, setup_insecure_dev, ProverError, ProvingKey, VerifyingKey};
 use super::fast::FastProver;
+use super::sparse::SparseMatrices;
 use crate::ceremony::zkey_coefficients;
 use crate::files::write_all_atomic;
 use crate::iden3::zkey::Zkey;
@@ -36,6 +38,10 @@ pub struct CircuitInfo {
     /// sha256 of the ceremony's final `.zkey` the keys come from (`ceremony export`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceremony_zkey_sha256: Option<String>,
+    /// sha256 of `matrices.bin`, the circuit's R1CS matrices (absent in folders written before
+    /// it existed: the matrices are then rebuilt by each process that proves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrices_sha256: Option<String>,
 }
 
 impl CircuitInfo {
@@ -65,14 +71,18 @@ pub fn setup_to_dir(dir: &Path, shape: Shape, insecure_dev_seed: Option<u64>) ->
     std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
     let proving_key_sha256 = save_proving_key(&pk, &dir.join("proving_key.bin"))?;
     save_verifying_key(&vk, &dir.join("verifying_key.bin"))?;
+    drop(pk);
+    let fast = FastProver::new(BatchCircuit::blank(shape))?;
+    let matrices_sha256 = fast.matrices().save(&dir.join(MATRICES))?;
     let info = CircuitInfo {
         batch_size: shape.batch_size,
         l1_slots: shape.l1_slots,
         depth: shape.depth,
-        constraints: count_constraints(shape),
+        constraints: fast.num_constraints(),
         proving_key_sha256,
         insecure_dev_seed,
         ceremony_zkey_sha256: None,
+        matrices_sha256: Some(matrices_sha256),
     };
     write_rest(dir, &vk, &info)?;
     Ok(info)
@@ -81,7 +91,8 @@ pub fn setup_to_dir(dir: &Path, shape: Shape, insecure_dev_seed: Option<u64>) ->
 /// The key folder of a ceremony's final `.zkey` for the batch circuit of `shape` (its sha256
 /// `zkey_sha256` recorded): refused unless the key's coefficients are this circuit's.
 pub fn write_from_zkey(dir: &Path, shape: Shape, zkey: &Zkey, zkey_sha256: &str) -> Result<CircuitInfo, ProverError> {
-    let r1cs = FastProver::new(BatchCircuit::blank(shape))?.r1cs();
+    let fast = FastProver::new(BatchCircuit::blank(shape))?;
+    let r1cs = fast.r1cs();
     let h = &zkey.header;
     if h.n_vars != r1cs.n_wires || h.n_public as usize != r1cs.n_public() || zkey.coefficients != zkey_coefficients(&r1cs) {
         return Err(ProverError::Zkey(format!(
@@ -93,6 +104,7 @@ pub fn write_from_zkey(dir: &Path, shape: Shape, zkey: &Zkey, zkey_sha256: &str)
     std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
     let proving_key_sha256 = save_proving_key(&pk, &dir.join("proving_key.bin"))?;
     save_verifying_key(&pk.vk, &dir.join("verifying_key.bin"))?;
+    let matrices_sha256 = fast.matrices().save(&dir.join(MATRICES))?;
     let info = CircuitInfo {
         batch_size: shape.batch_size,
         l1_slots: shape.l1_slots,
@@ -101,6 +113,7 @@ pub fn write_from_zkey(dir: &Path, shape: Shape, zkey: &Zkey, zkey_sha256: &str)
         proving_key_sha256,
         insecure_dev_seed: None,
         ceremony_zkey_sha256: Some(zkey_sha256.to_string()),
+        matrices_sha256: Some(matrices_sha256),
     };
     write_rest(dir, &pk.vk, &info)?;
     Ok(info)
@@ -131,6 +144,22 @@ pub fn load_info(dir: &Path) -> Result<CircuitInfo, ProverError> {
 /// The proving key, loaded unchecked behind the sha256 that `circuit.json` records.
 pub fn load_proving(dir: &Path, info: &CircuitInfo) -> Result<ProvingKey, ProverError> {
     Ok(load_proving_key(&path(dir, "proving_key.bin"), &info.proving_key_sha256)?)
+}
+
+/// The file of the circuit's matrices in a key folder.
+pub const MATRICES: &str = "matrices.bin";
+
+/// A prover for the folder's circuit: its matrices read from `matrices.bin` behind the sha256
+/// `circuit.json` records, or, in a folder without them, built by synthesizing the circuit.
+pub fn load_prover(dir: &Path, info: &CircuitInfo) -> Result<FastProver, ProverError> {
+    let Some(sha256) = &info.matrices_sha256 else {
+        return FastProver::new(BatchCircuit::blank(info.shape()));
+    };
+    let matrices = SparseMatrices::load(&path(dir, MATRICES), sha256)?;
+    if matrices.num_constraints() != info.constraints {
+        return Err(KeyError::Info(format!("{MATRICES} has {} constraints, circuit.json {}", matrices.num_constraints(), info.constraints)).into());
+    }
+    FastProver::from_matrices(matrices)
 }
 
 /// The verifying key, checked.

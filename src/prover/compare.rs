@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
-use zkrollup_circuits::batch::{BatchCircuit, Shape};
+use zkrollup_circuits::batch::Shape;
 use zkrollup_circuits::eddsa::PrivateKey;
 
 use super::fast::FastProver;
@@ -53,7 +53,7 @@ pub enum Paths {
 /// Timings of one comparison; every proof made was verified (outside the timings).
 #[derive(Clone, Debug)]
 pub struct Comparison {
-    /// Building the fast path's matrices (once per process).
+    /// Loading or building the fast path's matrices (once per process).
     pub matrices: Duration,
     /// One time per sample, stock path.
     pub stock: Vec<Duration>,
@@ -68,11 +68,18 @@ pub fn median(times: &[Duration]) -> Option<Duration> {
     t.get((t.len().max(1) - 1) / 2).copied()
 }
 
-/// Prove `witness` `samples` times with each path in `paths`, alternating, verifying every proof.
-pub fn compare(pk: &ProvingKey, witness: &BatchWitness, depth: usize, samples: usize, paths: Paths) -> Result<Comparison, ProverError> {
-    let blank = BatchCircuit::blank(witness.circuit(depth).shape());
+/// Prove `witness` `samples` times with each path in `paths`, alternating, verifying every proof;
+/// the fast path's prover comes from `load` (its time is [`Comparison::matrices`]).
+pub fn compare(
+    pk: &ProvingKey,
+    witness: &BatchWitness,
+    depth: usize,
+    samples: usize,
+    paths: Paths,
+    load: impl FnOnce() -> Result<FastProver, ProverError>,
+) -> Result<Comparison, ProverError> {
     let t = Instant::now();
-    let fast = if paths == Paths::Stock { None } else { Some(FastProver::new(blank)?) };
+    let fast = if paths == Paths::Stock { None } else { Some(load()?) };
     let matrices = t.elapsed();
     let mut out = Comparison { matrices, stock: Vec::new(), fast: Vec::new() };
     let check = |proof| -> Result<(), ProverError> {

@@ -1,7 +1,8 @@
 //! The fast proving path: standard Groth16 proofs for ark-groth16's keys, made with less work.
 //!
-//! - The R1CS matrices are built once ([`FastProver::new`]) and reused: each proof only computes
-//!   the witness assignment (arkworks' synthesis without matrix construction).
+//! - The R1CS matrices are built once ([`FastProver::new`]), or read from the key folder's
+//!   `matrices.bin` ([`super::bundle::load_prover`]), and reused: each proof only computes the
+//!   witness assignment (arkworks' synthesis without matrix construction).
 //! - The five MSMs use [`super::msm`] (signed digits, batch-affine buckets, scalars grouped by
 //!   bit length, zero scalars and identity bases dropped) and run together under rayon, with the
 //!   QAP's FFTs alongside the MSMs that do not need `h`.
@@ -13,19 +14,20 @@ use ark_bn254::{G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{PrimeField, UniformRand, Zero};
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisError, SynthesisMode,
-    R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use rayon::prelude::*;
 
 use super::msm::msm;
 use super::qap::{self, Domain};
+use super::repeats::{msm_with_repeats, Repeats};
+use super::sparse::SparseMatrices;
 use super::{Proof, ProverError, ProvingKey};
 use crate::Fr;
 
-/// A prover for one circuit shape: its R1CS matrices, built once.
+/// A prover for one circuit shape: its R1CS matrices, built once (or read from their file).
 pub struct FastProver {
-    matrices: Vec<Matrix<Fr>>,
+    matrices: SparseMatrices,
     domain: Domain,
     num_instance: usize,
     num_constraints: usize,
@@ -43,14 +45,21 @@ impl FastProver {
         cs.finalize();
         let mut all = cs.to_matrices()?;
         let matrices = all.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
-        let domain = super::domain_of(&cs)?;
-        Ok(FastProver {
-            matrices,
-            domain,
-            num_instance: cs.num_instance_variables(),
-            num_constraints: cs.num_constraints(),
-            num_variables: cs.num_instance_variables() + cs.num_witness_variables(),
-        })
+        drop(all);
+        let num_variables = cs.num_instance_variables() + cs.num_witness_variables();
+        Self::from_matrices(SparseMatrices::from_ark(&matrices, cs.num_instance_variables(), num_variables))
+    }
+
+    /// A prover for these matrices (read from `matrices.bin`, say).
+    pub fn from_matrices(matrices: SparseMatrices) -> Result<FastProver, ProverError> {
+        let (num_instance, num_constraints, num_variables) = (matrices.num_instance, matrices.num_constraints(), matrices.num_variables);
+        let domain = Domain::new(num_constraints + num_instance).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        Ok(FastProver { matrices, domain, num_instance, num_constraints, num_variables })
+    }
+
+    /// The matrices (to write them to a file).
+    pub fn matrices(&self) -> &SparseMatrices {
+        &self.matrices
     }
 
     /// The number of constraints.
@@ -61,7 +70,7 @@ impl FastProver {
     /// The constraint system as an iden3 `.r1cs` (wires in arkworks' order: the constant 1,
     /// the public inputs, then the witness).
     pub fn r1cs(&self) -> crate::iden3::r1cs::R1cs {
-        crate::iden3::r1cs::R1cs::from_matrices(&self.matrices, self.num_instance, self.num_variables)
+        crate::iden3::r1cs::R1cs::from_matrices(&self.matrices)
     }
 
     /// Prove with fresh randomness from the operating system. A witness that breaks a constraint
@@ -81,7 +90,7 @@ impl FastProver {
     ) -> Result<Proof, ProverError> {
         check_key(pk, self.num_variables, self.num_instance)?;
         let z = self.assignment(circuit.clone())?;
-        let Ok((a, b)) = qap::evaluate_rows(&self.matrices, self.num_instance, &z, self.domain.size()) else {
+        let Ok((a, b)) = qap::evaluate_rows(&self.matrices, &z, self.domain.size()) else {
             return Err(ProverError::Unsatisfied(super::name_unsatisfied(circuit)?));
         };
         let rows = Rows { a, b, c: None };
@@ -147,7 +156,6 @@ impl HQuery {
 pub(super) fn proof_from_rows(pk: &ProvingKey, domain: &Domain, rows: Rows, z: &[Fr], num_instance: usize, r: Fr, s: Fr) -> Proof {
     let bigints = |v: &[Fr]| v.par_iter().map(|x| x.into_bigint()).collect::<Vec<_>>();
     let zb = bigints(z);
-    let witness = &zb[num_instance..];
     // The QAP (FFTs) and the H MSM on one side, the MSMs over the assignment on the other.
     let (h_acc, (a_acc, (b1_acc, (b2_acc, l_acc)))) = rayon::join(
         || {
@@ -159,12 +167,21 @@ pub(super) fn proof_from_rows(pk: &ProvingKey, domain: &Domain, rows: Rows, z: &
             msm(&pk.h_query, &bigints(&h))
         },
         || {
+            // The assignment's repeated values, found once for the four MSMs over it.
+            let repeats = Repeats::find(&zb);
+            let zd = repeats.without(&zb);
+            let (zd, repeats) = (&zd, &repeats);
             rayon::join(
-                || msm(&pk.a_query, &zb),
+                || msm_with_repeats(&pk.a_query, zd, repeats, 0),
                 || {
                     rayon::join(
-                        || if r.is_zero() { G1Projective::zero() } else { msm(&pk.b_g1_query, &zb) },
-                        || rayon::join(|| msm::<ark_bn254::g2::Config>(&pk.b_g2_query, &zb), || msm(&pk.l_query, witness)),
+                        || if r.is_zero() { G1Projective::zero() } else { msm_with_repeats(&pk.b_g1_query, zd, repeats, 0) },
+                        || {
+                            rayon::join(
+                                || msm_with_repeats::<ark_bn254::g2::Config>(&pk.b_g2_query, zd, repeats, 0),
+                                || msm_with_repeats(&pk.l_query, zd, repeats, num_instance),
+                            )
+                        },
                     )
                 },
             )

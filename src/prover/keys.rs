@@ -37,6 +37,14 @@ pub enum KeyError {
     /// `circuit.json` is missing a field or malformed.
     #[error("circuit.json: {0}")]
     Info(String),
+    /// `matrices.bin` is malformed.
+    #[error("{path}: not a valid matrices file: {reason}")]
+    Matrices {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The bytes are not a valid key (truncated, points off the curve or subgroup).
     #[error("{path}: not a valid key: {source}")]
     Invalid {

@@ -9,7 +9,9 @@ pub mod keys;
 pub mod msm;
 pub mod qap;
 mod preimage;
+pub mod repeats;
 pub mod snarkjs;
+pub mod sparse;
 pub mod zkey;
 
 pub use preimage::PreimageCircuit;
@@ -18,7 +20,7 @@ use ark_bn254::Bn254;
 use ark_groth16::{prepare_verifying_key, Groth16};
 use ark_ff::UniformRand;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal, SynthesisError,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError,
     SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use ark_std::rand::{CryptoRng, RngCore, SeedableRng};
@@ -114,7 +116,7 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Resul
     let (matrices, z) = export(&cs)?;
     fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
-    let Ok((a, b)) = qap::evaluate_rows(&matrices, cs.num_instance_variables(), &z, domain.size()) else {
+    let Ok((a, b)) = qap::evaluate_rows(&matrices, &z, domain.size()) else {
         // Naming the constraint is slow in arkworks (seconds), so it runs only on failure.
         let name = cs.which_is_unsatisfied()?.unwrap_or_else(|| "(unnamed)".into());
         return Err(ProverError::Unsatisfied(name));
@@ -136,7 +138,7 @@ pub fn prove_unchecked<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C
     let (matrices, z) = export(&cs)?;
     fast::check_key(pk, z.len(), cs.num_instance_variables())?;
     let domain = domain_of(&cs)?;
-    let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, cs.num_instance_variables(), &z, domain.size());
+    let [a, b, c] = qap::evaluate_rows_unchecked(&matrices, &z, domain.size());
     Ok(proof_of(pk, &cs, &domain, fast::Rows { a, b, c: Some(c) }, &z))
 }
 
@@ -151,12 +153,12 @@ fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSyst
 }
 
 /// The R1CS matrices `[A, B, C]` and the full assignment `z = (1, inputs, witness)`.
-fn export(cs: &ConstraintSystemRef<Fr>) -> Result<(Vec<Matrix<Fr>>, Vec<Fr>), ProverError> {
+fn export(cs: &ConstraintSystemRef<Fr>) -> Result<(sparse::SparseMatrices, Vec<Fr>), ProverError> {
     let mut matrices = cs.to_matrices()?;
     let r1cs = matrices.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
     let mut assignment = cs.instance_assignment()?;
     assignment.extend(cs.witness_assignment()?);
-    Ok((r1cs, assignment))
+    Ok((sparse::SparseMatrices::from_ark(&r1cs, cs.num_instance_variables(), assignment.len()), assignment))
 }
 
 /// The QAP domain of a synthesized system, as ark-groth16 sizes it.

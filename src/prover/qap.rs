@@ -16,10 +16,10 @@
 //!   cache; the scaling between the two transforms runs there too.
 
 use ark_ff::{FftField, Field, One, Zero};
-use ark_relations::gr1cs::Matrix;
 use rayon::prelude::*;
 
 use super::arith::sub;
+use super::sparse::SparseMatrices;
 use crate::Fr;
 
 /// log2 of the block that the short stages run in: 2^12 elements, 128 KiB, with its twiddles
@@ -309,31 +309,24 @@ fn bit_reverse(i: usize, bits: u32) -> usize {
 }
 
 /// `A z`, `B z` and `C z` padded to `domain_size`, without the satisfaction check.
-pub fn evaluate_rows_unchecked(matrices: &[Matrix<Fr>], num_instance: usize, z: &[Fr], domain_size: usize) -> [Vec<Fr>; 3] {
-    let rows = matrices[0].len();
+pub fn evaluate_rows_unchecked(m: &SparseMatrices, z: &[Fr], domain_size: usize) -> [Vec<Fr>; 3] {
+    let (rows, num_instance) = (m.num_constraints(), m.num_instance);
     assert!(rows + num_instance <= domain_size, "the domain holds every row");
     let mut out: [Vec<Fr>; 3] = std::array::from_fn(|k| {
         let mut v = vec![Fr::zero(); domain_size];
-        v[..rows].par_iter_mut().zip(&matrices[k]).for_each(|(x, row)| *x = dot(row, z));
+        v[..rows].par_iter_mut().enumerate().for_each(|(i, x)| *x = m.dot(k, i, z));
         v
     });
     out[0][rows..rows + num_instance].copy_from_slice(&z[..num_instance]);
     out
 }
 
-/// One row of a matrix times `z`.
-fn dot(row: &[(Fr, usize)], z: &[Fr]) -> Fr {
-    row.iter().fold(Fr::zero(), |acc, (coeff, var)| if coeff.is_one() { acc + z[*var] } else { acc + *coeff * z[*var] })
-}
-
 /// `A z` and `B z` padded to `domain_size` (the instance rows that follow the constraints carry
 /// `z_i` in A, as in libsnark's reduction), or the first constraint `i` with
 /// `(A z)_i (B z)_i != (C z)_i`.
-pub fn evaluate_rows(matrices: &[Matrix<Fr>], num_instance: usize, z: &[Fr], domain_size: usize) -> Result<(Vec<Fr>, Vec<Fr>), usize> {
-    let (ma, mb, mc) = (&matrices[0], &matrices[1], &matrices[2]);
-    let rows = ma.len();
+pub fn evaluate_rows(m: &SparseMatrices, z: &[Fr], domain_size: usize) -> Result<(Vec<Fr>, Vec<Fr>), usize> {
+    let (rows, num_instance) = (m.num_constraints(), m.num_instance);
     assert!(rows + num_instance <= domain_size, "the domain holds every row");
-    let dot = |row: &[(Fr, usize)]| dot(row, z);
     let mut a = vec![Fr::zero(); domain_size];
     let mut b = vec![Fr::zero(); domain_size];
     let bad = a[..rows]
@@ -342,9 +335,9 @@ pub fn evaluate_rows(matrices: &[Matrix<Fr>], num_instance: usize, z: &[Fr], dom
         .enumerate()
         .with_min_len(1024)
         .filter_map(|(i, (ai, bi))| {
-            *ai = dot(&ma[i]);
-            *bi = dot(&mb[i]);
-            (*ai * *bi != dot(&mc[i])).then_some(i)
+            *ai = m.dot(0, i, z);
+            *bi = m.dot(1, i, z);
+            (*ai * *bi != m.dot(2, i, z)).then_some(i)
         })
         .min();
     if let Some(i) = bad {
@@ -359,6 +352,7 @@ mod tests {
     use super::*;
     use ark_ff::UniformRand;
     use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+    use ark_relations::gr1cs::Matrix;
     use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
     use ark_std::rand::{rngs::StdRng, SeedableRng};
 
@@ -383,9 +377,13 @@ mod tests {
         (vec![ma, mb, mc], z)
     }
 
+    fn sparse(m: &[Matrix<Fr>], inputs: usize, z: &[Fr]) -> SparseMatrices {
+        SparseMatrices::from_ark(m, inputs, z.len())
+    }
+
     fn ours(m: &[Matrix<Fr>], inputs: usize, z: &[Fr]) -> Vec<Fr> {
         let d = Domain::new(m[0].len() + inputs).unwrap();
-        let (a, b) = evaluate_rows(m, inputs, z, d.size()).unwrap();
+        let (a, b) = evaluate_rows(&sparse(m, inputs, z), z, d.size()).unwrap();
         d.quotient(a, b)
     }
 
@@ -425,7 +423,7 @@ mod tests {
             let (m, mut z) = random_system(rows, 2, &mut rng);
             z[6 + rows / 2] += Fr::one();
             let d = Domain::new(rows + 2).unwrap();
-            let [a, b, c] = evaluate_rows_unchecked(&m, 2, &z, d.size());
+            let [a, b, c] = evaluate_rows_unchecked(&sparse(&m, 2, &z), &z, d.size());
             let stock = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(&m, 2, rows, &z).unwrap();
             assert_eq!(d.quotient_with(a, b, c), stock, "{rows} rows");
         }
@@ -437,6 +435,6 @@ mod tests {
         let (m, mut z) = random_system(50, 2, &mut rng);
         // Variable 6 + 20 is row 20's C variable.
         z[6 + 20] += Fr::one();
-        assert_eq!(evaluate_rows(&m, 2, &z, 64).unwrap_err(), 20);
+        assert_eq!(evaluate_rows(&sparse(&m, 2, &z), &z, 64).unwrap_err(), 20);
     }
 }
