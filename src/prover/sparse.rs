@@ -147,7 +147,7 @@ impl SparseMatrices {
             out.inner.get_ref().sync_all()
         })()
         .map_err(io)?;
-        let sha = hex(&out.hash.finalize());
+        let sha = hex::encode(out.hash.finalize());
         std::fs::rename(&tmp, path).map_err(io)?;
         Ok(sha)
     }
@@ -164,7 +164,7 @@ impl SparseMatrices {
         if r.read(&mut rest).map_err(|e| bad(e.to_string()))? != 0 {
             return Err(bad("bytes after the matrices".into()));
         }
-        let found = hex(&r.hash.finalize());
+        let found = hex::encode(r.hash.finalize());
         if !found.eq_ignore_ascii_case(sha256) {
             return Err(KeyError::HashMismatch { path: path.to_path_buf(), expected: sha256.to_string(), actual: found });
         }
@@ -245,10 +245,6 @@ fn read_u32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u32>> {
         left -= take;
     }
     Ok(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct HashingReader<R> {
