@@ -11,14 +11,15 @@
 //! is loaded unchecked behind the sha256 `circuit.json` records: read and hashed in one pass.
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use ark_ff::{BigInteger, One, PrimeField, Zero};
 use ark_relations::gr1cs::Matrix;
 use sha2::{Digest, Sha256};
 
-use super::keys::KeyError;
+use super::keys::{sha256_hex, KeyError};
+use crate::files::write_all_atomic;
 use crate::Fr;
 
 /// One matrix's rows: row `i`'s terms are `terms[starts[i]..starts[i + 1]]`.
@@ -118,37 +119,29 @@ impl SparseMatrices {
         })
     }
 
-    /// Write `matrices.bin`; its sha256 (hex).
+    /// Write `matrices.bin` whole or not at all (as the proving key beside it); its sha256 (hex).
     pub fn save(&self, path: &Path) -> Result<String, KeyError> {
-        let io = |source| KeyError::Io { path: path.to_path_buf(), source };
-        let tmp = path.with_extension("bin.partial");
-        let file = std::fs::File::create(&tmp).map_err(io)?;
-        let mut out = HashingWriter { inner: BufWriter::new(file), hash: Sha256::new() };
-        let u64s = |out: &mut HashingWriter<_>, v: &[u64]| -> std::io::Result<()> {
-            v.iter().try_for_each(|x| out.write_all(&x.to_le_bytes()))
-        };
-        (|| -> std::io::Result<()> {
-            out.write_all(MAGIC)?;
-            u64s(&mut out, &[self.num_instance as u64, self.num_variables as u64, self.coefficients.len() as u64])?;
-            for c in &self.coefficients {
-                out.write_all(&c.into_bigint().to_bytes_le())?;
+        let mut out = Vec::with_capacity(32 + 32 * self.coefficients.len() + self.abc.iter().map(|m| 16 + 4 * m.starts.len() + 8 * m.terms.len()).sum::<usize>());
+        out.extend_from_slice(MAGIC);
+        for x in [self.num_instance, self.num_variables, self.coefficients.len()] {
+            out.extend_from_slice(&(x as u64).to_le_bytes());
+        }
+        for c in &self.coefficients {
+            out.extend_from_slice(&c.into_bigint().to_bytes_le());
+        }
+        for m in &self.abc {
+            out.extend_from_slice(&(m.starts.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(m.terms.len() as u64).to_le_bytes());
+            for s in &m.starts {
+                out.extend_from_slice(&s.to_le_bytes());
             }
-            for m in &self.abc {
-                u64s(&mut out, &[m.starts.len() as u64, m.terms.len() as u64])?;
-                for s in &m.starts {
-                    out.write_all(&s.to_le_bytes())?;
-                }
-                for t in &m.terms {
-                    out.write_all(&t.var.to_le_bytes())?;
-                    out.write_all(&t.coeff.to_le_bytes())?;
-                }
+            for t in &m.terms {
+                out.extend_from_slice(&t.var.to_le_bytes());
+                out.extend_from_slice(&t.coeff.to_le_bytes());
             }
-            out.inner.flush()?;
-            out.inner.get_ref().sync_all()
-        })()
-        .map_err(io)?;
-        let sha = hex::encode(out.hash.finalize());
-        std::fs::rename(&tmp, path).map_err(io)?;
+        }
+        let sha = sha256_hex(&out);
+        write_all_atomic(&[(path.to_path_buf(), out)]).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?;
         Ok(sha)
     }
 
@@ -257,23 +250,6 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         Ok(n)
-    }
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hash: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
