@@ -50,6 +50,8 @@ pub struct Api {
     pub l1_seen: Arc<Mutex<L1Seen>>,
     /// The in-process L1, in dev mode.
     pub dev: Option<SharedDevChain>,
+    /// The hold on the proving stage, in dev mode (`POST /v1/dev/prover`).
+    pub prover_hold: Option<crate::prover::ProverHold>,
     /// Submissions per second allowed per client address.
     pub rate: Arc<RateLimit>,
     /// Sealed batches not yet confirmed on L1 beyond which submissions wait (503); 0: no bound.
@@ -140,7 +142,8 @@ pub fn router(api: Api) -> Router {
             .route("/v1/dev/deposits", post(crate::dev_api::deposit))
             .route("/v1/dev/withdraw", post(crate::dev_api::withdraw))
             .route("/v1/dev/l1/{address}", get(crate::dev_api::l1_account))
-            .route("/v1/dev/chain", get(crate::dev_api::chain));
+            .route("/v1/dev/chain", get(crate::dev_api::chain))
+            .route("/v1/dev/prover", post(crate::dev_api::prover));
     }
     r.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(api)
 }
@@ -333,6 +336,7 @@ async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
         "mempool": waiting,
         "next_l1_request": next_request.to_string(),
         "transfers_accepted": api.store.transfer_count().map_err(ApiError::internal)?.to_string(),
+        "prover_held": api.prover_hold.as_ref().is_some_and(|h| h.held()),
     })))
 }
 

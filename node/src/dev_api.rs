@@ -1,6 +1,6 @@
 //! Dev-mode endpoints over the in-process L1, for scripts and tests without an Ethereum client:
 //! queue a DepositNew, Deposit or FullExit as an L1 user would, pull a payout, read an L1
-//! address's balances.
+//! address's balances, hold the proving stage back.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -25,6 +25,13 @@ enum DevRequest {
     Deposit { index: u32, amount: String },
     /// A full exit, sent by the account's owner.
     FullExit { index: u32, owner: String },
+}
+
+/// `POST /v1/dev/prover`: hold the proving stage or let it go on.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProverControl {
+    hold: bool,
 }
 
 /// `POST /v1/dev/withdraw`: the owner pulls `amount_wei` of its pending balance to `to`.
@@ -145,4 +152,14 @@ pub async fn chain(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
         .await
         .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
     Ok(Json(json!({"head": head.to_string(), "sequencer_txs": sent.to_string(), "sequencer_reverts": reverted.to_string()})))
+}
+
+/// Hold the proving stage (`{"hold": true}`: no proof is started until `{"hold": false}`; one
+/// under way finishes), so that sealed batches wait for proof on purpose.
+pub async fn prover(State(api): State<Api>, b: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+    let bytes = body(b)?;
+    let c: ProverControl = serde_json::from_slice(&bytes).map_err(|e| bad(format!("malformed request: {e}")))?;
+    let hold = api.prover_hold.as_ref().ok_or_else(|| ApiError::from_parts(StatusCode::NOT_FOUND, "not_found", "dev mode only"))?;
+    hold.set(c.hold);
+    Ok(Json(json!({"held": hold.held()})))
 }

@@ -219,11 +219,15 @@ impl FleetStage {
         Ok(moved)
     }
 
-    /// Run rounds until `stop`: PostgreSQL failures are reported and retried (a restarted
-    /// server is reconnected), the node's own failures are fatal.
-    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), String> {
+    /// Run rounds until `stop`, none while `hold` is held: PostgreSQL failures are reported and
+    /// retried (a restarted server is reconnected), the node's own failures are fatal.
+    pub fn run(mut self, stop: Arc<AtomicBool>, hold: crate::prover::ProverHold) -> Result<(), String> {
         let mut reported = false;
         while !stop.load(Ordering::Relaxed) {
+            if hold.held() {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
             match self.round() {
                 Ok(moved) => {
                     reported = false;

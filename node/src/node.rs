@@ -29,7 +29,7 @@ use crate::l1::dev_chain::{addresses, SharedDevChain};
 use crate::l1::L1;
 use crate::l1_stage::{L1Seen, L1Stage};
 use crate::metrics::Metrics;
-use crate::prover::ProverStage;
+use crate::prover::{ProverHold, ProverStage};
 use crate::sequencer::Sequencer;
 use crate::store::{root_text, Stage, Store};
 
@@ -391,11 +391,12 @@ fn start<B: L1 + 'static>(
             Ok(())
         }));
     }
+    let hold = ProverHold::default();
     {
-        let stop = stop.clone();
+        let (stop, hold) = (stop.clone(), hold.clone());
         threads.push(match prover {
-            Proving::InProcess(p) => spawn("prover", move || p.run(stop)),
-            Proving::Fleet(f) => spawn("fleet", move || f.run(stop)),
+            Proving::InProcess(p) => spawn("prover", move || p.run(stop, hold)),
+            Proving::Fleet(f) => spawn("fleet", move || f.run(stop, hold)),
         });
     }
     {
@@ -410,6 +411,7 @@ fn start<B: L1 + 'static>(
         metrics,
         ingest: ingest_tx,
         l1_seen: seen,
+        prover_hold: dev.is_some().then_some(hold),
         dev,
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
         max_backlog: cfg.max_backlog,

@@ -4,6 +4,7 @@
 //! checks the proof against the verifying key, and stores the proof, the `submitBatch` call data
 //! and the proved accounts in one transaction.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,25 @@ use zkrollup::{Account, Batch, BatchWitness, Fr, Request, State};
 use crate::metrics::Metrics;
 use crate::sequencer::{params, request_of};
 use crate::store::{root_text, BatchStatus, Stage, Store, StoredBatch};
+
+/// A hold on the proving stage (dev mode's `POST /v1/dev/prover`): while held, the stage
+/// starts no proof (one under way finishes), so that sealed batches pile up on purpose. Tests
+/// and demos use it to reach a backlog, or a kill with batches waiting for proof, whatever the
+/// machine's speed.
+#[derive(Clone, Default)]
+pub struct ProverHold(Arc<AtomicBool>);
+
+impl ProverHold {
+    /// Hold the stage (`true`) or let it go on (`false`).
+    pub fn set(&self, held: bool) {
+        self.0.store(held, Ordering::SeqCst);
+    }
+
+    /// Whether the stage is held.
+    pub fn held(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// Batch `b`'s witness, derived by applying it to `state` (the state before it, which it
 /// advances), checked against the sealed root; and its requests.
@@ -123,10 +143,11 @@ impl ProverStage {
         Ok(Some(witness.batch_id))
     }
 
-    /// Prove batches as they are sealed until `stop` is set; a failure is fatal to the node.
-    pub fn run(mut self, stop: Arc<std::sync::atomic::AtomicBool>) -> Result<(), String> {
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            if self.prove_next()?.is_none() {
+    /// Prove batches as they are sealed until `stop` is set, none while `hold` is held; a
+    /// failure is fatal to the node.
+    pub fn run(mut self, stop: Arc<AtomicBool>, hold: ProverHold) -> Result<(), String> {
+        while !stop.load(Ordering::Relaxed) {
+            if hold.held() || self.prove_next()?.is_none() {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }

@@ -112,12 +112,12 @@ impl Postgres {
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "PostgreSQL does not listen: {}", tail(&log));
+            assert!(start.elapsed() < Duration::from_secs(300), "PostgreSQL does not listen: {}", tail(&log));
             std::thread::sleep(Duration::from_millis(50));
         }
         // Listening comes a moment before accepting logins.
         while !Command::new(self.bin.join("pg_isready")).args(["-h", "127.0.0.1", "-p", &self.port.to_string()]).output().map(|o| o.status.success()).unwrap_or(true) {
-            assert!(start.elapsed() < Duration::from_secs(30), "PostgreSQL does not accept connections: {}", tail(&log));
+            assert!(start.elapsed() < Duration::from_secs(300), "PostgreSQL does not accept connections: {}", tail(&log));
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -52,13 +52,18 @@ async fn concurrent_workers_claim_every_job_exactly_once_oldest_first() {
     assert_eq!((first.batch_id, first.attempt, first.witness.clone()), (1, 1, vec![1u8; 100]));
     q.complete(&first, b"proof 1", 5).await.unwrap();
     // Eight workers, each on its own connection, race for the rest, all starting together.
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    // Each first claims one job and holds it until all eight hold one (so the work is shared
+    // whatever the scheduling), then completes it and races for more.
+    let (start, holding) = (std::sync::Arc::new(tokio::sync::Barrier::new(8)), std::sync::Arc::new(tokio::sync::Barrier::new(8)));
     let workers = (0..8).map(|w| {
-        let (url, start) = (pg.url(), start.clone());
+        let (url, start, holding) = (pg.url(), start.clone(), holding.clone());
         tokio::spawn(async move {
             let q = Queue::connect(&url).await.unwrap();
             start.wait().await;
-            let mut mine = Vec::new();
+            let first = q.claim(&format!("w{w}"), KEY, LONG).await.unwrap().expect("a job for each worker");
+            holding.wait().await;
+            q.complete(&first, format!("proof {}", first.batch_id).as_bytes(), 1).await.unwrap();
+            let mut mine = vec![first.batch_id];
             while let Some(l) = q.claim(&format!("w{w}"), KEY, LONG).await.unwrap() {
                 q.complete(&l, format!("proof {}", l.batch_id).as_bytes(), 1).await.unwrap();
                 mine.push(l.batch_id);
@@ -76,7 +81,7 @@ async fn concurrent_workers_claim_every_job_exactly_once_oldest_first() {
     let proved = q.proved(1, 100).await.unwrap();
     assert_eq!(proved.len(), 60);
     assert!(proved.iter().all(|p| p.proof == format!("proof {}", p.batch_id).as_bytes()));
-    assert!(proved.iter().map(|p| p.worker.clone()).collect::<HashSet<_>>().len() > 2, "the work was shared");
+    assert_eq!(proved.iter().map(|p| p.worker.clone()).collect::<HashSet<_>>().len(), 9, "the work was shared (solo and eight)");
     assert_eq!(q.counts().await.unwrap(), vec![(JobStatus::Proved, 60)]);
 }
 
@@ -85,10 +90,13 @@ async fn only_the_lease_holder_completes_and_an_expired_lease_goes_back_to_the_q
     let pg = Postgres::start();
     let q = Queue::connect(&pg.url()).await.unwrap();
     q.enqueue(&job(1, 3)).await.unwrap();
-    let a = q.claim("a", KEY, Duration::from_millis(1000)).await.unwrap().unwrap();
+    let a = q.claim("a", KEY, LONG).await.unwrap().unwrap();
     assert!(q.claim("b", KEY, LONG).await.unwrap().is_none(), "a leased job is not claimed again");
     assert!(q.requeue_expired().await.unwrap().is_empty(), "not expired yet");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // The lease cut to 100 ms by a heartbeat, and waited out (a wait of at least that long,
+    // however slow the machine).
+    q.heartbeat(&a, Duration::from_millis(100)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(q.requeue_expired().await.unwrap(), vec![(1, JobStatus::Queued)]);
     let b = q.claim("b", KEY, LONG).await.unwrap().unwrap();
     assert_eq!(b.attempt, 2);
@@ -118,13 +126,16 @@ async fn a_heartbeat_keeps_a_lease_past_its_first_expiry() {
     let pg = Postgres::start();
     let q = Queue::connect(&pg.url()).await.unwrap();
     q.enqueue(&job(1, 3)).await.unwrap();
-    let lease = Duration::from_millis(400);
-    let l = q.claim("a", KEY, lease).await.unwrap().unwrap();
-    for _ in 0..6 {
+    let first = Duration::from_millis(300);
+    let l = q.claim("a", KEY, first).await.unwrap().unwrap();
+    // Nothing returns expired leases here until the check below, so each heartbeat finds the
+    // lease held however late it comes; each extends it by a minute from its own moment.
+    for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        q.heartbeat(&l, lease).await.unwrap();
-        assert!(q.requeue_expired().await.unwrap().is_empty());
+        q.heartbeat(&l, LONG).await.unwrap();
     }
+    // 600 ms and more after the claim: past its first expiry, kept by the heartbeats.
+    assert!(q.requeue_expired().await.unwrap().is_empty());
     q.complete(&l, b"proof", 1200).await.unwrap();
     assert_eq!(q.job(1).await.unwrap().attempts, 1);
 }

@@ -173,6 +173,34 @@ impl Node {
         v
     }
 
+    /// Submit a signed transfer, sent again while the node asks to wait (503 with a full
+    /// backlog, 429), as a wallet would; its id.
+    pub fn transfer_when_ready(&self, key: &PrivateKey, from: u32, to: u32, amount: u64, nonce: u64) -> Result<u64, Value> {
+        let start = Instant::now();
+        loop {
+            match self.transfer(key, from, to, amount, nonce) {
+                Err(e) if (e["status"] == 503 || e["status"] == 429) && start.elapsed() < Duration::from_secs(600) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// Wait until `until` holds of the node's status (within ten minutes: only a node that is
+    /// stuck takes that long).
+    pub fn wait_for(&self, what: &str, until: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let s = self.status();
+            if until(&s) {
+                return s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(600), "{what}: not within 10 minutes: {s}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Wait until every sealed batch is confirmed and nothing waits, or panic after `limit`.
     pub fn wait_settled(&self, limit: Duration) -> Value {
         let start = Instant::now();
@@ -235,15 +263,17 @@ pub fn deploy(anvil: &Anvil, keys: &Path, genesis: &Path) -> Value {
 /// How a [`riding_client`] sends.
 #[derive(Clone, Copy)]
 pub struct ClientPlan {
-    /// Transfers to send (1 gwei each).
+    /// Transfers to send at least (1 gwei each).
     pub transfers: u64,
     /// The pause after each.
     pub pause: Duration,
 }
 
-/// A client that rides out the node's deaths, sending `plan.transfers` from `from` to `to`: on
-/// no answer it waits for the node, asks for the sender's pending nonce (as a wallet would, to
-/// learn whether its transfer landed) and goes on. Each acknowledged id goes to `acked`.
+/// A client that rides out the node's deaths, sending from `from` to `to` until `stop` is set,
+/// and at least `plan.transfers` (so a test's traffic lasts as long as the test needs it, and
+/// its count does not depend on how fast the node is): on no answer it waits for the node, asks
+/// for the sender's pending nonce (as a wallet would, to learn whether its transfer landed) and
+/// goes on. Each acknowledged id goes to `acked`.
 pub fn riding_client(url: &Mutex<String>, domain: Fr, from: u32, to: u32, plan: ClientPlan, stop: &AtomicBool, acked: &Mutex<Vec<u64>>) {
     let agent: ureq::Agent =
         ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(5))).build().into();
@@ -254,7 +284,7 @@ pub fn riding_client(url: &Mutex<String>, domain: Fr, from: u32, to: u32, plan: 
     };
     let mut nonce: Option<u64> = None;
     let mut sent = 0;
-    while !stop.load(Ordering::Relaxed) && sent < plan.transfers {
+    while sent < plan.transfers || !stop.load(Ordering::Relaxed) {
         let n = match nonce {
             Some(n) => n,
             None => match get_json(&format!("/v1/accounts/{from}")) {
@@ -291,25 +321,44 @@ pub fn riding_client(url: &Mutex<String>, domain: Fr, from: u32, to: u32, plan: 
     }
 }
 
+/// The stages whose work a status shows under way: accepting (transfers arrived in the last
+/// polls, in `recent`, or wait unsealed), proving, and submitting or waiting for confirmations.
+fn busy_stages(status: &Value, recent: &VecDeque<u64>) -> Vec<&'static str> {
+    let n = |k: &str| status[k].as_str().map_or(0, |v| v.parse::<u64>().unwrap());
+    [
+        ("accepting", status["mempool"].as_u64().unwrap_or(0) > 0 || recent.front() != recent.back()),
+        ("proving", n("last_sealed") > n("last_proved")),
+        ("submitting or waiting", n("last_proved") > n("last_confirmed")),
+    ]
+    .into_iter()
+    .filter_map(|(stage, busy)| busy.then_some(stage))
+    .collect()
+}
+
 /// Kill `node` with SIGKILL at random moments and restart it each time (publishing its URL in
-/// `url`): at least `min_kills` times, and on until the kills have met accepting, proving, and
-/// submitting or waiting for confirmations (at most 40). `now_and_then` runs every 50 ms while
-/// the node runs; `before_restart(kill)` after each kill, before the restart. The stages met.
+/// `url`): at least `min_kills` times, and until the kills have met accepting, proving, and
+/// submitting or waiting for confirmations. A life lasts a random time; while a stage is still
+/// unmet, it goes on until the status shows an unmet stage at work, so that every stage is met
+/// whatever the machine's speed. The traffic ([`riding_client`]s) must go on until `all_met`,
+/// which this sets once every stage is met. `now_and_then(kill, node, rng)` runs every 50 ms
+/// while the node runs; `before_restart(kill)` after each kill, before the restart. The stages
+/// met.
 pub fn kill_at_random(
     node: &mut Node,
     url: &Mutex<String>,
     rng: &mut impl rand::Rng,
     min_kills: usize,
-    mut now_and_then: impl FnMut(&Node, &mut dyn rand::RngCore),
+    all_met: &AtomicBool,
+    mut now_and_then: impl FnMut(usize, &Node, &mut dyn rand::RngCore),
     mut before_restart: impl FnMut(usize),
 ) -> HashSet<&'static str> {
+    const ALL: usize = 3;
     let mut stages_hit: HashSet<&'static str> = HashSet::new();
     let mut proved_at: Vec<u64> = Vec::new();
     for kill in 0.. {
-        if kill >= min_kills && stages_hit.len() == 3 {
+        if kill >= min_kills && stages_hit.len() == ALL {
             break;
         }
-        assert!(kill < 40, "40 kills met only {stages_hit:?}");
         let run_for = Duration::from_millis(rng.gen_range(300..2500));
         let start = Instant::now();
         let mut last = Value::Null;
@@ -317,14 +366,19 @@ pub fn kill_at_random(
         let mut inner = rand::rngs::StdRng::seed_from_u64(rng.gen());
         // A proof can take longer than most lives on a busy machine (the prover runs at the
         // lowest priority): when three lives in a row proved nothing, this one lasts until a
-        // proof lands (at most a minute), so the run always moves on.
+        // proof lands, so the run always moves on.
         let proved = |v: &Value| v["last_proved"].as_str().map_or(0, |p| p.parse::<u64>().unwrap());
         let stalled = proved_at.len() >= 3 && proved_at[proved_at.len() - 3] == proved_at[proved_at.len() - 1];
         let proved_before = proved_at.last().copied().unwrap_or(0);
-        while start.elapsed() < run_for
-            || (stalled && proved(&last) == proved_before && start.elapsed() < Duration::from_secs(60))
-        {
-            now_and_then(node, &mut inner);
+        loop {
+            let random_life_over = start.elapsed() >= run_for && !(stalled && proved(&last) == proved_before);
+            let meets_unmet = stages_hit.len() == ALL || busy_stages(&last, &recent).iter().any(|s| !stages_hit.contains(s));
+            if random_life_over && meets_unmet {
+                break;
+            }
+            // Only a node that is stuck takes this long to prove or to reach an unmet stage.
+            assert!(start.elapsed() < Duration::from_secs(600), "kill {kill}: no progress or unmet stage in 10 minutes (met {stages_hit:?}): {last}");
+            now_and_then(kill, node, &mut inner);
             last = node.status();
             recent.push_back(last["transfers_accepted"].as_str().unwrap().parse().unwrap());
             if recent.len() > 6 {
@@ -334,18 +388,11 @@ pub fn kill_at_random(
         }
         proved_at.push(proved(&last));
         // What was in flight when the kill came.
-        let n = |k: &str| last[k].as_str().map_or(0, |v| v.parse::<u64>().unwrap());
-        for (stage, busy) in [
-            // Accepting: transfers arrived in the last 300 ms or so, or wait unsealed.
-            ("accepting", last["mempool"].as_u64().unwrap_or(0) > 0 || recent.front() != recent.back()),
-            ("proving", n("last_sealed") > n("last_proved")),
-            ("submitting or waiting", n("last_proved") > n("last_confirmed")),
-        ] {
-            if busy {
-                stages_hit.insert(stage);
-            }
+        stages_hit.extend(busy_stages(&last, &recent));
+        if stages_hit.len() == ALL {
+            all_met.store(true, Ordering::Relaxed);
         }
-        eprintln!("kill {kill} after {run_for:?}: {last}");
+        eprintln!("kill {kill} after {:?}: {last}", start.elapsed());
         node.kill();
         before_restart(kill);
         node.restart();

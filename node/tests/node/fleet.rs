@@ -6,12 +6,12 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::{genesis, riding_client, ClientPlan, Node};
+use crate::common::{genesis, key, riding_client, ClientPlan, Node};
 use crate::lan::Lan;
 use zkrollup_fleet::queue::{JobRow, JobStatus, Queue};
 
@@ -29,13 +29,32 @@ fn worker_binary() -> PathBuf {
 }
 
 /// A worker process, killed when dropped.
-pub struct Worker(Child);
+pub struct Worker {
+    child: Child,
+    /// The name it works under.
+    pub name: String,
+}
 
 impl Worker {
     /// SIGKILL it.
     pub fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Pause it where it stands (SIGSTOP): it claims nothing, and a lease it holds expires.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Let a paused worker go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(ok.success(), "kill -{signal} {}", self.name);
     }
 }
 
@@ -48,14 +67,6 @@ impl Drop for Worker {
 /// Clients sending transfers, riding out the node's restarts.
 pub struct Traffic {
     clients: Vec<JoinHandle<()>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Traffic {
-    /// Whether every client has sent all it had to.
-    pub fn done(&self) -> bool {
-        self.clients.iter().all(JoinHandle::is_finished)
-    }
 }
 
 /// PostgreSQL, a node proving through it, and the test's own connection to the queue.
@@ -98,7 +109,7 @@ impl Fleet {
         c.args(["--db", &self.db, "--keys-from", &self.node.url, "--cache", cache.to_str().unwrap()])
             .args(["--threads", "1", "--lease-secs", &lease_secs.to_string(), "--name", name])
             .stderr(Stdio::inherit());
-        Worker(c.spawn().unwrap())
+        Worker { child: c.spawn().unwrap(), name: name.to_string() }
     }
 
     /// A worker on this machine, its leases lasting `lease_secs`.
@@ -114,15 +125,16 @@ impl Fleet {
     /// Every account sends `each` transfers to the next, a pause of `pause_ms` after each.
     pub fn traffic(&self, each: u64, pause_ms: u64) -> Traffic {
         let domain = self.node.domain();
-        let stop = Arc::new(AtomicBool::new(false));
         let clients = (1..=ACCOUNTS)
             .map(|from| {
-                let (url, stop) = (self.url.clone(), stop.clone());
+                let url = self.url.clone();
                 let plan = ClientPlan { transfers: each, pause: Duration::from_millis(pause_ms) };
+                // Stopped from the start: the client sends its `each` and no more.
+                let stop = AtomicBool::new(true);
                 std::thread::spawn(move || riding_client(&url, domain, from, from % ACCOUNTS + 1, plan, &stop, &Mutex::new(Vec::new())))
             })
             .collect();
-        Traffic { clients, stop }
+        Traffic { clients }
     }
 
     /// A connection of the test's own (a fresh one: PostgreSQL may have restarted).
@@ -159,6 +171,49 @@ impl Fleet {
         }
     }
 
+    /// Make `who` prove a batch, whatever the machine's speed: the other workers are paused
+    /// (SIGSTOP), one more transfer makes a new batch, and the test waits until `who` has proved
+    /// a batch sealed after that moment (while the others are paused every job is `who`'s, a
+    /// paused one's expired lease included); then the others go on. The batch.
+    pub fn prove_alone(&self, who: &Worker, others: &[&Worker]) -> u64 {
+        for w in others {
+            w.pause();
+        }
+        let sealed: u64 = self.node.status()["last_sealed"].as_str().unwrap().parse().unwrap();
+        self.one_more_transfer();
+        let q = self.queue();
+        let start = Instant::now();
+        let batch = loop {
+            let proved = self.rt.block_on(q.proved(sealed + 1, 1000)).unwrap();
+            if let Some(p) = proved.iter().find(|p| p.worker == who.name) {
+                break p.batch_id;
+            }
+            assert!(start.elapsed() < Duration::from_secs(600), "{} alone proved no batch after {sealed} in 10 minutes", who.name);
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for w in others {
+            w.resume();
+        }
+        batch
+    }
+
+    /// One transfer from account 1 at its pending nonce, sent again while a client's transfer
+    /// takes that nonce first or the node asks to wait.
+    fn one_more_transfer(&self) {
+        let start = Instant::now();
+        loop {
+            let (_, a) = self.node.get("/v1/accounts/1");
+            let nonce = a["pending_nonce"].as_str().unwrap().parse().unwrap();
+            match self.node.transfer(&key(1), 1, 2, 1, nonce) {
+                Ok(_) => return,
+                Err(e) if e["status"] == 503 || e["status"] == 429 || e["body"]["rule"] == "wrong_nonce" => {}
+                Err(e) => panic!("one more transfer: {e}"),
+            }
+            assert!(start.elapsed() < Duration::from_secs(600), "no transfer accepted in 10 minutes");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The node's `/metrics` text.
     pub fn metrics(&self) -> String {
         self.node.get("/metrics").1.as_str().unwrap().to_string()
@@ -169,16 +224,10 @@ impl Fleet {
     /// verified, and confirmed on L1 by exactly one transaction; L1's root is the node's. The
     /// number of batches.
     pub fn finish(&self, traffic: Traffic, min_batches: u64) -> u64 {
-        let start = Instant::now();
-        while !traffic.done() {
-            assert!(start.elapsed() < Duration::from_secs(300), "the clients did not finish in 5 minutes");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        traffic.stop.store(true, Ordering::Relaxed);
         for c in traffic.clients {
             c.join().expect("a client failed");
         }
-        let s = self.node.wait_settled(Duration::from_secs(300));
+        let s = self.node.wait_settled(Duration::from_secs(600));
         assert_eq!(s["node_root"], s["l1_root"], "{s}");
         let last: u64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
         assert!(last >= min_batches, "{last} batches, expected at least {min_batches}");
@@ -196,11 +245,12 @@ impl Fleet {
 #[test]
 fn a_worker_killed_mid_proof_loses_its_job_to_another_and_its_late_result_is_refused() {
     let fleet = Fleet::start();
+    // a alone at first, so that it is sure to take a job.
     let mut a = fleet.worker("a", 3);
-    let _b = fleet.worker("b", 3);
     let traffic = fleet.traffic(8, 300);
-    let (batch, lease) = fleet.leased_by("a", Duration::from_secs(120));
+    let (batch, lease) = fleet.leased_by("a", Duration::from_secs(600));
     a.kill();
+    let _b = fleet.worker("b", 3);
     let last = fleet.finish(traffic, 16);
 
     let job = fleet.job(batch);

@@ -11,7 +11,8 @@ use zkrollup_fleet::queue::{JobStatus, Lease, Queue};
 
 use crate::fleet::Fleet;
 
-const LONG: Duration = Duration::from_secs(120);
+/// Only a fleet that is stuck takes this long.
+const LONG: Duration = Duration::from_secs(600);
 
 /// Claim a job as a worker named "liar" would (the queue's own API), waiting for one.
 fn claim(fleet: &Fleet, q: &Queue) -> Lease {
@@ -19,7 +20,7 @@ fn claim(fleet: &Fleet, q: &Queue) -> Lease {
     loop {
         let keys = fleet.rt.block_on(q.queued_keys()).unwrap();
         if let Some(key) = keys.first() {
-            if let Some(lease) = fleet.rt.block_on(q.claim("liar", key, Duration::from_secs(60))).unwrap() {
+            if let Some(lease) = fleet.rt.block_on(q.claim("liar", key, LONG)).unwrap() {
                 return lease;
             }
         }
@@ -36,19 +37,19 @@ fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
     let fleet = Fleet::start();
     let traffic = fleet.traffic(6, 200);
     let q = fleet.queue();
-    // No honest worker yet: the liar takes batches 1 and 2.
-    let (one, two) = (claim(&fleet, &q), claim(&fleet, &q));
-    assert_eq!((one.batch_id, two.batch_id), (1, 2));
+    // No honest worker yet: the liar takes batches 1, 2 and 3, and holds 3 (a long lease) until
+    // it has another batch's real proof to hand in for it.
+    let (one, two, three) = (claim(&fleet, &q), claim(&fleet, &q), claim(&fleet, &q));
+    assert_eq!((one.batch_id, two.batch_id, three.batch_id), (1, 2, 3));
     fleet.rt.block_on(q.complete(&one, b"not a proof", 1)).unwrap();
     let points = Proof { a: ark_bn254::G1Affine::generator(), b: ark_bn254::G2Affine::generator(), c: ark_bn254::G1Affine::generator() };
     let mut bytes = Vec::new();
     points.serialize_compressed(&mut bytes).unwrap();
     fleet.rt.block_on(q.complete(&two, &bytes, 1)).unwrap();
     let _honest = fleet.worker("honest", 10);
-    // Once batches 1 and 2 are proved for real, the liar hands 1's proof in for a later batch.
-    fleet.wait_for("batches 1 and 2 proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p.parse::<u64>().unwrap() >= 2));
+    // Once batch 1 is proved for real, the liar hands its proof in for batch 3.
+    fleet.wait_for("batch 1 proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p.parse::<u64>().unwrap() >= 1));
     let real = fleet.rt.block_on(q.proved(1, 1)).unwrap().remove(0);
-    let three = claim(&fleet, &q);
     fleet.rt.block_on(q.complete(&three, &real.proof, 1)).unwrap();
     fleet.finish(traffic, 12);
 
@@ -66,19 +67,21 @@ fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
 #[test]
 fn postgres_restarted_mid_run_loses_nothing() {
     let fleet = Fleet::start();
-    let _a = fleet.worker("a", 10);
-    let _b = fleet.worker("b", 10);
+    let a = fleet.worker("a", 10);
+    let b = fleet.worker("b", 10);
     let traffic = fleet.traffic(8, 250);
     fleet.wait_for("a batch proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p != "0"));
+    // While a holds a lease (b paused meanwhile, so that a is sure to take one).
+    b.pause();
     fleet.leased_by("a", LONG);
+    b.resume();
     fleet.pg.restart();
-    let proved_before: u64 = fleet.node.status()["last_proved"].as_str().unwrap().parse().unwrap();
-    let last = fleet.finish(traffic, 16);
-    assert!(last > proved_before, "nothing was proved after the restart");
-    // Both workers came back: each proved a batch after the restart.
-    for w in ["a", "b"] {
-        assert!((proved_before + 1..=last).any(|b| fleet.job(b).worker.as_deref() == Some(w)), "worker {w} proved nothing after the restart");
+    let sealed_before: u64 = fleet.node.status()["last_sealed"].as_str().unwrap().parse().unwrap();
+    // Both workers come back: each proves a batch sealed after the restart.
+    for (w, other) in [(&a, &b), (&b, &a)] {
+        assert!(fleet.prove_alone(w, &[other]) > sealed_before);
     }
+    fleet.finish(traffic, 16);
 }
 
 /// The node killed with SIGKILL while workers hold leases, and restarted after they handed
@@ -86,8 +89,8 @@ fn postgres_restarted_mid_run_loses_nothing() {
 #[test]
 fn the_node_killed_with_jobs_out_takes_their_proofs_after_its_restart() {
     let mut fleet = Fleet::start();
+    // a alone until the node is down, so that it is sure to hold a job then.
     let _a = fleet.worker("a", 10);
-    let _b = fleet.worker("b", 10);
     let traffic = fleet.traffic(8, 250);
     fleet.wait_for("a batch proved", LONG, |s| s["last_proved"].as_str().is_some_and(|p| p != "0"));
     let (out, _) = fleet.leased_by("a", LONG);
@@ -100,6 +103,7 @@ fn the_node_killed_with_jobs_out_takes_their_proofs_after_its_restart() {
     }
     fleet.node.restart();
     *fleet.url.lock().unwrap() = fleet.node.url.clone();
+    let _b = fleet.worker("b", 10);
     let last = fleet.finish(traffic, 16);
     assert!(last > out);
     let job = fleet.job(out);
