@@ -21,7 +21,7 @@ fn workload(n: usize) -> (State, Batch, BatchParams) {
     let keys: Vec<PrivateKey> = (0..2 * n).map(|i| PrivateKey::from_bytes([i as u8 + 1; 32])).collect();
     let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0))).collect();
     let state = State::from_accounts(DEPTH, accounts).unwrap();
-    let params = BatchParams::new(n);
+    let params = BatchParams::new(n, Fr::from(1u64));
     let transfers =
         (0..n).map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1_000 + i as u64, 0, params.domain)).collect();
     (state, Batch::new(transfers), params)

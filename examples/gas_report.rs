@@ -78,7 +78,7 @@ fn main() {
     .concat();
     let (rollup, deploy_rollup) = chain.deploy_value(account(1), &contracts["ZKRollup"].bytecode, &ctor, gwei(g.total));
     let domain = Fr::from_be_bytes_mod_order(&chain.view_word(rollup, selector("domain()")));
-    let params = |id: u64| BatchParams::new(n).with_l1_slots(m).with_domain(domain).with_batch_id(id);
+    let params = |id: u64| BatchParams::new(n, domain).with_l1_slots(m).with_batch_id(id);
     let user = |i: usize| account(0xA0 + i as u8);
     let owner = |i: usize| account(0xB0 + i as u8);
     let bytes20 = |a: Address| a.0 .0;

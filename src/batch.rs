@@ -104,9 +104,10 @@ pub struct BatchParams {
 }
 
 impl BatchParams {
-    /// `batch_size` L2 slots, no L1 slots, domain 0, batch 1.
-    pub fn new(batch_size: usize) -> Self {
-        BatchParams { batch_size, l1_slots: 0, domain: Fr::from(0u64), batch_id: 1 }
+    /// `batch_size` L2 slots, no L1 slots, batch 1, in `domain` (the deployment's; there is no
+    /// default, since a signature or proof made for another domain fails on chain).
+    pub fn new(batch_size: usize, domain: Fr) -> Self {
+        BatchParams { batch_size, l1_slots: 0, domain, batch_id: 1 }
     }
 
     /// The same parameters with `l1_slots` L1 slots.

@@ -16,7 +16,7 @@
 //! let alice = PrivateKey::from_bytes([1; 32]);
 //! let bob = PrivateKey::from_bytes([2; 32]);
 //! let mut state = State::from_accounts(2, vec![(1, Account::new(alice.public_key(), 100, 0))]).unwrap();
-//! let params = BatchParams::new(2).with_l1_slots(1).with_domain(7u64.into()).with_batch_id(1);
+//! let params = BatchParams::new(2, 7u64.into()).with_l1_slots(1).with_batch_id(1);
 //! let b = bob.public_key();
 //! let batch = Batch::new(vec![
 //!     Transfer::signed(&alice, 1, 2, 30, 0, params.domain), // to Bob's new account

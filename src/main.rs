@@ -354,9 +354,8 @@ enum Command {
         /// The sender's current nonce.
         #[arg(long)]
         nonce: u64,
-        /// The deployment's domain, a field element in decimal.
-        #[arg(long, default_value = "0")]
-        domain: String,
+        #[command(flatten)]
+        domain: DomainArgs,
     },
 }
 
@@ -508,6 +507,34 @@ impl ShapeArgs {
     }
 }
 
+/// Which deployment a signature or a batch's public data is for. Required: what is signed or
+/// proved for another domain fails on chain (there is no default, SPEC-v2 section 8).
+#[derive(clap::Args)]
+struct DomainArgs {
+    /// The deployment's domain, a field element in decimal (the contract's `domain()`).
+    #[arg(long, required_unless_present = "deployment", conflicts_with = "deployment")]
+    domain: Option<String>,
+    /// Or the deployment file `zkrollup node deploy --out FILE` wrote: its `domain`.
+    #[arg(long)]
+    deployment: Option<PathBuf>,
+}
+
+impl DomainArgs {
+    /// The domain given, or read from the deployment file.
+    fn domain(&self) -> Result<Fr> {
+        match (&self.domain, &self.deployment) {
+            (Some(d), _) => parse_fr(d).context("--domain"),
+            (None, Some(path)) => {
+                let what = || format!("deployment file {}", path.display());
+                let v: serde_json::Value = serde_json::from_str(&read(path)?).with_context(what)?;
+                let d = v["domain"].as_str().with_context(|| format!("{}: no \"domain\" string", what()))?;
+                parse_fr(d).with_context(|| format!("{}: domain", what()))
+            }
+            (None, None) => bail!("--domain or --deployment is required"),
+        }
+    }
+}
+
 /// What a batch is made of besides the state: its files and its header.
 #[derive(clap::Args)]
 struct BatchInputs {
@@ -517,9 +544,8 @@ struct BatchInputs {
     /// The batch file: L2 transfers and withdrawals (fewer than N are padded).
     #[arg(long)]
     batch: PathBuf,
-    /// The deployment's domain, a field element in decimal (the contract's `domain()`).
-    #[arg(long, default_value = "0")]
-    domain: String,
+    #[command(flatten)]
+    domain: DomainArgs,
     /// The batch's number in the chain (the contract's `batchCount() + 1`).
     #[arg(long, default_value_t = 1)]
     batch_id: u64,
@@ -533,9 +559,8 @@ impl BatchInputs {
             None => Vec::new(),
         };
         let b = parse_batch(&read(&self.batch)?).with_context(|| format!("batch file {}", self.batch.display()))?;
-        let params = BatchParams::new(batch_size)
+        let params = BatchParams::new(batch_size, self.domain.domain()?)
             .with_l1_slots(l1_slots)
-            .with_domain(parse_domain(&self.domain)?)
             .with_batch_id(self.batch_id);
         Ok((b.with_requests(requests), params))
     }
@@ -665,7 +690,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Sign { private_key, from, to, amount, nonce, domain } => {
             let key = parse_private_key(&private_key)?;
-            let t = Transfer::signed(&key, from, to, amount, nonce, parse_domain(&domain)?);
+            let t = Transfer::signed(&key, from, to, amount, nonce, domain.domain()?);
             println!("{}", serde_json::to_string_pretty(&transfer_entry(&t))?);
             Ok(())
         }
@@ -682,10 +707,6 @@ fn run_sibling(program: &str, package: &str, args: &[std::ffi::OsString]) -> Res
     }
     let status = std::process::Command::new(&node).args(args).status().with_context(|| format!("cannot run {}", node.display()))?;
     std::process::exit(status.code().unwrap_or(1));
-}
-
-fn parse_domain(s: &str) -> Result<Fr> {
-    parse_fr(s).context("--domain")
 }
 
 fn parse_private_key(hex_key: &str) -> Result<PrivateKey> {
@@ -842,7 +863,8 @@ fn demo(shape: Shape, accounts: usize, with_proof: bool) -> Result<()> {
 
     // L1: a new account, a deposit, a full exit, then deposits; L2: a transfer from the new
     // account, a withdrawal, then transfers between the signers.
-    let params = BatchParams::new(batch_size).with_l1_slots(l1_slots);
+    let params = BatchParams::new(batch_size, demo_domain()).with_l1_slots(l1_slots);
+    println!("domain: {} (the demo's own; a deployment's is its contract's domain())", fr_to_decimal(params.domain));
     let owner = [0x11; 20];
     let newcomer = PrivateKey::from_bytes(demo_key_bytes(usize::MAX >> 1));
     let new_index = genesis.next_index;
@@ -1271,6 +1293,15 @@ fn info_cmd(shape: Shape, json: bool) -> Result<()> {
         println!("Groth16 domain:           2^{} ({:.1}% full)", domain.trailing_zeros(), 100.0 * (constraints + 2) as f64 / domain as f64);
     }
     Ok(())
+}
+
+/// The demo's domain: a fixed field element of full width, standing for the one a deployment's
+/// contract computes (`keccak256(chainid, address) mod r`), so the demo signs and proves as a
+/// real deployment would (never for domain 0).
+fn demo_domain() -> Fr {
+    use ark_ff::PrimeField;
+    use sha2::Digest;
+    Fr::from_be_bytes_mod_order(&sha2::Sha256::digest(b"zkrollup demo domain"))
 }
 
 fn demo_key_bytes(i: usize) -> [u8; 32] {

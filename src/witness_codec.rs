@@ -291,7 +291,7 @@ mod tests {
             vec![(1, Account::new(key(1).public_key(), 100, 0)), (5, Account::new(key(5).public_key(), 7, 3))],
         )
         .unwrap();
-        let params = BatchParams::new(4).with_l1_slots(4).with_domain(Fr::from(99u64)).with_batch_id(12);
+        let params = BatchParams::new(4, Fr::from(99u64)).with_l1_slots(4).with_batch_id(12);
         let k6 = key(6).public_key();
         let requests =
             vec![Request::deposit_new(6, 30, (k6.x(), k6.y()), [6; 20]), Request::deposit(5, 2, [5; 20]), Request::full_exit(6, [6; 20])];

@@ -31,7 +31,7 @@ fn batch(depth: usize, n: usize) -> BatchWitness {
         vec![(1, Account::new(key(1).public_key(), 100, 0)), (5, Account::new(key(5).public_key(), 7, 3))],
     )
     .unwrap();
-    let params = BatchParams::new(n).with_l1_slots(M).with_domain(Fr::from(DOMAIN)).with_batch_id(BATCH_ID);
+    let params = BatchParams::new(n, Fr::from(DOMAIN)).with_l1_slots(M).with_batch_id(BATCH_ID);
     let mut transfers = vec![Transfer::signed(&key(1), 1, 5, 60, 0, params.domain), Transfer::signed(&key(5), 5, 0, 9, 3, params.domain)];
     if n > 2 {
         transfers.push(Transfer::signed(&key(5), 5, 5, 60, 4, params.domain));

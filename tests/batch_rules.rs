@@ -31,7 +31,7 @@ fn state() -> State {
 }
 
 fn params() -> BatchParams {
-    BatchParams::new(N).with_l1_slots(M).with_domain(Fr::from(77u64))
+    BatchParams::new(N, Fr::from(77u64)).with_l1_slots(M)
 }
 
 fn send(from: u8, to: u32, amount: u64, nonce: u64) -> Transfer {

@@ -5,6 +5,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The domain the transfers and batches here are for (there is no default).
+const DOMAIN: &str = "4242";
+
 fn zkrollup(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zkrollup")).args(args).output().expect("binary runs")
 }
@@ -28,7 +31,7 @@ fn setup(dir: &Path, amount: u64) -> (std::path::PathBuf, std::path::PathBuf) {
         {"index": 2, "pubkey": bob["pubkey"], "balance": "0", "nonce": "0"},
     ]});
     let transfer = stdout_json(&zkrollup(&[
-        "sign", "--private-key", alice["private_key"].as_str().unwrap(),
+        "sign", "--domain", DOMAIN, "--private-key", alice["private_key"].as_str().unwrap(),
         "--from", "1", "--to", "2", "--amount", &amount.to_string(), "--nonce", "0",
     ]));
     let (state_path, batch_path) = (dir.join("state.json"), dir.join("batch.json"));
@@ -42,7 +45,7 @@ fn keygen_sign_apply_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let (state, batch) = setup(dir.path(), 40);
     let out = dir.path().join("out");
-    let run = zkrollup(&["apply", "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
+    let run = zkrollup(&["apply", "--domain", DOMAIN, "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8(run.stdout).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -111,7 +114,7 @@ fn invalid_batch_prints_one_line_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (state, batch) = setup(dir.path(), 101);
     let out = dir.path().join("out");
-    let run = zkrollup(&["apply", "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
+    let run = zkrollup(&["apply", "--domain", DOMAIN, "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
     assert!(!run.status.success());
     let err = String::from_utf8(run.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -127,12 +130,12 @@ fn malformed_inputs_are_clear_errors_not_panics() {
     std::fs::write(&garbage, "{\"depth\": 2, \"accounts\": [").unwrap();
     let out = dir.path().join("out");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["apply", "--state", p(&garbage), "--batch", p(&batch), "--out", p(&out)], "malformed JSON"),
-        (vec!["apply", "--state", "/no/such/file", "--batch", p(&batch), "--out", p(&out)], "cannot read /no/such/file"),
+        (vec!["apply", "--domain", DOMAIN, "--state", p(&garbage), "--batch", p(&batch), "--out", p(&out)], "malformed JSON"),
+        (vec!["apply", "--domain", DOMAIN, "--state", "/no/such/file", "--batch", p(&batch), "--out", p(&out)], "cannot read /no/such/file"),
         (vec!["apply", "--state", p(&state), "--batch", p(&batch), "--domain", "x", "--out", p(&out)], "--domain"),
-        (vec!["apply", "--state", p(&state), "--batch", p(&batch), "--batch-size", "0", "--out", p(&out)], "--batch-size"),
-        (vec!["apply", "--state", p(&state), "--requests", p(&garbage), "--batch", p(&batch), "--out", p(&out)], "requests file"),
-        (vec!["sign", "--private-key", "abcd", "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"], "32 bytes"),
+        (vec!["apply", "--domain", DOMAIN, "--state", p(&state), "--batch", p(&batch), "--batch-size", "0", "--out", p(&out)], "--batch-size"),
+        (vec!["apply", "--domain", DOMAIN, "--state", p(&state), "--requests", p(&garbage), "--batch", p(&batch), "--out", p(&out)], "requests file"),
+        (vec!["sign", "--domain", DOMAIN, "--private-key", "abcd", "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"], "32 bytes"),
         (vec!["keygen", "--private-key", "zz"], "not hex"),
         (vec!["export-verifier", "--keys", "/no/such/dir", "--out", p(&out)], "/no/such/dir/circuit.json"),
         (vec!["calldata", "--proof", p(&garbage), "--public-data", p(&garbage)], "proof file"),
@@ -144,6 +147,47 @@ fn malformed_inputs_are_clear_errors_not_panics() {
         assert!(err.contains(expected), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+    assert!(!out.exists());
+}
+
+/// No default domain (SPEC-v2 section 8): `sign`, `apply` and `prove` refuse to run without
+/// `--domain` or `--deployment`; a deployment file as `zkrollup node deploy --out` writes it
+/// gives the public data its domain gives by hand; a file without a domain is named.
+#[test]
+fn the_domain_is_required_or_read_from_a_deployment_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, batch) = setup(dir.path(), 10);
+    let out = dir.path().join("out");
+    let key = "11".repeat(32);
+    for args in [
+        vec!["sign", "--private-key", &key, "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"],
+        vec!["apply", "--state", p(&state), "--batch", p(&batch), "--out", p(&out)],
+        vec!["prove", "--keys", "/no/such/dir", "--state", p(&state), "--batch", p(&batch), "--out", p(&out)],
+    ] {
+        let run = zkrollup(&args);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--domain"), "{args:?}: {err}");
+    }
+    let deployment = dir.path().join("deployment.json");
+    let file = serde_json::json!({"verifier": format!("0x{}", "01".repeat(20)), "rollup": format!("0x{}", "02".repeat(20)), "block": 7, "domain": DOMAIN, "value_wei": "0", "gas_used": 1});
+    std::fs::write(&deployment, file.to_string()).unwrap();
+    let (by_hand, from_file) = (dir.path().join("by_hand"), dir.path().join("from_file"));
+    let run = zkrollup(&["apply", "--domain", DOMAIN, "--state", p(&state), "--batch", p(&batch), "--out", p(&by_hand)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = zkrollup(&["apply", "--deployment", p(&deployment), "--state", p(&state), "--batch", p(&batch), "--out", p(&from_file)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let read = |d: &Path| std::fs::read_to_string(d.join("public_data.hex")).unwrap();
+    assert_eq!(read(&by_hand), read(&from_file));
+    // Both at once, and a file without a domain, are refused by name.
+    let run = zkrollup(&["apply", "--domain", DOMAIN, "--deployment", p(&deployment), "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    let bare = dir.path().join("bare.json");
+    std::fs::write(&bare, r#"{"rollup": "0x0202020202020202020202020202020202020202"}"#).unwrap();
+    let run = zkrollup(&["sign", "--deployment", p(&bare), "--private-key", &key, "--from", "1", "--to", "2", "--amount", "1", "--nonce", "0"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("bare.json") && err.contains("no \"domain\""), "{err}");
     assert!(!out.exists());
 }
 
@@ -250,7 +294,7 @@ fn setup_prove_verify_info_from_the_command_line() {
     }
     let (state, batch) = setup(dir.path(), 40);
     let out = dir.path().join("out");
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out), "--threads", "1"]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out), "--threads", "1"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     for f in ["proof.json", "public.json", "public_data.hex", "state.json"] {
         assert!(out.join(f).is_file(), "{f}");
@@ -297,7 +341,7 @@ fn setup_prove_verify_info_from_the_command_line() {
     bytes[100] ^= 1;
     std::fs::write(&matrices, &bytes).unwrap();
     let out3 = dir.path().join("out3");
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("matrices.bin") && err.contains("does not match the recorded"), "{err}");
@@ -308,7 +352,7 @@ fn setup_prove_verify_info_from_the_command_line() {
     let mut info: serde_json::Value = serde_json::from_str(&info_text).unwrap();
     info.as_object_mut().unwrap().remove("matrices_sha256").expect("setup records the matrices' sha256");
     std::fs::write(&info_path, info.to_string()).unwrap();
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out3)]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stderr).contains("building the matrices"));
     std::fs::write(&matrices, original).unwrap();
@@ -320,13 +364,13 @@ fn setup_prove_verify_info_from_the_command_line() {
     bytes[10] ^= 1;
     std::fs::write(&pk, bytes).unwrap();
     let out2 = dir.path().join("out2");
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out2)]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out2)]);
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("does not match the recorded"));
     assert!(!out2.exists());
 
     // The keys fix N: prove refuses another.
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--batch-size", "2", "--out", p(&out2)]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--batch-size", "2", "--out", p(&out2)]);
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("keys in"), "{}", String::from_utf8_lossy(&run.stderr));
 
@@ -347,7 +391,7 @@ fn prove_refuses_an_invalid_batch_and_writes_nothing() {
     assert!(zkrollup(&["setup", "--batch-size", "1", "--depth", "2", "--seed", "7", "--out", p(&keys)]).status.success());
     let (state, batch) = setup(dir.path(), 101);
     let out = dir.path().join("out");
-    let run = zkrollup(&["prove", "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
+    let run = zkrollup(&["prove", "--domain", DOMAIN, "--keys", p(&keys), "--state", p(&state), "--batch", p(&batch), "--out", p(&out)]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");

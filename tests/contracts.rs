@@ -4,6 +4,9 @@
 //! them. Every refusal is checked to leave the contract's state and balance unchanged.
 
 mod common;
+/// Protocol v2.1's queue rules, index bound and constructor checks (SPEC-v2 section 8).
+#[path = "contracts/v2_1.rs"]
+mod v2_1;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -30,7 +33,8 @@ const M: usize = 2;
 const D: usize = 4;
 const SEED: u64 = 11;
 const MATURITY: u64 = 100;
-const EXODUS_DELAY: u64 = 1_000;
+/// The shortest the constructor allows (SPEC-v2 section 8).
+const EXODUS_DELAY: u64 = 3_600;
 const MAX_OPEN: u64 = 4;
 const MIN_DEPOSIT: u64 = 1_000;
 const DEPLOYER: u8 = 0xd0;
@@ -88,7 +92,7 @@ fn genesis() -> State {
     .unwrap()
 }
 
-fn constructor_args(verifier: Address, g: &zkrollup::Genesis, depth: u8, max_open: u64) -> Vec<u8> {
+fn constructor_args(verifier: Address, g: &zkrollup::Genesis, depth: u8, max_open: u64, sequencer: Address) -> Vec<u8> {
     [
         address_word(verifier),
         word(g.root),
@@ -98,7 +102,7 @@ fn constructor_args(verifier: Address, g: &zkrollup::Genesis, depth: u8, max_ope
         u64_word(N as u64),
         u64_word(M as u64),
         u64_word(u64::from(depth)),
-        address_word(account(SEQUENCER)),
+        address_word(sequencer),
         u64_word(MATURITY),
         u64_word(EXODUS_DELAY),
         u64_word(max_open),
@@ -118,19 +122,25 @@ struct Rollup<'k> {
     queue: Vec<Request>,
     /// Every address ever credited a pending balance.
     credited: BTreeSet<Address>,
+    /// Who submits batches.
+    sequencer: Address,
 }
 
 impl<'k> Rollup<'k> {
     fn deploy(keys: &'k Keys, state: State, depth: u8, max_open: u64) -> Rollup<'k> {
-        let mut chain = Chain::new();
+        Rollup::deploy_on(Chain::new(), keys, state, depth, max_open, account(SEQUENCER))
+    }
+
+    /// Deployed on `chain` with `sequencer` (a contract deployed there, say).
+    fn deploy_on(mut chain: Chain, keys: &'k Keys, state: State, depth: u8, max_open: u64, sequencer: Address) -> Rollup<'k> {
         chain.set_time(1_000_000);
         let g = state.genesis().unwrap();
         chain.fund(account(DEPLOYER), gwei(10_000_000));
         let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.contracts["Groth16Verifier"].bytecode, &[]);
-        let args = constructor_args(verifier, &g, depth, max_open);
+        let args = constructor_args(verifier, &g, depth, max_open, sequencer);
         let (address, _) = chain.deploy_value(account(DEPLOYER), &keys.contracts["ZKRollup"].bytecode, &args, gwei(g.total));
         let domain = Fr::from_be_bytes_mod_order(&chain.view_word(address, selector("domain()")));
-        Rollup { keys, chain, address, domain, state, queue: Vec::new(), credited: BTreeSet::new() }
+        Rollup { keys, chain, address, domain, state, queue: Vec::new(), credited: BTreeSet::new(), sequencer }
     }
 
     fn word(&mut self, signature: &str) -> U256 {
@@ -148,10 +158,13 @@ impl<'k> Rollup<'k> {
 
     /// Everything a refusal must leave unchanged.
     fn snapshot(&mut self) -> Vec<U256> {
-        let mut out = ["stateRoot()", "batchCount()", "nextIndex()", "requestCount()", "consumed()", "exodusMode()"]
+        let mut out = ["stateRoot()", "batchCount()", "nextIndex()", "requestCount()", "consumed()", "exodusMode()", "openDeposits()"]
             .map(|sig| self.word(sig))
             .to_vec();
         out.push(self.chain.balance(self.address));
+        for index in 1..self.word("nextIndex()").to::<u64>() {
+            out.push(self.word_of("exitPending(uint256)", u64_word(index)));
+        }
         for who in self.credited.clone() {
             out.push(self.pending(who));
         }
@@ -201,7 +214,7 @@ impl<'k> Rollup<'k> {
     /// for this deployment and its next batch id; the witness, the proof and the requests.
     fn prove(&mut self, requests: usize, transfers: Vec<Transfer>) -> (BatchWitness, Proof, Vec<Request>) {
         let batch_id = self.word("batchCount()").to::<u64>() + 1;
-        let params = BatchParams::new(N).with_l1_slots(M).with_domain(self.domain).with_batch_id(batch_id);
+        let params = BatchParams::new(N, self.domain).with_l1_slots(M).with_batch_id(batch_id);
         let consumed = self.queue[..requests].to_vec();
         let mut state = self.state.clone();
         let w = state.apply_batch(&Batch::new(transfers).with_requests(consumed.clone()), &params).unwrap();
@@ -212,11 +225,18 @@ impl<'k> Rollup<'k> {
     /// Submit a proved batch through `zkrollup calldata` and, if it is accepted, advance the
     /// engine's state and the queue.
     fn submit(&mut self, name: &str, requests: usize, transfers: Vec<Transfer>) -> Outcome {
+        let (sequencer, rollup) = (self.sequencer, self.address);
+        self.submit_via(name, requests, transfers, |chain, call| chain.call(sequencer, rollup, call))
+    }
+
+    /// As [`Rollup::submit`], the `submitBatch` call data sent by `send` (through a contract,
+    /// say); requests the same transaction queued after the batch join the queue.
+    fn submit_via(&mut self, name: &str, requests: usize, transfers: Vec<Transfer>, send: impl FnOnce(&mut Chain, Vec<u8>) -> Outcome) -> Outcome {
         let (w, proof, consumed) = self.prove(requests, transfers.clone());
         let call = cli_calldata(self.keys.dir.path(), name, &w, &proof, &consumed);
-        let out = self.chain.call(account(SEQUENCER), self.address, call);
+        let out = send(&mut self.chain, call);
         if out.is_success() {
-            let params = BatchParams::new(N).with_l1_slots(M).with_domain(self.domain).with_batch_id(w.batch_id);
+            let params = BatchParams::new(N, self.domain).with_l1_slots(M).with_batch_id(w.batch_id);
             self.state.apply_batch(&Batch::new(transfers).with_requests(consumed.clone()), &params).unwrap();
             self.queue.drain(..requests);
             let exits = consumed.iter().filter(|r| r.kind == RequestKind::FullExit).map(|r| r.index);
@@ -224,6 +244,9 @@ impl<'k> Rollup<'k> {
             for index in exits.chain(withdrawals).collect::<Vec<_>>() {
                 let owner = self.owner_of(index);
                 self.credited.insert(owner);
+            }
+            for record in out.l1_requests() {
+                self.queue.push(Request::from_record(&record).unwrap());
             }
         }
         out
@@ -462,7 +485,7 @@ fn refusals_name_their_error_and_change_nothing() {
         assert!(r.deposit(user, 1, ok).is_success());
     }
     r.refused("full queue", user, deposit_calldata(1), ok, "QueueFull()");
-    r.refused("full queue, full exit", account(GENESIS_OWNER), request_full_exit_calldata(1), U256::ZERO, "QueueFull()");
+    r.refused("full queue, new account", user, deposit_new_calldata(x, y, &owner), ok, "QueueFull()");
 
     // Batches. The queue: DepositNew 3, then three deposits to 1.
     let (good, proof, consumed) = r.prove(2, vec![]);
@@ -642,39 +665,68 @@ fn cancel(requests: &[Request]) -> Vec<u8> {
     call
 }
 
+/// Every bad configuration is refused by name: the v2 checks, and v2.1's (SPEC-v2 section 8):
+/// no L1 slot, an exodus delay under an hour or not above maturity, a deposit cap past the
+/// counter, a verifier of another shape or one that does not state it, and (in `v2_1`) a
+/// genesis that leaves no free slot at depth 16.
 #[test]
 fn the_rollup_constructor_refuses_bad_configuration() {
     let keys = keys();
     let mut chain = Chain::new();
     let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.contracts["Groth16Verifier"].bytecode, &[]);
+    let shapeless = v2_1::deploy_stub(&mut chain, "ShapelessVerifier", &[]);
     let g = genesis().genesis().unwrap();
-    let ok = constructor_args(verifier, &g, D as u8, MAX_OPEN);
+    let ok = constructor_args(verifier, &g, D as u8, MAX_OPEN, account(SEQUENCER));
     let r = U256::from_be_bytes(word(-Fr::from(1u64))) + U256::from(1u64);
-    let bad: Vec<(&str, usize, [u8; 32])> = vec![
-        ("verifier without code", 0, address_word(account(0x99))),
-        ("genesis root = r", 1, r.to_be_bytes()),
-        ("genesis next index 0", 2, u64_word(0)),
-        ("genesis next index past the tree", 2, u64_word(256)),
-        ("zero genesis owner", 3, [0; 32]),
-        ("batch size 0", 5, u64_word(0)),
-        ("depth 0", 7, u64_word(0)),
-        ("depth 17", 7, u64_word(17)),
-        ("zero sequencer", 8, [0; 32]),
-        ("maturity above the exodus delay", 9, u64_word(EXODUS_DELAY + 1)),
-        ("no room in the queue", 11, u64_word(0)),
+    // (what, argument, its new value, the reason BadConfiguration names; "" for another error)
+    let bad: Vec<(&str, usize, [u8; 32], &str)> = vec![
+        ("verifier without code", 0, address_word(account(0x99)), "verifier has no code"),
+        ("a verifier that does not state its shape", 0, address_word(shapeless), "verifier does not state its shape"),
+        ("genesis root = r", 1, r.to_be_bytes(), ""),
+        ("genesis next index 0", 2, u64_word(0), "genesis next index"),
+        ("genesis next index past the tree", 2, u64_word(256), "leaves no free slot"),
+        ("zero genesis owner", 3, [0; 32], "genesis owner is zero"),
+        ("batch size 0", 5, u64_word(0), "batch size is zero"),
+        ("another batch size than the verifier's", 5, u64_word(N as u64 + 1), "verifier's batchSize differs"),
+        ("no L1 slot", 6, u64_word(0), "l1Slots is zero"),
+        ("other L1 slots than the verifier's", 6, u64_word(M as u64 + 1), "verifier's l1Slots differs"),
+        ("depth 0", 7, u64_word(0), "depth outside 1..16"),
+        ("depth 17", 7, u64_word(17), "depth outside 1..16"),
+        ("another depth than the verifier's", 7, u64_word(D as u64 + 1), "verifier's depth differs"),
+        ("zero sequencer", 8, [0; 32], "sequencer is the zero address"),
+        ("maturity above the exodus delay", 9, u64_word(EXODUS_DELAY + 1), "exodusDelay not above maturity"),
+        ("maturity equal to the exodus delay", 9, u64_word(EXODUS_DELAY), "exodusDelay not above maturity"),
+        ("exodus delay 0", 10, u64_word(0), "exodusDelay under one hour"),
+        ("exodus delay a second under an hour", 10, u64_word(3_599), "exodusDelay under one hour"),
+        ("no room in the queue", 11, u64_word(0), "empty queue limits"),
+        ("a deposit cap past its counter", 11, u64_word(1 << 24), "maxOpenRequests above 2^24 - 1"),
+        ("min deposit 0", 12, u64_word(0), "empty queue limits"),
     ];
     chain.fund(account(DEPLOYER), gwei(1_000_000));
-    for (name, i, value) in bad {
+    let rollup = keys.contracts["ZKRollup"].bytecode.clone();
+    for (name, i, value, reason) in bad {
         let mut args = ok.clone();
         args[32 * i..32 * (i + 1)].copy_from_slice(&value);
-        let data = [keys.contracts["ZKRollup"].bytecode.as_slice(), &args].concat();
-        let out = chain.create_value(account(DEPLOYER), data, gwei(g.total));
-        assert!(matches!(out, Outcome::Revert { .. }), "{name}: {out:?}");
+        let out = chain.create_value(account(DEPLOYER), [rollup.as_slice(), &args].concat(), gwei(g.total));
+        match reason {
+            "" => assert_eq!(out.revert_selector(), selector("RootNotInField(uint256)"), "{name}: {out:?}"),
+            reason => {
+                let said = out.bad_configuration();
+                assert!(said.as_deref().is_some_and(|s| s.contains(reason)), "{name}: {said:?} from {out:?}");
+            }
+        }
     }
     // The value must be exactly genesisTotal gwei.
     for value in [gwei(g.total) - U256::from(1), gwei(g.total + 1)] {
-        let data = [keys.contracts["ZKRollup"].bytecode.as_slice(), &ok].concat();
-        assert!(matches!(chain.create_value(account(DEPLOYER), data, value), Outcome::Revert { .. }));
+        let out = chain.create_value(account(DEPLOYER), [rollup.as_slice(), &ok].concat(), value);
+        assert_eq!(out.bad_configuration().as_deref(), Some("value is not genesisTotal gwei"), "{out:?}");
+    }
+    // The edges that pass: an exodus delay of exactly an hour, a cap of 2^24 - 1.
+    for (i, value) in [(10, u64_word(3_600)), (11, u64_word((1 << 24) - 1))] {
+        let mut args = ok.clone();
+        args[32 * i..32 * (i + 1)].copy_from_slice(&value);
+        let out = chain.create_value(account(DEPLOYER), [rollup.as_slice(), &args].concat(), gwei(g.total));
+        assert!(out.is_success(), "argument {i}: {out:?}");
     }
 }
 

@@ -45,7 +45,7 @@ fn committed_default_keys_and_verifier_match_a_fresh_generation() {
     let keys: Vec<PrivateKey> = (1..=4).map(|i| PrivateKey::from_bytes([i; 32])).collect();
     let accounts = keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 500, 0)));
     let mut state = State::from_accounts(DEFAULT_DEPTH, accounts.collect()).unwrap();
-    let params = BatchParams::new(DEFAULT_BATCH_SIZE).with_l1_slots(DEFAULT_L1_SLOTS).with_domain(Fr::from(31_337u64));
+    let params = BatchParams::new(DEFAULT_BATCH_SIZE, Fr::from(31_337u64)).with_l1_slots(DEFAULT_L1_SLOTS);
     let batch = Batch::new(vec![
         Transfer::signed(&keys[0], 1, 2, 10, 0, params.domain),
         Transfer::signed(&keys[2], 3, 0, 20, 0, params.domain),

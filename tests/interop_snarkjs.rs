@@ -51,7 +51,7 @@ fn snarkjs_accepts_a_real_batch_proof() {
         vec![(1, Account::new(alice.public_key(), 10, 0)), (2, Account::new(bob.public_key(), 7, 0))],
     )
     .unwrap();
-    let params = BatchParams::new(2).with_l1_slots(3).with_domain(Fr::from(123_456u64)).with_batch_id(7);
+    let params = BatchParams::new(2, Fr::from(123_456u64)).with_l1_slots(3).with_batch_id(7);
     let c = carol.public_key();
     let batch = Batch::new(vec![
         Transfer::signed(&carol, 3, 1, 4, 0, params.domain),

@@ -23,6 +23,9 @@ use zkrollup::files::{batch_to_json, state_to_json};
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::{Account, Batch, Fr, State, Transfer};
 
+/// The domain the batches here are signed and proved in.
+const DOMAIN_U64: u64 = 4_242;
+
 fn snarkjs(dir: &Path, args: &[&str]) -> String {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/snarkjs/build/cli.cjs");
     assert!(cli.is_file(), "snarkjs is not installed: run `npm ci --prefix tests/js` first");
@@ -135,7 +138,7 @@ fn the_batch_circuit_exports_for_snarkjs() {
     let (alice, bob) = (PrivateKey::from_bytes([9; 32]), PrivateKey::from_bytes([10; 32]));
     let state = State::from_accounts(1, vec![(1, Account::new(alice.public_key(), 100, 0)), (2, Account::new(bob.public_key(), 0, 0))]).unwrap();
     std::fs::write(d.join("state.json"), state_to_json(&state)).unwrap();
-    std::fs::write(d.join("batch.json"), batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64))]))).unwrap();
+    std::fs::write(d.join("batch.json"), batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(DOMAIN_U64))]))).unwrap();
     let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
     let out = zkrollup(&[&["export-r1cs"], &shape[..], &["--out", s(&d.join("b.r1cs"))]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -225,7 +228,7 @@ fn the_batch_circuit_proves_both_ways() {
     let state = State::from_accounts(1, vec![(1, Account::new(alice.public_key(), 100, 0)), (2, Account::new(bob.public_key(), 0, 0))]).unwrap();
     let (state_path, batch_path, wtns_path, zkey) = (d.join("state.json"), d.join("batch.json"), d.join("b.wtns"), d.join("b.zkey"));
     std::fs::write(&state_path, state_to_json(&state)).unwrap();
-    std::fs::write(&batch_path, batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(0u64))]))).unwrap();
+    std::fs::write(&batch_path, batch_to_json(&Batch::new(vec![Transfer::signed(&alice, 1, 2, 40, 0, Fr::from(DOMAIN_U64))]))).unwrap();
     let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
     let out = zkrollup(&[&["ceremony", "new", "--ptau", s(&ptau)], &shape[..], &["--out", s(&zkey)]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -249,7 +252,7 @@ fn the_batch_circuit_proves_both_ways() {
     let wrong = zkrollup(&["ceremony", "export", "--zkey", s(&d.join("bf.zkey")), "--batch-size", "2", "--l1-slots", "0", "--depth", "1", "--out", s(&d.join("wrong"))]);
     assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("not for the batch circuit"));
     let proved = d.join("proved");
-    let out = zkrollup(&["prove", "--keys", s(&keys), "--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&proved)]);
+    let out = zkrollup(&["prove", "--domain", &DOMAIN_U64.to_string(), "--keys", s(&keys), "--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&proved)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (proof_path, public_path) = (proved.join("proof.json"), proved.join("public.json"));
     let out = zkrollup(&["verify", "--keys", s(&keys), "--proof", s(&proof_path), "--public", s(&public_path)]);

@@ -210,7 +210,7 @@ fn native_model_accepts_exactly_when_the_circuit_is_satisfied() {
     let (mut accepted, mut rejected) = (0, 0);
     let mut kinds = [0usize; 5]; // accepted batches with DepositNew, Deposit, FullExit, transfer, withdrawal
     for case in 0..48 {
-        let params = BatchParams::new(N).with_l1_slots(M).with_domain(domain).with_batch_id(case + 1);
+        let params = BatchParams::new(N, domain).with_l1_slots(M).with_batch_id(case + 1);
         let state = random_state(&mut rng);
         let mut next_new = (1..16u32).find(|&i| state.account(i).is_none()).unwrap_or(15);
         let requests: Vec<Request> =

@@ -63,7 +63,7 @@ fn slot_key(i: u8) -> SlotKey {
 #[test]
 fn every_l1_slot_of_a_real_batch_satisfies_the_gadget() {
     let mut s = state();
-    let params = BatchParams::new(1).with_l1_slots(5);
+    let params = BatchParams::new(1, Fr::from(1u64)).with_l1_slots(5);
     let k = key(9).public_key();
     let requests = vec![
         Request::deposit_new(3, 40, (k.x(), k.y()), ADDR),

@@ -47,7 +47,7 @@ fn gadget(root_before: Fr, w: &StepWitness) -> (bool, Fr, Vec<u8>) {
 #[test]
 fn every_slot_of_real_batches_satisfies_the_gadget() {
     let mut s = state();
-    let params = BatchParams::new(6);
+    let params = BatchParams::new(6, Fr::from(1u64));
     let transfers = vec![
         Transfer::signed(&key(1), 1, 2, 5, 4, params.domain),
         Transfer::signed(&key(1), 1, 1, 995, 5, params.domain),

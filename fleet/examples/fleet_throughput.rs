@@ -22,7 +22,7 @@ use ark_serialize::CanonicalDeserialize;
 use clap::Parser;
 use zkrollup::primitives::eddsa::PrivateKey;
 use zkrollup::prover::{bundle, Proof};
-use zkrollup::{Account, Batch, BatchParams, BatchWitness, State, Transfer};
+use zkrollup::{Account, Batch, BatchParams, BatchWitness, Fr, State, Transfer};
 use zkrollup_fleet::queue::{NewJob, Queue};
 
 #[allow(dead_code)]
@@ -71,7 +71,7 @@ fn witnesses(info: &bundle::CircuitInfo, count: usize) -> anyhow::Result<Vec<Bat
     let mut state = State::from_accounts(info.depth, accounts)?;
     let mut out = Vec::with_capacity(count);
     for b in 0..count {
-        let params = BatchParams::new(n).with_l1_slots(info.l1_slots).with_batch_id(b as u64 + 1);
+        let params = BatchParams::new(n, Fr::from(1u64)).with_l1_slots(info.l1_slots).with_batch_id(b as u64 + 1);
         // Slot i: account 2i+1 pays 2i+2, its b-th transfer.
         let transfers = (0..n)
             .map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1 + b as u64, b as u64, params.domain))

@@ -2,14 +2,17 @@
 //! creation bytecode (compiled by the pinned solc; `tests/bytecode.rs` recompiles and compares),
 //! so an in-process chain needs no compiler, and the ABI of the calls the node makes.
 //!
-//! The verifier's bytecode depends on its key. `Groth16Verifier.template.hex` is the verifier
-//! compiled with a stand-in word for each of the key's 18 coordinates; a key's verifier is that
-//! bytecode with each stand-in replaced (the template uses them only as `PUSH32` operands of
-//! `mstore`, so nothing is folded). The test checks the result equals solc's compilation of
-//! `zkrollup export-verifier`'s source for real keys, byte for byte up to the metadata hash.
+//! The verifier's bytecode depends on its key and its circuit's shape. `Groth16Verifier.template.hex`
+//! is the verifier compiled with a stand-in word for each of the key's 18 coordinates and for the
+//! shape word; a key's verifier is that bytecode with each stand-in replaced (the template uses
+//! the key words only as `PUSH32` operands of `mstore`, and the shape word only as the `PUSH32`
+//! that sets an immutable, so nothing is folded). The test checks the result equals solc's
+//! compilation of `zkrollup export-verifier`'s source for real keys, byte for byte up to the
+//! metadata hash.
 
 use revm::primitives::{keccak256, Address, U256};
-use zkrollup::export::solidity::{render_verifier_words, verifier_key_words, SolidityError};
+use zkrollup::export::solidity::{render_verifier_words, shape_word, verifier_key_words, SolidityError};
+use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::bundle::CircuitInfo;
 use zkrollup::prover::VerifyingKey;
 
@@ -45,8 +48,11 @@ pub fn verifier_template_source() -> String {
         ceremony_zkey_sha256: None,
         matrices_sha256: None,
     };
-    render_verifier_words(&words, &info, "template")
+    render_verifier_words(&words, stand_in(SHAPE_WORD), &info, "template")
 }
+
+/// The shape word's template name.
+pub const SHAPE_WORD: &str = "SHAPE";
 
 /// The key words' template names, in [`verifier_key_words`] order.
 pub const TEMPLATE_WORDS: [&str; 18] = [
@@ -65,11 +71,14 @@ pub enum TemplateError {
     MissingStandIn(&'static str),
 }
 
-/// The verifier's creation bytecode for `vk`: the template with every stand-in replaced.
-pub fn verifier_bytecode(vk: &VerifyingKey) -> Result<Vec<u8>, TemplateError> {
+/// The verifier's creation bytecode for `vk`, a key of a circuit of `shape`: the template with
+/// every stand-in replaced.
+pub fn verifier_bytecode(vk: &VerifyingKey, shape: Shape) -> Result<Vec<u8>, TemplateError> {
     let mut code = bytecode(VERIFIER_TEMPLATE_HEX);
-    for ((name, word), expected) in verifier_key_words(vk)?.into_iter().zip(TEMPLATE_WORDS) {
-        debug_assert_eq!(name, expected);
+    let mut words = verifier_key_words(vk)?;
+    debug_assert!(words.iter().map(|(n, _)| *n).eq(TEMPLATE_WORDS));
+    words.push((SHAPE_WORD, shape_word(shape)));
+    for (name, word) in words {
         let needle = [&[0x7f][..], &stand_in(name)].concat();
         let mut found = false;
         let mut i = 0;
@@ -83,7 +92,7 @@ pub fn verifier_bytecode(vk: &VerifyingKey) -> Result<Vec<u8>, TemplateError> {
             }
         }
         if !found {
-            return Err(TemplateError::MissingStandIn(expected));
+            return Err(TemplateError::MissingStandIn(name));
         }
     }
     Ok(code)

@@ -67,7 +67,7 @@ pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Re
         bail!("the deployer {} holds {balance} wei; the genesis balances need {value} wei and gas", deployer.address());
     }
 
-    let (r, verifier) = l1.send_as(deployer, None, verifier_bytecode(&vk)?, U256::ZERO, VERIFIER_GAS)?;
+    let (r, verifier) = l1.send_as(deployer, None, verifier_bytecode(&vk, shape)?, U256::ZERO, VERIFIER_GAS)?;
     let verifier = match (r.success, verifier) {
         (true, Some(v)) => v,
         _ => bail!("the verifier's deployment failed in block {}", r.block),

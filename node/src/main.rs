@@ -73,6 +73,10 @@ struct DeployCli {
     /// The smallest deposit, in gwei.
     #[arg(long, default_value_t = 1)]
     min_deposit: u64,
+    /// Also write the deployment (the JSON printed) to this file, all or nothing: `zkrollup
+    /// sign`, `apply` and `prove` take it as `--deployment FILE` for the domain.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -194,7 +198,12 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
     };
     let mut l1 = zkrollup_node::l1::rpc::RpcL1::connect(&d.rpc, alloy::primitives::Address::ZERO, &key)?;
     let deployed = zkrollup_node::deploy::deploy(&mut l1, &deployer, &args)?;
-    println!("{}", serde_json::to_string_pretty(&deployed)?);
+    let text = serde_json::to_string_pretty(&deployed)?;
+    if let Some(out) = &d.out {
+        zkrollup::files::write_all_atomic(&[(out.clone(), format!("{text}\n").into_bytes())])
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

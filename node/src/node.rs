@@ -182,7 +182,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
     let keys = Keys { dir: key_dir.clone(), sha256: info.proving_key_sha256.clone() };
 
     let chain = SharedDevChain::open(&cfg.data.join("l1.redb"), cfg.block_time)?;
-    let verifier = verifier_bytecode(&vk)?;
+    let verifier = verifier_bytecode(&vk, shape)?;
     let queue = cfg.queue;
     let (rollup, domain, maturity) = chain.with(move |chain| {
         if chain.rollup_address().is_none() {

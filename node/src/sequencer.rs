@@ -550,7 +550,7 @@ impl Batcher {
 
 /// The batch parameters of batch `id`.
 pub fn params(shape: Shape, domain: Fr, id: u64) -> BatchParams {
-    BatchParams::new(shape.batch_size).with_l1_slots(shape.l1_slots).with_domain(domain).with_batch_id(id)
+    BatchParams::new(shape.batch_size, domain).with_l1_slots(shape.l1_slots).with_batch_id(id)
 }
 
 /// A stored request's [`Request`].

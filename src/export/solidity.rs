@@ -8,6 +8,7 @@ use ark_serialize::CanonicalSerialize;
 use thiserror::Error;
 
 use super::calldata::{g1_words, g2_words};
+use crate::primitives::batch::Shape;
 use crate::prover::bundle::CircuitInfo;
 use crate::prover::keys::sha256_hex;
 use crate::prover::VerifyingKey;
@@ -41,10 +42,26 @@ fn decimal(word: &[u8; 32]) -> String {
     crate::decimal::field_to_decimal(ark_bn254::Fq::from_be_bytes_mod_order(word))
 }
 
+/// The top 20 bytes of the verifier's shape word: a fixed tag of high entropy, so that the
+/// compiler always pushes the word whole.
+const SHAPE_TAG: [u8; 20] = *b"zkrollup batch shape";
+
+/// The word the verifier's `batchSize()`, `l1Slots()` and `depth()` read: the tag, then N, M
+/// and D as 4-byte big-endian numbers.
+pub fn shape_word(shape: Shape) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[..20].copy_from_slice(&SHAPE_TAG);
+    for (i, v) in [shape.batch_size, shape.l1_slots, shape.depth].into_iter().enumerate() {
+        let v = u32::try_from(v).expect("N, M and D fit in 32 bits (the circuit bounds them)");
+        w[20 + 4 * i..24 + 4 * i].copy_from_slice(&v.to_be_bytes());
+    }
+    w
+}
+
 /// The Solidity source of the verifier for `vk`, with the circuit parameters of `info` stated in
-/// its header.
+/// its header and returned by its `batchSize()`, `l1Slots()` and `depth()`.
 pub fn render_verifier(vk: &VerifyingKey, info: &CircuitInfo) -> Result<String, SolidityError> {
-    Ok(render_verifier_words(&verifier_key_words(vk)?, info, &verifying_key_sha256(vk)))
+    Ok(render_verifier_words(&verifier_key_words(vk)?, shape_word(info.shape()), info, &verifying_key_sha256(vk)))
 }
 
 /// The batch verifier's 18 key words by template name: IC0 and IC1, alpha, beta, gamma and
@@ -62,9 +79,10 @@ pub fn verifier_key_words(vk: &VerifyingKey) -> Result<Vec<(&'static str, [u8; 3
     Ok(words)
 }
 
-/// The batch verifier's source from its key words (as [`verifier_key_words`] gives them, or
-/// stand-ins for a bytecode template) and the parameters its header states.
-pub fn render_verifier_words(words: &[(&str, [u8; 32])], info: &CircuitInfo, vk_sha256: &str) -> String {
+/// The batch verifier's source from its key words and shape word (as [`verifier_key_words`]
+/// and [`shape_word`] give them, or stand-ins for a bytecode template) and the parameters its
+/// header states.
+pub fn render_verifier_words(words: &[(&str, [u8; 32])], shape: [u8; 32], info: &CircuitInfo, vk_sha256: &str) -> String {
     let setup = match (info.insecure_dev_seed, &info.ceremony_zkey_sha256) {
         (Some(seed), _) => format!("INSECURE development setup from the public seed {seed}: anyone can forge proofs"),
         (None, Some(zkey)) => format!("from a phase-2 ceremony: final .zkey sha256 {zkey}"),
@@ -78,6 +96,8 @@ pub fn render_verifier_words(words: &[(&str, [u8; 32])], info: &CircuitInfo, vk_
         ("VK_SHA256", vk_sha256.to_string()),
         ("PK_SHA256", info.proving_key_sha256.clone()),
         ("SETUP", setup),
+        // In hex: the tag makes the word larger than q.
+        ("SHAPE", format!("0x{}", hex::encode(shape))),
     ];
     values.extend(words.iter().map(|(name, w)| (*name, decimal(w))));
     fill(VERIFIER_TEMPLATE, values)

@@ -52,7 +52,7 @@ impl CircuitInfo {
 
     /// The batch parameters these keys prove, for a batch of this domain and number.
     pub fn params(&self, domain: Fr, batch_id: u64) -> BatchParams {
-        BatchParams::new(self.batch_size).with_l1_slots(self.l1_slots).with_domain(domain).with_batch_id(batch_id)
+        BatchParams::new(self.batch_size, domain).with_l1_slots(self.l1_slots).with_batch_id(batch_id)
     }
 }
 

@@ -11,7 +11,7 @@ use zkrollup_circuits::eddsa::PrivateKey;
 
 use super::fast::FastProver;
 use super::{verify, ProverError, ProvingKey};
-use crate::{Account, Batch, BatchParams, BatchWitness, Request, State, Transfer};
+use crate::{Account, Batch, BatchParams, BatchWitness, Fr, Request, State, Transfer};
 
 /// A full batch (M DepositNew requests, N transfers, no padding) over a fresh state of 2N
 /// funded accounts: the batch every benchmark proves.
@@ -20,7 +20,7 @@ pub fn sample_batch(shape: Shape) -> BatchWitness {
     let keys: Vec<PrivateKey> = (0..2 * batch_size + l1_slots).map(|i| PrivateKey::from_bytes(seed_bytes(i))).collect();
     let accounts = keys[..2 * batch_size].iter().enumerate().map(|(i, k)| (i as u32 + 1, Account::new(k.public_key(), 1_000_000, 0)));
     let mut state = State::from_accounts(depth, accounts.collect()).expect("the depth holds 2N accounts");
-    let params = BatchParams::new(batch_size).with_l1_slots(l1_slots);
+    let params = BatchParams::new(batch_size, Fr::from(1u64)).with_l1_slots(l1_slots);
     let requests = keys[2 * batch_size..].iter().enumerate().map(|(i, k)| {
         let key = k.public_key();
         Request::deposit_new((2 * batch_size + i + 1) as u32, 5_000, (key.x(), key.y()), [0x11; 20])

@@ -83,6 +83,30 @@ impl Outcome {
         }
     }
 
+    /// The `record` of every `L1Request(uint256,bytes)` event logged, in order.
+    pub fn l1_requests(&self) -> Vec<Vec<u8>> {
+        let Outcome::Success { logs, .. } = self else { return Vec::new() };
+        let topic = keccak256("L1Request(uint256,bytes)".as_bytes());
+        logs.iter()
+            .filter(|l| l.data.topics().first() == Some(&topic))
+            .map(|l| {
+                let d = &l.data.data;
+                let len = U256::from_be_slice(&d[32..64]).to::<usize>();
+                d[64..64 + len].to_vec()
+            })
+            .collect()
+    }
+
+    /// The `BadConfiguration(string)` reason of a revert, if it is one.
+    pub fn bad_configuration(&self) -> Option<String> {
+        let Outcome::Revert { output, .. } = self else { return None };
+        if output.len() < 68 || output[..4] != selector("BadConfiguration(string)") {
+            return None;
+        }
+        let len = U256::from_be_slice(&output[36..68]).to::<usize>();
+        output.get(68..68 + len).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
     /// The 4-byte selector of the custom error it reverted with.
     pub fn revert_selector(&self) -> [u8; 4] {
         match self {
@@ -185,6 +209,12 @@ impl Chain {
         let mut info = db.basic(who).expect("in-memory").unwrap_or_default();
         info.balance = wei;
         db.insert_account_info(who, info);
+    }
+
+    /// Write one storage word of `who`: a test reaches states that would take billions of
+    /// transactions (the last index of a depth-16 tree).
+    pub fn set_storage(&mut self, who: Address, slot: U256, value: U256) {
+        self.evm.ctx.db_mut().insert_account_storage(who, slot, value).expect("in-memory");
     }
 
     /// `who`'s balance in wei.

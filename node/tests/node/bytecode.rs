@@ -65,11 +65,12 @@ fn a_verifier_from_the_template_is_solcs_verifier_for_the_key() {
     let small = zkrollup::primitives::batch::Shape { depth: 2, l1_slots: 1, batch_size: 1 };
     let (_, vk2) = zkrollup::prover::setup_insecure_dev(zkrollup::primitives::batch::BatchCircuit::blank(small), 5).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    for (i, vk) in [vk, vk2].iter().enumerate() {
+    let info2 = bundle::CircuitInfo { batch_size: small.batch_size, l1_slots: small.l1_slots, depth: small.depth, ..info.clone() };
+    for (i, (vk, info)) in [(vk, info), (vk2, info2)].iter().enumerate() {
         let src = tmp.path().join(format!("V{i}.sol"));
-        std::fs::write(&src, render_verifier(vk, &info).unwrap()).unwrap();
+        std::fs::write(&src, render_verifier(vk, info).unwrap()).unwrap();
         let solc = bytecode(&code_of(&compile(&[src]), "Groth16Verifier"));
-        let ours = verifier_bytecode(vk).unwrap();
+        let ours = verifier_bytecode(vk, info.shape()).unwrap();
         assert_eq!(strip_metadata(&ours), strip_metadata(&solc), "key {i}");
         assert_ne!(ours, bytecode(VERIFIER_TEMPLATE_HEX));
     }
