@@ -143,7 +143,8 @@ fn the_batch_circuit_exports_for_snarkjs() {
     let out = zkrollup(&[&["export-r1cs"], &shape[..], &["--out", s(&d.join("b.r1cs"))]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (state_path, batch_path, wtns_path) = (d.join("state.json"), d.join("batch.json"), d.join("b.wtns"));
-    let args = [&["export-wtns"], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
+    let domain = DOMAIN_U64.to_string();
+    let args = [&["export-wtns", "--domain", &domain], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
     let out = zkrollup(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = snarkjs(d, &["wtns", "check", "b.r1cs", "b.wtns"]);
@@ -232,7 +233,8 @@ fn the_batch_circuit_proves_both_ways() {
     let shape = ["--batch-size", "1", "--l1-slots", "0", "--depth", "1"];
     let out = zkrollup(&[&["ceremony", "new", "--ptau", s(&ptau)], &shape[..], &["--out", s(&zkey)]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let args = [&["export-wtns"], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
+    let domain = DOMAIN_U64.to_string();
+    let args = [&["export-wtns", "--domain", &domain], &shape[..], &["--state", s(&state_path), "--batch", s(&batch_path), "--out", s(&wtns_path)]].concat();
     let out = zkrollup(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     snarkjs(d, &["zkey", "export", "verificationkey", "b.zkey", "verification_key.json"]);
