@@ -17,11 +17,19 @@ pub enum DecimalError {
     /// At least `2^64`.
     #[error("{0} does not fit in 64 bits")]
     U64Overflow(String),
+    /// A leading zero: every value has one spelling, so a signed message cannot be padded into
+    /// another (a megabyte of zeros stored for a few bytes of value).
+    #[error("{0:?} has a leading zero")]
+    LeadingZero(String),
 }
 
 fn check_digits(s: &str) -> Result<(), DecimalError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(DecimalError::NotDecimal(s.to_string()));
+        // Never echo a megabyte back: the first 80 characters name it well enough.
+        return Err(DecimalError::NotDecimal(s.chars().take(80).collect()));
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Err(DecimalError::LeadingZero(format!("{}...", &s[..s.len().min(80)])));
     }
     Ok(())
 }
@@ -72,6 +80,17 @@ mod tests {
     use super::*;
 
     const R: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+
+    #[test]
+    fn leading_zeros_are_refused() {
+        assert_eq!(parse_u64("0"), Ok(0));
+        assert!(matches!(parse_u64("05"), Err(DecimalError::LeadingZero(_))));
+        assert!(matches!(parse_u64("00"), Err(DecimalError::LeadingZero(_))));
+        assert!(matches!(parse_fr("01"), Err(DecimalError::LeadingZero(_))));
+        let padded = format!("{}7", "0".repeat(1_000_000));
+        let Err(DecimalError::LeadingZero(named)) = parse_fr(&padded) else { panic!("a padded value was accepted") };
+        assert!(named.len() < 100, "the error names the value in a few characters");
+    }
 
     #[test]
     fn field_elements_round_trip_and_r_is_refused() {

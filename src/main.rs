@@ -697,15 +697,32 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `zkrollup node ARGS` and `zkrollup worker ARGS`: run `program ARGS` (of crate `package`)
-/// from beside this executable (as git runs `git-foo`), passing its exit status on.
+/// `zkrollup node ARGS` and `zkrollup worker ARGS`: become `program ARGS` (of crate `package`)
+/// from beside this executable (as git runs `git-foo`).
 fn run_sibling(program: &str, package: &str, args: &[std::ffi::OsString]) -> Result<()> {
     let exe = std::env::current_exe().context("cannot locate this executable")?;
     let node = exe.with_file_name(format!("{program}{}", std::env::consts::EXE_SUFFIX));
     if !node.exists() {
         bail!("{} is missing: build it with `cargo build --release -p {package}` (or --workspace)", node.display());
     }
-    let status = std::process::Command::new(&node).args(args).status().with_context(|| format!("cannot run {}", node.display()))?;
+    let mut command = std::process::Command::new(&node);
+    command.args(args);
+    exec(command).with_context(|| format!("cannot run {}", node.display()))
+}
+
+/// Replace this process with `command` (Unix `exec`), so that the program keeps this process
+/// id: a supervisor's SIGTERM or SIGKILL reaches it, and no parent is left waiting.
+#[cfg(unix)]
+fn exec(mut command: std::process::Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    // `exec` returns only when it failed.
+    Err(command.exec().into())
+}
+
+/// Elsewhere, run `command` as a child and exit with its status.
+#[cfg(not(unix))]
+fn exec(mut command: std::process::Command) -> Result<()> {
+    let status = command.status()?;
     std::process::exit(status.code().unwrap_or(1));
 }
 

@@ -55,10 +55,35 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         let s = stop.clone();
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
+            eprintln!("zkrollup-worker: stopping (a job in proof goes back to the queue)");
             s.store(true, Ordering::Relaxed);
         });
         worker.run(stop).await;
     });
+    // An abandoned proof may still run on the pool: exit without waiting for it.
+    rt.shutdown_background();
+    eprintln!("zkrollup-worker: stopped");
     Ok(())
+}
+
+/// SIGINT or SIGTERM (what a supervisor or `docker stop` sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

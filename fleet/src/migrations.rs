@@ -1,5 +1,6 @@
 //! The schema, as numbered migrations applied in order, each once, in one transaction under an
-//! advisory lock: the node and any number of workers may start at the same moment.
+//! advisory lock, by the node (and the operator's tools) when it connects; a worker only checks
+//! the version ([`check`]), so it never holds the lock or runs DDL (audit F5).
 
 use tokio_postgres::Client;
 
@@ -45,6 +46,22 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
 /// The advisory lock key that serializes migrations (any constant no other code uses).
 const MIGRATION_LOCK: i64 = 0x7a6b_726f_6c6c_7570; // "zkrollup"
 
+/// Check that the schema is exactly this program's, without a lock or a transaction.
+pub async fn check(client: &Client) -> Result<i32, QueueError> {
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await?.try_get(0)?;
+    let current: i32 = if exists {
+        client.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.try_get(0)?
+    } else {
+        0
+    };
+    match current.cmp(&newest) {
+        std::cmp::Ordering::Less => Err(QueueError::SchemaTooOld { database: current, needed: newest }),
+        std::cmp::Ordering::Greater => Err(QueueError::SchemaTooNew { database: current, known: newest }),
+        std::cmp::Ordering::Equal => Ok(current),
+    }
+}
+
 /// Apply the migrations this database lacks; the schema's version after.
 pub async fn migrate(client: &mut Client) -> Result<i32, QueueError> {
     let txn = client.transaction().await?;
@@ -56,7 +73,7 @@ pub async fn migrate(client: &mut Client) -> Result<i32, QueueError> {
         )",
     )
     .await?;
-    let current: i32 = txn.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.get(0);
+    let current: i32 = txn.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.try_get(0)?;
     let newest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > newest {
         return Err(QueueError::SchemaTooNew { database: current, known: newest });

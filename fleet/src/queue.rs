@@ -46,6 +46,15 @@ pub enum QueueError {
     /// Only a failed job can be retried.
     #[error("job {0} is {1:?}, not failed")]
     NotFailed(u64, JobStatus),
+    /// The database's schema is older than this program's: the node migrates it when it
+    /// connects (workers never do), so start or upgrade the node first.
+    #[error("the database's schema is version {database}, older than this program's {needed}: the node migrates it (start it first)")]
+    SchemaTooOld {
+        /// The database's version (0: no schema).
+        database: i32,
+        /// The version this program needs.
+        needed: i32,
+    },
     /// PostgreSQL did not answer in time (a cut network): drop the connection and reconnect.
     #[error("PostgreSQL did not answer within {0:?}")]
     TimedOut(Duration),
@@ -170,19 +179,33 @@ impl Queue {
     /// Unless the URL says otherwise, connecting gives up after 10 s and the connection sends
     /// TCP keepalives, so a server that vanished is noticed.
     pub async fn connect(url: &str) -> Result<Queue, QueueError> {
+        let mut client = Queue::open(url).await?;
+        crate::migrations::migrate(&mut client).await?;
+        Ok(Queue { client })
+    }
+
+    /// Connect as a worker does: the schema must be this program's already (the node migrates
+    /// it). No lock and no transaction is taken, so a worker stopped at any point (SIGSTOP, a
+    /// cut link) holds up nobody else's connection.
+    pub async fn attach(url: &str) -> Result<Queue, QueueError> {
+        let client = Queue::open(url).await?;
+        crate::migrations::check(&client).await?;
+        Ok(Queue { client })
+    }
+
+    async fn open(url: &str) -> Result<Client, QueueError> {
         let mut config: tokio_postgres::Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.keepalives(true).keepalives_idle(Duration::from_secs(30));
-        let (mut client, connection) = config.connect(NoTls).await?;
+        let (client, connection) = config.connect(NoTls).await?;
         tokio::spawn(async move {
             // Ends when the server goes away; the next call on the client then fails with a
             // closed connection, and the owner reconnects.
             let _ = connection.await;
         });
-        crate::migrations::migrate(&mut client).await?;
-        Ok(Queue { client })
+        Ok(client)
     }
 
     /// Whether the connection is gone (reconnect).
@@ -221,12 +244,10 @@ impl Queue {
                 &[&lease_id, &secs(lease), &worker, &key_sha256],
             )
             .await?;
-        Ok(row.map(|r| Lease {
-            batch_id: r.get::<_, i64>(0) as u64,
-            lease_id,
-            attempt: r.get(1),
-            witness: r.get(2),
-        }))
+        row.map(|r| {
+            Ok(Lease { batch_id: r.try_get::<_, i64>(0)? as u64, lease_id, attempt: r.try_get(1)?, witness: r.try_get(2)? })
+        })
+        .transpose()
     }
 
     /// Extend a held lease to `lease` from now; [`QueueError::LeaseLost`] when it is not held.
@@ -264,6 +285,21 @@ impl Queue {
         self.held(n, held)
     }
 
+    /// The holder is stopping (SIGTERM): back to the queue at once, its attempt not counted,
+    /// so a worker's restart neither waits out the lease nor costs the job an attempt.
+    pub async fn release(&self, held: &Lease) -> Result<(), QueueError> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE proof_jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),
+                        errors = array_append(errors, $3), lease_id = NULL, lease_expires = NULL, updated_at = now()
+                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
+                &[&id(held.batch_id), &held.lease_id, &format!("attempt {}: released by a stopping worker", held.attempt)],
+            )
+            .await?;
+        self.held(n, held)
+    }
+
     /// The holder could not prove it: back to the queue with `error` recorded, or failed when
     /// out of attempts. Its status after.
     pub async fn give_up(&self, held: &Lease, error: &str) -> Result<JobStatus, QueueError> {
@@ -278,7 +314,7 @@ impl Queue {
             )
             .await?;
         match row {
-            Some(r) => JobStatus::parse(held.batch_id, r.get(0)),
+            Some(r) => JobStatus::parse(held.batch_id, r.try_get(0)?),
             None => Err(QueueError::LeaseLost { batch_id: held.batch_id, lease_id: held.lease_id.clone() }),
         }
     }
@@ -303,8 +339,8 @@ impl Queue {
             .await?;
         rows.iter()
             .map(|r| {
-                let b = r.get::<_, i64>(0) as u64;
-                Ok((b, JobStatus::parse(b, r.get(1))?))
+                let b = r.try_get::<_, i64>(0)? as u64;
+                Ok((b, JobStatus::parse(b, r.try_get(1)?)?))
             })
             .collect()
     }
@@ -324,7 +360,7 @@ impl Queue {
             )
             .await?;
         match row {
-            Some(r) => JobStatus::parse(batch_id, r.get(0)),
+            Some(r) => JobStatus::parse(batch_id, r.try_get(0)?),
             None => Err(QueueError::NoSuchJob(batch_id)),
         }
     }
@@ -339,16 +375,17 @@ impl Queue {
                 &[&id(from), &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ProvedJob {
-                batch_id: r.get::<_, i64>(0) as u64,
-                proof: r.get(1),
-                worker: r.get(2),
-                prove_ms: r.get::<_, i64>(3) as u64,
-                attempts: r.get(4),
+        rows.iter()
+            .map(|r| {
+                Ok(ProvedJob {
+                    batch_id: r.try_get::<_, i64>(0)? as u64,
+                    proof: r.try_get(1)?,
+                    worker: r.try_get(2)?,
+                    prove_ms: r.try_get::<_, i64>(3)? as u64,
+                    attempts: r.try_get(4)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// One job as the queue sees it.
@@ -363,11 +400,11 @@ impl Queue {
             .ok_or(QueueError::NoSuchJob(batch_id))?;
         Ok(JobRow {
             batch_id,
-            status: JobStatus::parse(batch_id, r.get(0))?,
-            attempts: r.get(1),
-            max_attempts: r.get(2),
-            worker: r.get(3),
-            errors: r.get(4),
+            status: JobStatus::parse(batch_id, r.try_get(0)?)?,
+            attempts: r.try_get(1)?,
+            max_attempts: r.try_get(2)?,
+            worker: r.try_get(3)?,
+            errors: r.try_get(4)?,
         })
     }
 
@@ -380,20 +417,20 @@ impl Queue {
                 &[],
             )
             .await?;
-        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2))).collect())
+        rows.iter().map(|r| Ok((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 
     /// The keys (sha256) that queued jobs need.
     pub async fn queued_keys(&self) -> Result<Vec<String>, QueueError> {
         let rows = self.client.query("SELECT DISTINCT key_sha256 FROM proof_jobs WHERE status = 'queued' ORDER BY 1", &[]).await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// The stored witness of a job, if there is one (a node checks a job it finds in place is
     /// its own).
     pub async fn witness(&self, batch_id: u64) -> Result<Option<Vec<u8>>, QueueError> {
         let row = self.client.query_opt("SELECT witness FROM proof_jobs WHERE batch_id = $1", &[&id(batch_id)]).await?;
-        Ok(row.map(|r| r.get(0)))
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
     /// Workers that finished or held a job within `window`.
@@ -406,13 +443,13 @@ impl Queue {
                 &[&secs(window)],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.try_get(0)?)
     }
 
     /// Jobs by status (for metrics).
     pub async fn counts(&self) -> Result<Vec<(JobStatus, i64)>, QueueError> {
         let rows = self.client.query("SELECT status, count(*) FROM proof_jobs GROUP BY status ORDER BY status", &[]).await?;
-        rows.iter().map(|r| Ok((JobStatus::parse(0, r.get(0))?, r.get(1)))).collect()
+        rows.iter().map(|r| Ok((JobStatus::parse(0, r.try_get(0)?)?, r.try_get(1)?))).collect()
     }
 
     /// The failed jobs, in batch order (for the operator).
@@ -423,7 +460,7 @@ impl Queue {
             .await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in rows {
-            jobs.push(self.job(r.get::<_, i64>(0) as u64).await?);
+            jobs.push(self.job(r.try_get::<_, i64>(0)? as u64).await?);
         }
         Ok(jobs)
     }
@@ -446,10 +483,25 @@ impl Queue {
         Err(QueueError::NotFailed(batch_id, job.status))
     }
 
+    /// The node's own witness for `batch_id` in place of the one the queue holds (written by
+    /// someone else): the job starts over, queued, with no attempts spent and no proof.
+    pub async fn replace_witness(&self, job: &NewJob) -> Result<(), QueueError> {
+        self.client
+            .execute(
+                "UPDATE proof_jobs SET witness = $2, key_sha256 = $3, status = 'queued', attempts = 0, max_attempts = $4,
+                        proof = NULL, prove_ms = NULL, lease_id = NULL, lease_expires = NULL,
+                        errors = array_append(errors, 'the witness was replaced by the node''s own'), updated_at = now()
+                 WHERE batch_id = $1",
+                &[&id(job.batch_id), &job.witness, &job.key_sha256, &job.max_attempts],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Leases that expired since the queue was made, whoever returned them to the queue.
     pub async fn lease_expiries(&self) -> Result<u64, QueueError> {
         let row = self.client.query_one("SELECT value FROM fleet_counters WHERE name = 'lease_expiries'", &[]).await?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(row.try_get::<_, i64>(0)? as u64)
     }
 
     /// Delete the proved jobs up to `batch_id` (their proofs taken, the node has no more use

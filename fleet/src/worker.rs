@@ -5,6 +5,8 @@
 //! to another worker. Every queue call has a deadline (a third of the lease, at least 2 s): cut
 //! off from PostgreSQL, where TCP would wait minutes, it drops the connection, reconnects, and
 //! when its lease was lost meanwhile drops its late result (the queue would refuse it anyway).
+//! Told to stop (SIGTERM, SIGINT), it gives its job back at once, the attempt not counted, and
+//! returns without waiting for the proof it abandons.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,6 +24,9 @@ use zkrollup::BatchWitness;
 
 use crate::keys::{key_dir, KeySource};
 use crate::queue::{within, Lease, Queue, QueueError};
+
+/// How often a proving worker looks whether it is to stop.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -56,6 +61,8 @@ pub struct Worker {
     /// Keys that failed to load, and when (retried after a minute).
     bad_keys: HashMap<String, Instant>,
     queue: Option<Queue>,
+    /// Set when the worker is to stop: checked between jobs and while proving.
+    stop: Arc<AtomicBool>,
 }
 
 /// One job's end, for the log.
@@ -67,6 +74,8 @@ pub enum Outcome {
     LeaseLost { batch_id: u64 },
     /// The job could not be proved (its witness or the prover failed).
     GaveUp { batch_id: u64, error: String },
+    /// The worker is stopping: the job went back to the queue, its attempt not counted.
+    Released { batch_id: u64 },
 }
 
 impl Worker {
@@ -77,11 +86,13 @@ impl Worker {
             .thread_name(|i| format!("prover-{i}"))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Worker { cfg, pool: Arc::new(pool), keys: HashMap::new(), bad_keys: HashMap::new(), queue: None })
+        Ok(Worker { cfg, pool: Arc::new(pool), keys: HashMap::new(), bad_keys: HashMap::new(), queue: None, stop: Arc::default() })
     }
 
     /// Work until `stop`: every failure of PostgreSQL or of a key source is logged and retried.
+    /// A job in proof when `stop` is set is given back (see [`Queue::release`]).
     pub async fn run(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = stop.clone();
         while !stop.load(Ordering::Relaxed) {
             match self.step().await {
                 Ok(Some(outcome)) => eprintln!("zkrollup-worker {}: {outcome:?}", self.cfg.name),
@@ -107,7 +118,7 @@ impl Worker {
     async fn connected(&mut self) -> Result<&Queue, QueueError> {
         if self.queue.as_ref().is_none_or(Queue::is_closed) {
             self.queue = None;
-            self.queue = Some(within(self.call_limit(), Queue::connect(&self.cfg.db)).await?);
+            self.queue = Some(within(self.call_limit(), Queue::attach(&self.cfg.db)).await?);
         }
         Ok(self.queue.as_ref().expect("connected"))
     }
@@ -192,11 +203,27 @@ impl Worker {
         let t0 = Instant::now();
         let mut proving = tokio::task::spawn_blocking(move || pool.install(|| prover.prove(&pk, circuit)));
         let (beat, period) = (self.cfg.lease / 3, self.cfg.lease);
+        let mut beats = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+        let mut stop_check = tokio::time::interval(STOP_CHECK);
         let mut lost = false;
         let result = loop {
             tokio::select! {
                 r = &mut proving => break r,
-                _ = tokio::time::sleep(beat), if !lost => {
+                _ = stop_check.tick() => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        // The proof runs on in the pool until the process exits; nothing waits for it.
+                        if lost {
+                            return Ok(Outcome::LeaseLost { batch_id });
+                        }
+                        let held = lease.clone();
+                        return match self.call(move |q| Box::pin(async move { q.release(&held).await })).await {
+                            Ok(()) => Ok(Outcome::Released { batch_id }),
+                            Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
+                            Err(e) => Err(e),
+                        };
+                    }
+                }
+                _ = beats.tick(), if !lost => {
                     let held = lease.clone();
                     match self.call(move |q| Box::pin(async move { q.heartbeat(&held, period).await })).await {
                         Ok(()) => {}

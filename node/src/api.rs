@@ -29,8 +29,9 @@ use crate::metrics::Metrics;
 use crate::sequencer::{Refusal, Sequencer};
 use crate::store::{root_text, Stage, Store};
 
-/// The largest request body accepted.
-pub const BODY_LIMIT: usize = 1 << 20;
+/// The largest request body accepted: a transfer's canonical entry is about 350 bytes, and every
+/// byte a client sends is parsed (the storage and parsing a megabyte body costs is F8's).
+pub const BODY_LIMIT: usize = 16 << 10;
 
 /// A submission on its way to the ingest thread, with where to send the answer.
 pub type Submission = (Transfer, Value, oneshot::Sender<Result<u64, Refusal>>);
@@ -58,6 +59,8 @@ pub struct Api {
     pub max_backlog: u64,
     /// With a prover fleet: the key folder the workers fetch (`GET /v1/keys/{sha256}/{file}`).
     pub keys: Option<crate::node::Keys>,
+    /// What keeps a stage from making progress.
+    pub health: Arc<crate::health::Health>,
 }
 
 /// A token bucket per client address.
@@ -133,6 +136,7 @@ pub fn router(api: Api) -> Router {
         .route("/v1/batches/{id}", get(batch_status))
         .route("/v1/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
     if api.keys.is_some() {
         r = r.route("/v1/keys/{sha256}/{file}", get(key_file));
@@ -181,6 +185,16 @@ async fn submit(
         Metrics::inc(&api.metrics.rejected, "rate_limited");
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many submissions: slow down"));
     }
+    // A batch L1 refused stops the pipeline behind it: a transfer accepted now would wait on
+    // nothing (F11), so none is until the node moves again.
+    if let Some(failed) = api.store.failed_batch().map_err(ApiError::internal)? {
+        Metrics::inc(&api.metrics.rejected, "halted");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "halted",
+            format!("batch {failed} was refused by L1 and the pipeline waits behind it (see /readyz)"),
+        ));
+    }
     if api.max_backlog > 0 {
         let heads = api.store.stage_heads().map_err(ApiError::internal)?;
         let backlog = heads[0] - heads[3];
@@ -226,6 +240,8 @@ async fn submit(
         .await
         .map_err(ApiError::internal)?;
     checked.map_err(early)?;
+    // The canonical entry is stored, never the client's JSON (F8: each value has one spelling).
+    let entry = serde_json::to_value(zkrollup::files::transfer_entry(&transfer)).map_err(ApiError::internal)?;
     let (tx, rx) = oneshot::channel();
     api.ingest.try_send((transfer, entry, tx)).map_err(|_| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the node's ingest queue is full: retry")
@@ -313,6 +329,25 @@ async fn account(State(api): State<Api>, Path(index): Path<String>) -> Result<Js
     })))
 }
 
+/// What keeps the node from making progress, by stage; empty when it moves.
+fn blocked(api: &Api) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let mut why: serde_json::Map<String, Value> = api.health.blocked().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+    if let Some(failed) = api.store.failed_batch().map_err(ApiError::internal)? {
+        why.insert("pipeline".into(), format!("batch {failed} was refused by L1").into());
+    }
+    if let Some(e) = api.l1_seen.lock().unwrap_or_else(|p| p.into_inner()).error.clone() {
+        why.insert("l1".into(), e.into());
+    }
+    Ok(why)
+}
+
+/// 200 while every stage can make progress; 503 with why not (a load balancer's readiness probe).
+async fn readyz(State(api): State<Api>) -> Result<Response, ApiError> {
+    let why = blocked(&api)?;
+    let status = if why.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    Ok((status, Json(json!({"ready": why.is_empty(), "blocked": why}))).into_response())
+}
+
 async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     let (domain, node_root, waiting, next_request) = {
         let seq = api.sequencer.lock().unwrap_or_else(|p| p.into_inner());
@@ -337,6 +372,7 @@ async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
         "next_l1_request": next_request.to_string(),
         "transfers_accepted": api.store.transfer_count().map_err(ApiError::internal)?.to_string(),
         "prover_held": api.prover_hold.as_ref().is_some_and(|h| h.held()),
+        "blocked": blocked(&api)?,
     })))
 }
 

@@ -2,17 +2,19 @@
 //! in-process prover, each sealed batch's witness goes to PostgreSQL as a proof job
 //! (zkrollup-fleet's queue), workers on any hosts prove them, and this stage takes the proofs
 //! back in batch order, verifies each against the public input it derived itself, and stores it
-//! as the in-process prover would. A proof that does not verify goes back to the queue (or the
-//! job fails, out of attempts, and the node stops for its operator).
+//! as the in-process prover would. A proof that does not verify goes back to the queue. The
+//! fleet is not trusted, so nothing it does stops the node (audit F5): a job out of attempts is
+//! re-queued after a back-off that doubles up to [`MAX_BACKOFF`], with `/readyz` saying why
+//! proving waits; a job whose witness someone else wrote gets the node's own again.
 //!
 //! Restart-safe with nothing of its own in the store: it re-derives the witnesses of every
 //! sealed, unproved batch from the proved state and enqueues them again (a job in place is kept,
 //! after a check that it is this node's), and proofs already in the queue are collected.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ark_serialize::CanonicalDeserialize;
 use zkrollup::primitives::batch::Shape;
@@ -20,6 +22,7 @@ use zkrollup::prover::{Proof, VerifyingKey};
 use zkrollup::{BatchWitness, Fr, Request, State};
 use zkrollup_fleet::queue::{within, JobRow, JobStatus, NewJob, Queue, QueueError};
 
+use crate::health::Health;
 use crate::metrics::{Label, Metrics};
 use crate::prover::{derive_witness, store_proved};
 use crate::store::{BatchStatus, Stage, Store};
@@ -31,6 +34,12 @@ const KEEP_PROVED: u64 = 1024;
 /// Leases a job may use.
 pub const MAX_ATTEMPTS: i32 = 5;
 
+/// The longest wait before a failed job is queued again.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Worker names that get a series of their own in `fleet_prove_seconds`; later ones share
+/// `other` (a worker's default name changes with each restart).
+const NAMED_WORKERS: usize = 32;
+
 /// How long one queue call may take before the connection counts as lost.
 const CALL_LIMIT: Duration = Duration::from_secs(10);
 
@@ -40,11 +49,29 @@ fn wait<T>(rt: &tokio::runtime::Runtime, call: impl std::future::Future<Output =
 }
 
 /// What the operator reads when a job ran out of attempts.
-fn failed(job: &JobRow) -> String {
-    format!(
-        "proof job {} failed after {} attempts: {:?}; once the cause is fixed, `zkrollup node prover-jobs --prover-queue URL --retry {}` queues it again",
-        job.batch_id, job.attempts, job.errors, job.batch_id
-    )
+fn failed(job: &JobRow, again_in: Duration) -> String {
+    let last = job.errors.last().map_or("", String::as_str);
+    format!("proof job {} failed after {} attempts (last: {last}); queued again in {} s", job.batch_id, job.attempts, again_in.as_secs())
+}
+
+/// The wait before a job that failed `times` times before is queued again: 1 s, doubling.
+fn backoff(times: u32) -> Duration {
+    Duration::from_secs(1u64 << times.min(16)).min(MAX_BACKOFF)
+}
+
+/// A worker's self-chosen name as a metric label: `[A-Za-z0-9._-]`, at most 64 characters,
+/// anything else `_` (a raw name could inject lines into `/metrics`: audit F13).
+pub fn worker_label(name: &str) -> String {
+    let safe: String =
+        name.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    if safe.is_empty() { "_".into() } else { safe }
+}
+
+/// A failed job's back-off: how often it was re-queued, and when it is next due.
+#[derive(Clone, Copy, Debug, Default)]
+struct Backoff {
+    times: u32,
+    due: Option<Instant>,
 }
 
 /// The stage.
@@ -66,6 +93,11 @@ pub struct FleetStage {
     proved: u64,
     /// The queue's lease-expiry total when last read.
     expiries_seen: u64,
+    /// Failed jobs' back-offs, by batch.
+    backoffs: HashMap<u64, Backoff>,
+    /// Worker labels given a series of their own.
+    named_workers: BTreeSet<String>,
+    health: Arc<Health>,
 }
 
 /// Why a round stopped: the queue (retried) or the node's own store and batches (fatal).
@@ -99,6 +131,7 @@ impl FleetStage {
         url: String,
         proved: u64,
         expected_root: Fr,
+        health: Arc<Health>,
     ) -> Result<FleetStage, String> {
         let state = store.state(Stage::Proved, shape.depth, expected_root)?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -117,6 +150,9 @@ impl FleetStage {
             pending: BTreeMap::new(),
             proved,
             expiries_seen: 0,
+            backoffs: HashMap::new(),
+            named_workers: BTreeSet::new(),
+            health,
         })
     }
 
@@ -128,11 +164,32 @@ impl FleetStage {
         }
         let q = self.queue.as_ref().expect("connected");
         let rt = &self.rt;
-        let expired = wait(rt, q.requeue_expired())?;
-        if let Some((b, _)) = expired.iter().find(|(_, s)| *s == JobStatus::Failed) {
-            return Err(RoundError::Fatal(failed(&wait(rt, q.job(*b))?)));
-        }
+        wait(rt, q.requeue_expired())?;
         let mut moved = false;
+
+        // Jobs out of attempts (leases expired, proofs refused): queued again after a back-off.
+        let failed_jobs = wait(rt, q.failed())?;
+        self.backoffs.retain(|b, _| *b > self.proved);
+        for job in &failed_jobs {
+            let b = self.backoffs.entry(job.batch_id).or_default();
+            match b.due {
+                None => {
+                    let wait_for = backoff(b.times);
+                    b.due = Some(Instant::now() + wait_for);
+                    let why = failed(job, wait_for);
+                    eprintln!("zkrollup-node: {why}");
+                    self.metrics.fleet_failed_jobs.inc();
+                    self.health.block("prover", why);
+                }
+                Some(due) if Instant::now() >= due => {
+                    wait(rt, q.retry(job.batch_id, MAX_ATTEMPTS))?;
+                    b.times += 1;
+                    b.due = None;
+                    eprintln!("zkrollup-node: proof job {} queued again", job.batch_id);
+                }
+                Some(_) => {}
+            }
+        }
 
         // Enqueue what was sealed, in order, a bounded distance ahead.
         let sealed = self.store.stage_heads().map_err(|e| e.to_string())?[0];
@@ -144,9 +201,15 @@ impl FleetStage {
             let bytes = witness.to_bytes();
             let job = NewJob { batch_id: id, key_sha256: self.key_sha256.clone(), witness: bytes.clone(), max_attempts: MAX_ATTEMPTS };
             if !wait(rt, q.enqueue(&job))? && wait(rt, q.witness(id))?.as_deref() != Some(bytes.as_slice()) {
-                return Err(RoundError::Fatal(format!(
-                    "the queue holds another witness for batch {id}: is this database another node's? (one database a node)"
-                )));
+                // Written by someone else (a hostile worker, or another node on this database):
+                // the job is this node's, so its witness is put back and the job starts over.
+                let why = format!(
+                    "the queue held another witness for batch {id}: replaced by the node's own (is this database shared with another node?)"
+                );
+                eprintln!("zkrollup-node: {why}");
+                self.metrics.fleet_foreign_witnesses.inc();
+                self.health.block("prover", why);
+                wait(rt, q.replace_witness(&job))?;
             }
             self.state = next;
             self.enqueued = id;
@@ -156,13 +219,6 @@ impl FleetStage {
 
         // Take proofs back in batch order; a later one waits in the queue for its turn.
         let proofs = wait(rt, q.proved(self.proved + 1, 16))?;
-        if proofs.first().is_none_or(|p| p.batch_id != self.proved + 1) && self.pending.contains_key(&(self.proved + 1)) {
-            // The next job may have run out of attempts (in an earlier run, say): say so.
-            let job = wait(rt, q.job(self.proved + 1))?;
-            if job.status == JobStatus::Failed {
-                return Err(RoundError::Fatal(failed(&job)));
-            }
-        }
         for p in proofs {
             if p.batch_id != self.proved + 1 {
                 break;
@@ -176,11 +232,10 @@ impl FleetStage {
             if !valid {
                 // Every proof is checked before it is used: this one goes back to the queue.
                 let reason = if proof.is_some() { "the proof does not verify" } else { "the proof does not decode" };
-                eprintln!("zkrollup-node: batch {}: {reason} (from worker {})", p.batch_id, p.worker);
+                eprintln!("zkrollup-node: batch {}: {reason} (from worker {:?})", p.batch_id, worker_label(&p.worker));
                 self.metrics.fleet_refused_proofs.inc();
-                if wait(rt, q.refuse_proof(p.batch_id, reason))? == JobStatus::Failed {
-                    return Err(RoundError::Fatal(failed(&wait(rt, q.job(p.batch_id))?)));
-                }
+                // Out of attempts, it is re-queued by the next round's back-off.
+                wait(rt, q.refuse_proof(p.batch_id, reason))?;
                 break;
             }
             let b = self.store.batch(p.batch_id).map_err(|e| e.to_string())?.ok_or(format!("batch {} missing", p.batch_id))?;
@@ -192,7 +247,18 @@ impl FleetStage {
             self.pending.remove(&p.batch_id);
             self.proved = p.batch_id;
             self.metrics.proving_seconds.observe(took.as_secs_f64());
-            self.metrics.fleet_prove_seconds.get_or_create(&Label { name: p.worker.clone() }).observe(took.as_secs_f64());
+            let mut name = worker_label(&p.worker);
+            if !self.named_workers.contains(&name) {
+                if self.named_workers.len() < NAMED_WORKERS {
+                    self.named_workers.insert(name.clone());
+                } else {
+                    name = "other".into();
+                }
+            }
+            self.metrics.fleet_prove_seconds.get_or_create(&Label { name }).observe(took.as_secs_f64());
+            if failed_jobs.is_empty() {
+                self.health.clear("prover");
+            }
             self.metrics.fleet_attempts.observe(p.attempts as f64);
             Metrics::inc(&self.metrics.batches, "proved");
             moved = true;
@@ -230,6 +296,9 @@ impl FleetStage {
             }
             match self.round() {
                 Ok(moved) => {
+                    if reported {
+                        self.health.clear("prover_queue");
+                    }
                     reported = false;
                     if !moved {
                         std::thread::sleep(Duration::from_millis(100));
@@ -240,6 +309,7 @@ impl FleetStage {
                         eprintln!("zkrollup-node: prover queue: {e} (retrying)");
                         reported = true;
                     }
+                    self.health.block("prover_queue", format!("the prover queue: {e} (retrying)"));
                     self.queue = None;
                     std::thread::sleep(Duration::from_millis(500));
                 }

@@ -134,7 +134,8 @@ impl<B: L1> L1Stage<B> {
             match b.status {
                 BatchStatus::Submitted => {
                     next_nonce = b.tx.as_ref().map(|t| t.nonce + 1);
-                    all_confirmed &= self.follow(b, &view, head.number, all_confirmed)?;
+                    let only = heads[2] == id && heads[3] + 1 == id;
+                    all_confirmed &= self.follow(b, &view, head.number, all_confirmed, only)?;
                 }
                 BatchStatus::Confirmed => {}
                 // A refused batch stops the pipeline for the operator.
@@ -190,7 +191,7 @@ impl<B: L1> L1Stage<B> {
 
     /// Follow a sent batch: confirm it (when `may_confirm`: every earlier batch is), mark it
     /// failed, replace it when stuck, or broadcast it again. Whether it is confirmed now.
-    fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64, may_confirm: bool) -> Result<bool, L1Error> {
+    fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64, may_confirm: bool, only_in_flight: bool) -> Result<bool, L1Error> {
         let tx = b.tx.clone().ok_or_else(|| L1Error::Bad(format!("batch {} submitted without a transaction", b.id)))?;
         let bad_hash = || L1Error::Bad(format!("batch {}: bad stored transaction", b.id));
         let mut mined = None;
@@ -233,10 +234,26 @@ impl<B: L1> L1Stage<B> {
                 Ok(may_confirm)
             }
             None if now_ms().saturating_sub(tx.sent_ms) > self.resend_after.as_millis() as u64 => {
-                // Stuck: the same nonce with a higher fee replaces it.
                 let calldata =
                     hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
-                let next = self.l1.sign_batch(&calldata, tx.nonce, Some(&last))?;
+                // The nonce used by a transaction that is none of this batch's (the key used
+                // elsewhere): this one can never land at it (audit F4).
+                if self.l1.sequencer_nonce()? > tx.nonce && !self.any_mined(&tx.hashes)? {
+                    return self.nonce_taken(b, &calldata, only_in_flight);
+                }
+                // Stuck: the same nonce with a higher fee replaces it (within the fee caps; at
+                // the cap it is broadcast again as it is, and the refusal shown).
+                let next = match self.l1.sign_batch(&calldata, tx.nonce, Some(&last)) {
+                    Ok(next) => next,
+                    Err(e @ L1Error::Refused { .. }) => {
+                        let due = self.last_broadcast.get(&b.id).is_none_or(|t| t.elapsed() > Duration::from_secs(2));
+                        if due {
+                            self.broadcast(b.id, &last)?;
+                        }
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                };
                 let mut hashes = tx.hashes.clone();
                 hashes.push(hex::encode(next.hash));
                 b.tx = Some(StoredTx { hashes, raw: hex::encode(&next.raw), sent_ms: now_ms(), attempts: tx.attempts + 1, ..tx });
@@ -255,6 +272,48 @@ impl<B: L1> L1Stage<B> {
                 Ok(false)
             }
         }
+    }
+
+    /// Whether any of these transactions (hex hashes) has a receipt.
+    fn any_mined(&mut self, hashes: &[String]) -> Result<bool, L1Error> {
+        for h in hashes {
+            let hash: [u8; 32] = hex::decode(h).ok().and_then(|h| h.try_into().ok()).ok_or_else(|| L1Error::Bad(format!("bad stored hash {h}")))?;
+            if self.l1.receipt(hash)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Batch `b`'s nonce was used by another transaction. When `b` is the only batch in flight
+    /// it is signed again at the sequencer's next nonce; behind or before other batches in
+    /// flight, their order on L1 would break, so the node says so and waits for its operator.
+    fn nonce_taken(&mut self, mut b: StoredBatch, calldata: &[u8], only_in_flight: bool) -> Result<bool, L1Error> {
+        let tx = b.tx.clone().expect("a submitted batch has its transaction");
+        let taken = tx.nonce;
+        if !only_in_flight {
+            return Err(L1Error::Refused {
+                kind: "nonce_taken",
+                message: format!(
+                    "nonce {taken} of batch {} was used by another transaction of the sequencer's key, with other batches in flight: \
+                     use the key for nothing else, then restart the node",
+                    b.id
+                ),
+            });
+        }
+        let nonce = self.l1.sequencer_nonce()?;
+        let next = self.l1.sign_batch(calldata, nonce, None)?;
+        let mut hashes = tx.hashes.clone();
+        hashes.push(hex::encode(next.hash));
+        b.tx = Some(StoredTx { hashes, raw: hex::encode(&next.raw), nonce, sent_ms: now_ms(), attempts: tx.attempts + 1, ..tx });
+        self.put(&b, None)?;
+        Metrics::inc(&self.metrics.l1_refusals, "nonce_taken");
+        eprintln!(
+            "zkrollup-node: batch {}: its nonce {taken} was used by another transaction of the sequencer's key: signed again at nonce {nonce}",
+            b.id
+        );
+        self.broadcast(b.id, &next)?;
+        Ok(false)
     }
 
     fn confirm(&mut self, mut b: StoredBatch, receipt: Option<crate::l1::Receipt>) -> Result<(), L1Error> {
@@ -304,6 +363,15 @@ impl<B: L1> L1Stage<B> {
                 Ok(()) => {}
                 Err(L1Error::Unavailable(e)) => {
                     self.seen.lock().unwrap_or_else(|p| p.into_inner()).error = Some(e);
+                }
+                Err(e @ L1Error::Refused { kind, .. }) => {
+                    Metrics::inc(&self.metrics.l1_refusals, kind);
+                    let text = e.to_string();
+                    let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                    if seen.error.as_deref() != Some(text.as_str()) {
+                        eprintln!("zkrollup-node: {text}");
+                    }
+                    seen.error = Some(text);
                 }
                 Err(L1Error::Bad(e)) => return Err(e),
             }

@@ -3,7 +3,7 @@
 //! crash-safe store.
 //!
 //! The pipeline, one stage per module, each resumable from the store:
-//! [`api`] (HTTP, signature checks) → [`sequencer`] (mempool against the pending state; the
+//! [`api`] (HTTP, signature checks; served by [`http`] within limits) → [`sequencer`] (mempool against the pending state; the
 //! batcher) → [`prover`] (witness, Groth16, check) → [`l1_stage`] (request watcher, `submitBatch`,
 //! confirmations) over the [`l1::L1`] trait, with [`l1::dev_chain`] as the in-process L1 of dev
 //! mode. [`store`] is the one durable store; [`node`] starts everything; [`deploy`] puts a
@@ -16,6 +16,8 @@ pub mod contracts;
 pub mod deploy;
 pub mod dev_api;
 pub mod fleet_stage;
+pub mod health;
+pub mod http;
 pub mod l1;
 pub mod l1_stage;
 pub mod metrics;

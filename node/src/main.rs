@@ -61,17 +61,18 @@ struct DeployCli {
     /// Who is credited the genesis accounts' exits (default: the deployer).
     #[arg(long)]
     genesis_owner: Option<String>,
-    /// Seconds before a queued request must be taken by a batch with a free L1 slot.
-    #[arg(long, default_value_t = 3600)]
+    /// Seconds before a queued request must be taken by a batch with a free L1 slot (SPEC-v2
+    /// section 6: 15 minutes).
+    #[arg(long, default_value_t = 15 * 60)]
     maturity: u64,
-    /// Seconds a request may wait before anyone can start exodus.
+    /// Seconds a request may wait before anyone can start exodus (SPEC-v2 section 6: 7 days).
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     exodus_delay: u64,
     /// Requests that may wait unconsumed at once.
     #[arg(long, default_value_t = 1024)]
     max_open_requests: u32,
-    /// The smallest deposit, in gwei.
-    #[arg(long, default_value_t = 1)]
+    /// The smallest deposit, in gwei (SPEC-v2 section 6: 10^6, a thousandth of an ETH).
+    #[arg(long, default_value_t = 1_000_000)]
     min_deposit: u64,
     /// Also write the deployment (the JSON printed) to this file, all or nothing: `zkrollup
     /// sign`, `apply` and `prove` take it as `--deployment FILE` for the domain.
@@ -109,6 +110,20 @@ struct RunArgs {
     /// The HTTP address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Dev mode: allow a --listen address other than loopback. A dev node lets anyone who reaches
+    /// it act as any L1 address (deposit, force-exit, withdraw anyone's payout).
+    #[arg(long, requires = "dev")]
+    insecure_dev_listen_public: bool,
+    /// Milliseconds a connection gets to send a request's head (line and headers), counted from
+    /// when it waits for one: a half-sent request or an idle kept-alive connection is closed after.
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds from a request's head to its answer, body included (408 after).
+    #[arg(long, default_value_t = 30_000)]
+    request_timeout_ms: u64,
+    /// HTTP connections open at once; more wait in the listen queue until one closes.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
     /// N, the L2 slots of a batch (dev mode; otherwise the keys').
     #[arg(long, default_value_t = zkrollup::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
@@ -126,8 +141,16 @@ struct RunArgs {
     /// the proving time, or a batch with a free L1 slot can revert (MatureRequestSkipped).
     #[arg(long, default_value_t = 64)]
     max_backlog: u64,
+    /// Without --dev: the most the node pays a gas, in wei (500 gwei by default: a 2,000,000-gas
+    /// batch then costs at most 1 ETH). It never signs above it.
+    #[arg(long, default_value_t = 500_000_000_000)]
+    max_fee_per_gas: u128,
+    /// Without --dev: the most priority fee a gas, in wei (10 gwei by default).
+    #[arg(long, default_value_t = 10_000_000_000)]
+    max_priority_fee_per_gas: u128,
     /// A batch transaction not mined after this many milliseconds is replaced at its nonce with
-    /// a 25% higher fee.
+    /// a 25% higher fee (within the caps), or signed again at the estimate when the L1 node
+    /// does not hold it.
     #[arg(long, default_value_t = 60_000)]
     resend_after_ms: u64,
     /// Batches sent to L1 and not yet confirmed, at most (sent at consecutive nonces, so L1
@@ -159,6 +182,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    zkrollup_node::node::exit_on_panic();
     let result = match cli.command {
         Some(Command::Deploy(d)) => deploy(d),
         Some(Command::ProverJobs(j)) => prover_jobs(j),
@@ -237,7 +261,11 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex)");
                 return Ok(ExitCode::from(2));
             };
-            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block: cli.first_block })
+            let fee_caps = zkrollup_node::l1::rpc::FeeCaps {
+                max_fee_per_gas: cli.max_fee_per_gas,
+                max_priority_fee_per_gas: cli.max_priority_fee_per_gas,
+            };
+            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block: cli.first_block, fee_caps })
         }
         _ => None,
     };
@@ -264,7 +292,20 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         max_in_flight: cli.max_in_flight.max(1),
         two_phase_commit: cli.two_phase_commit,
         prover_queue: cli.prover_queue,
+        http: zkrollup_node::http::HttpLimits {
+            header_timeout: Duration::from_millis(cli.header_timeout_ms.max(1)),
+            request_timeout: Duration::from_millis(cli.request_timeout_ms.max(1)),
+            max_connections: cli.max_connections.max(1),
+        },
     };
+    if cli.dev && !cli.listen.ip().is_loopback() && !cli.insecure_dev_listen_public {
+        eprintln!(
+            "error: --listen {}: a dev node lets anyone who reaches it act as any L1 address; listen on loopback, \
+             or add --insecure-dev-listen-public",
+            cli.listen
+        );
+        return Ok(ExitCode::from(2));
+    }
     if cli.dev {
         run_dev(cfg)?
     } else {

@@ -47,6 +47,13 @@ pub struct Metrics {
     pub fleet_lease_expiries: Counter,
     /// With a prover fleet: proofs the node refused (they did not verify).
     pub fleet_refused_proofs: Counter,
+    /// Transactions L1 refused, or the node would not sign, by kind (insufficient_funds, fee_cap,
+    /// nonce_too_low, underpriced, nonce_taken, would_revert, ...).
+    pub l1_refusals: Family<Label, Counter>,
+    /// With a prover fleet: jobs that ran out of attempts (each queued again after a back-off).
+    pub fleet_failed_jobs: Counter,
+    /// With a prover fleet: jobs whose witness someone else wrote (replaced by the node's).
+    pub fleet_foreign_witnesses: Counter,
     /// With a prover fleet: seconds a worker took to prove a job, by worker.
     pub fleet_prove_seconds: Family<Label, Histogram>,
     /// With a prover fleet: jobs waiting for a worker.
@@ -75,6 +82,9 @@ impl Metrics {
             fleet_workers: Gauge::default(),
             fleet_lease_expiries: Counter::default(),
             fleet_refused_proofs: Counter::default(),
+            fleet_failed_jobs: Counter::default(),
+            l1_refusals: Family::default(),
+            fleet_foreign_witnesses: Counter::default(),
             fleet_prove_seconds: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 12))),
             fleet_queue_depth: Gauge::default(),
             fleet_attempts: Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0]),
@@ -99,6 +109,9 @@ impl Metrics {
         registry.register("fleet_workers_seen", "Workers that finished a job in the last five minutes", m.fleet_workers.clone());
         registry.register("fleet_lease_expiries", "Leases that expired", m.fleet_lease_expiries.clone());
         registry.register("fleet_refused_proofs", "Proofs from workers that did not verify", m.fleet_refused_proofs.clone());
+        registry.register("l1_refusals", "Transactions L1 refused or the node would not sign, by kind", m.l1_refusals.clone());
+        registry.register("fleet_failed_jobs", "Proof jobs that ran out of attempts (queued again after a back-off)", m.fleet_failed_jobs.clone());
+        registry.register("fleet_foreign_witnesses", "Proof jobs whose witness another party wrote (replaced)", m.fleet_foreign_witnesses.clone());
         registry.register("fleet_prove_seconds", "Seconds a worker took to prove a job, by worker", m.fleet_prove_seconds.clone());
         registry.register("fleet_queue_depth", "Proof jobs waiting for a worker", m.fleet_queue_depth.clone());
         registry.register("fleet_attempts", "Leases a proved job took", m.fleet_attempts.clone());

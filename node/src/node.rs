@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use ark_ff::PrimeField;
@@ -77,6 +77,8 @@ pub struct Config {
     pub prover_queue: Option<String>,
     /// Without `--dev`: the L1 to settle on.
     pub rpc: Option<RpcConfig>,
+    /// The HTTP server's timeouts and connection cap.
+    pub http: crate::http::HttpLimits,
 }
 
 /// A real L1: its JSON-RPC address, the deployed rollup, the key folder and the sequencer key.
@@ -92,12 +94,22 @@ pub struct RpcConfig {
     pub sequencer_key: String,
     /// The block that deployed the rollup (`deploy` prints it): no event is older.
     pub first_block: u64,
+    /// The most the node pays for gas.
+    pub fee_caps: crate::l1::rpc::FeeCaps,
 }
 
 impl std::fmt::Debug for RpcConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the key.
-        write!(f, "RpcConfig {{ url: {}, rollup: {}, keys: {}, first_block: {} }}", self.url, self.rollup, self.keys.display(), self.first_block)
+        write!(
+            f,
+            "RpcConfig {{ url: {}, rollup: {}, keys: {}, first_block: {}, fee_caps: {:?} }}",
+            crate::l1::redact_url(&self.url),
+            self.rollup,
+            self.keys.display(),
+            self.first_block,
+            self.fee_caps
+        )
     }
 }
 
@@ -227,12 +239,13 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let pk = load_proving_unless_fleet(&rpc.keys, &info, &cfg)?;
     let vk = bundle::load_verifying(&rpc.keys)?;
     let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
-    let l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
+    let mut l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
+    l1.set_fee_caps(rpc.fee_caps);
     let domain = field_of(l1.domain()?);
     check_maturity(l1.maturity()?, cfg.batch_timeout)?;
     let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
-    eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", rpc.url, l1.chain_id(), rpc.rollup, l1.sequencer());
+    eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", crate::l1::redact_url(&rpc.url), l1.chain_id(), rpc.rollup, l1.sequencer());
     start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, &cfg)
 }
 
@@ -315,6 +328,7 @@ fn start<B: L1 + 'static>(
     cfg: &Config,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(crate::health::Health::default());
     let heads = store.stage_heads()?;
     let sealed_root = root_after(&store, heads[0], genesis_root)?;
     let proved_root = root_after(&store, heads[1], genesis_root)?;
@@ -337,6 +351,7 @@ fn start<B: L1 + 'static>(
                 url.clone(),
                 heads[1],
                 proved_root,
+                health.clone(),
             )
             .map_err(anyhow::Error::msg)?,
         )),
@@ -416,21 +431,67 @@ fn start<B: L1 + 'static>(
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
         max_backlog: cfg.max_backlog,
         keys: cfg.prover_queue.is_some().then_some(keys),
+        health,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let listen = cfg.listen;
+    let (listen, http) = (cfg.listen, cfg.http);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         eprintln!("zkrollup-node: listening on http://{}", listener.local_addr()?);
-        let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        let app = router(api);
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let signalled = async move {
+            shutdown_signal().await;
+            eprintln!("zkrollup-node: stopping: no new connections, the open ones get {HTTP_DRAIN:?} to finish");
+            let _ = signalled_tx.send(());
+        };
+        let serve = crate::http::serve(listener, app, http, signalled);
+        // A client that never finishes its request must not hold the stop up.
+        let drained = async move {
+            match signalled_rx.await {
+                Ok(_) => tokio::time::sleep(HTTP_DRAIN).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = serve => r?,
+            () = drained => eprintln!("zkrollup-node: connections still open after {HTTP_DRAIN:?}: closed"),
+        }
         anyhow::Ok(())
     })?;
+    // Handlers still running (a signature check) are dropped; their submissions were not answered.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
+    let deadline = Instant::now() + STAGE_DRAIN;
+    while threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let busy: Vec<&str> = threads.iter().filter(|t| !t.is_finished()).filter_map(|t| t.thread().name()).collect();
+    if busy.is_empty() {
+        eprintln!("zkrollup-node: stopped");
+    } else {
+        // Each stage's step is one store transaction: what a stage was doing is redone after a
+        // restart (a proof started again, a transaction looked up again), nothing half-written.
+        eprintln!("zkrollup-node: stopped; abandoned the current step of: {}", busy.join(", "));
     }
     Ok(())
+}
+
+/// After SIGTERM or SIGINT, how long open HTTP requests get to finish.
+const HTTP_DRAIN: Duration = Duration::from_secs(2);
+/// Then how long the stages get to finish their step before the process exits: the whole stop
+/// stays under `docker stop`'s 10 s before its SIGKILL.
+const STAGE_DRAIN: Duration = Duration::from_secs(5);
+
+/// Make a panic in any thread end the process with exit status 70, as a stage's error does: a
+/// stage that died alone would leave the node answering 202 with nothing behind it.
+pub fn exit_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        eprintln!("zkrollup-node: a thread panicked: exiting (70) so that a restart resumes from the store");
+        std::process::exit(70);
+    }));
 }
 
 /// A stage's thread: an error from it is fatal to the process (exit 70), so that a restart

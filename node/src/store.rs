@@ -517,7 +517,10 @@ impl Txn {
             BatchStatus::Submitted => 3,
             BatchStatus::Confirmed => 4,
             BatchStatus::Failed => {
-                self.set_meta("failed_batch", &b.id)?;
+                // The first failure is the cause; later batches fail behind it (F11).
+                if self.meta::<u64>("failed_batch")?.is_none_or(|first| first > b.id) {
+                    self.set_meta("failed_batch", &b.id)?;
+                }
                 2
             }
         };

@@ -39,6 +39,44 @@ async fn migrations_apply_once_when_many_connect_at_once() {
     assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 2 })));
 }
 
+/// A worker attaches without migrating (audit F5: only the node runs DDL, and a worker stopped
+/// mid-connect holds no lock): before the node has migrated it is told so, after it attaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_attach_to_the_schema_the_node_made_and_never_migrate() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    assert!(matches!(Queue::attach(&url).await, Err(QueueError::SchemaTooOld { database: 0, needed: 2 })));
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let tables: i64 = client.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[]).await.unwrap().get(0);
+    assert_eq!(tables, 0, "attaching created nothing");
+    Queue::connect(&url).await.unwrap();
+    // A transaction left open on the migration lock (as a stopped process would leave it) does
+    // not hold a worker up.
+    client.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(8821270118021231984)").await.unwrap();
+    let q = tokio::time::timeout(LONG, Queue::attach(&url)).await.expect("attached while the lock is held").unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    client.batch_execute("ROLLBACK").await.unwrap();
+}
+
+/// A stopping worker gives its job back: queued at once, its attempt not counted, and the
+/// released lease no longer valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_job_is_queued_at_once_with_its_attempt_given_back() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    let lease = q.claim("stopping", KEY, LONG).await.unwrap().unwrap();
+    q.release(&lease).await.unwrap();
+    let row = q.job(1).await.unwrap();
+    assert_eq!((row.status, row.attempts), (JobStatus::Queued, 0), "{row:?}");
+    assert!(row.errors[0].contains("released by a stopping worker"), "{row:?}");
+    assert!(matches!(q.release(&lease).await, Err(QueueError::LeaseLost { .. })));
+    assert!(matches!(q.complete(&lease, b"late", 1).await, Err(QueueError::LeaseLost { .. })));
+    let again = q.claim("next", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!((again.batch_id, again.attempt), (1, 1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_workers_claim_every_job_exactly_once_oldest_first() {
     let pg = Postgres::start();

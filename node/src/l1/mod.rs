@@ -15,6 +15,37 @@ pub enum L1Error {
     /// The L1 answered something the node cannot use (a malformed event, a wrong contract).
     #[error("L1: {0}")]
     Bad(String),
+    /// L1 refused the node's transaction, or the node refused to sign one, for a reason the
+    /// operator may have to act on (`kind`: insufficient_funds, fee_cap, nonce_too_low,
+    /// underpriced, nonce_taken, ...); retried like [`L1Error::Unavailable`], and counted.
+    #[error("L1 refused the transaction ({kind}): {message}")]
+    Refused {
+        /// What kind of refusal: a metric label.
+        kind: &'static str,
+        /// The L1 node's words, or the node's.
+        message: String,
+    },
+}
+
+/// The kind of a broadcast refusal, from the L1 node's words (geth, reth, anvil, erigon and
+/// nethermind use these phrases); `None` for an answer that is no refusal of this transaction
+/// (it is in the pool already).
+pub fn refusal_kind(message: &str) -> Option<&'static str> {
+    let m = message.to_lowercase();
+    let kinds: [(&[&str], Option<&'static str>); 6] = [
+        (&["already known", "already imported", "known transaction"], None),
+        (&["insufficient funds"], Some("insufficient_funds")),
+        (&["exceeds the configured cap", "fee cap", "feecap"], Some("fee_cap")),
+        (&["nonce too low", "nonce has already been used"], Some("nonce_too_low")),
+        (&["underpriced"], Some("underpriced")),
+        (&["txpool is full", "pool is full"], Some("pool_full")),
+    ];
+    for (phrases, kind) in kinds {
+        if phrases.iter().any(|p| m.contains(p)) {
+            return kind;
+        }
+    }
+    Some("other")
 }
 
 /// The head of the chain.
@@ -93,4 +124,56 @@ pub trait L1: Send {
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error>;
     /// A transaction's receipt, once mined.
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error>;
+}
+
+/// `text` with every URL in it cut to its scheme, host and port: a hosted provider's API key
+/// sits in the path, the query or the user part, and L1 errors reach the log and `/v1/status`.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme_start = rest[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c))).map_or(0, |i| i + 1);
+        let end = rest[at..].find(|c: char| c.is_whitespace() || "()<>\"'`,".contains(c)).map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..scheme_start]);
+        out.push_str(&redact_url(&rest[scheme_start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One URL cut to `scheme://host[:port]` (or `<url>` when it does not parse).
+pub fn redact_url(url: &str) -> String {
+    match alloy::transports::http::reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
+            (Some(h), None) => format!("{}://{h}", u.scheme()),
+            _ => "<url>".into(),
+        },
+        Err(_) => "<url>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_refusals_are_classified() {
+        assert_eq!(refusal_kind("insufficient funds for gas * price + value"), Some("insufficient_funds"));
+        assert_eq!(refusal_kind("tx fee (1.20 ether) exceeds the configured cap (1.00 ether)"), Some("fee_cap"));
+        assert_eq!(refusal_kind("nonce too low: next nonce 6, tx nonce 5"), Some("nonce_too_low"));
+        assert_eq!(refusal_kind("replacement transaction underpriced"), Some("underpriced"));
+        assert_eq!(refusal_kind("already known"), None);
+        assert_eq!(refusal_kind("something else"), Some("other"));
+    }
+
+    #[test]
+    fn urls_lose_their_path_query_and_user() {
+        let e = "error sending request for url (http://user:pw@127.0.0.1:18546/v3/SECRETKEY123?k=SECRET2)";
+        assert_eq!(redact_urls(e), "error sending request for url (http://127.0.0.1:18546)");
+        assert_eq!(redact_urls("https://mainnet.infura.io/v3/KEY and wss://x.example/KEY2 done"), "https://mainnet.infura.io and wss://x.example done");
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("bad ://nothing"), "bad <url>");
+    }
 }

@@ -18,8 +18,27 @@ use alloy::signers::local::PrivateKeySigner;
 use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, l1_request_topic, selector, word_at};
 
-/// The gas limit of a `submitBatch` transaction (one at N = 16, M = 4 uses about 360,000).
+/// The gas limit of a `submitBatch` transaction when the L1 node cannot estimate one (one at
+/// N = 16, M = 4 uses about 360,000).
 pub const SUBMIT_GAS_LIMIT: u64 = 2_000_000;
+
+/// The most the node pays for gas, in wei: it never signs above these (audit F4: without a cap,
+/// 25% a resend compounds without end while a transaction cannot land).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeeCaps {
+    /// `maxFeePerGas` at most.
+    pub max_fee_per_gas: u128,
+    /// `maxPriorityFeePerGas` at most.
+    pub max_priority_fee_per_gas: u128,
+}
+
+impl Default for FeeCaps {
+    /// 500 gwei and 10 gwei: a 2,000,000-gas batch then costs at most 1 ETH, geth's default
+    /// `--rpc.txfeecap`.
+    fn default() -> FeeCaps {
+        FeeCaps { max_fee_per_gas: 500_000_000_000, max_priority_fee_per_gas: 10_000_000_000 }
+    }
+}
 
 /// A JSON-RPC L1.
 pub struct RpcL1 {
@@ -28,10 +47,12 @@ pub struct RpcL1 {
     signer: PrivateKeySigner,
     rollup: Address,
     chain_id: u64,
+    caps: FeeCaps,
 }
 
+/// A failed call, its text without the URL's secrets (see [`super::redact_urls`]).
 fn unavailable(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Unavailable(e.to_string())
+    L1Error::Unavailable(super::redact_urls(&e.to_string()))
 }
 
 impl RpcL1 {
@@ -39,12 +60,22 @@ impl RpcL1 {
     /// (hex, with or without 0x).
     pub fn connect(url: &str, rollup: Address, sequencer_key: &str) -> Result<RpcL1, L1Error> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| L1Error::Bad(e.to_string()))?;
-        let url: alloy::transports::http::reqwest::Url = url.parse().map_err(|e| L1Error::Bad(format!("--rpc {url}: {e}")))?;
+        let url: alloy::transports::http::reqwest::Url = url.parse().map_err(|e| L1Error::Bad(format!("--rpc {}: {e}", super::redact_url(url))))?;
         let provider = ProviderBuilder::new().connect_http(url).erased();
         let signer: PrivateKeySigner =
             sequencer_key.trim().parse().map_err(|e| L1Error::Bad(format!("sequencer key: {e}")))?;
         let chain_id = rt.block_on(async { provider.get_chain_id().await }).map_err(unavailable)?;
-        Ok(RpcL1 { rt, provider, signer, rollup, chain_id })
+        Ok(RpcL1 { rt, provider, signer, rollup, chain_id, caps: FeeCaps::default() })
+    }
+
+    /// The sequencer's next nonce counting mined transactions only.
+    fn sequencer_latest_nonce(&self) -> Result<u64, L1Error> {
+        self.rt.block_on(async { self.provider.get_transaction_count(self.signer.address()).latest().await }).map_err(unavailable)
+    }
+
+    /// Sign batches within these fee caps.
+    pub fn set_fee_caps(&mut self, caps: FeeCaps) {
+        self.caps = caps;
     }
 
     /// Point this connection at another rollup (after deploying one).
@@ -117,6 +148,34 @@ impl RpcL1 {
         Ok(self.view_u256("maturity()", None)?.saturating_to())
     }
 
+    /// The gas limit for `submitBatch(calldata)` sent at `nonce`: the L1 node's estimate from
+    /// the sequencer at the latest block, with a quarter more as margin (audit F15: a fixed
+    /// limit can be too small for a wide batch). When the batch is next to land (no earlier
+    /// transaction of the sequencer's waits), a call that would revert is refused here, before
+    /// any gas is paid for it, with the contract's error; behind batches still in flight the
+    /// estimate cannot see, the fixed [`SUBMIT_GAS_LIMIT`] is used.
+    fn submit_gas(&self, calldata: &[u8], nonce: u64) -> Result<u64, L1Error> {
+        let call = TransactionRequest::default()
+            .with_from(self.signer.address())
+            .with_to(self.rollup)
+            .with_input(Bytes::from(calldata.to_vec()));
+        match self.rt.block_on(async { self.provider.estimate_gas(call).block(BlockId::latest()).await }) {
+            Ok(gas) => Ok(gas + gas / 4 + 20_000),
+            Err(e) => match e.as_error_resp() {
+                Some(_) if nonce > self.sequencer_latest_nonce()? => Ok(SUBMIT_GAS_LIMIT),
+                Some(resp) => Err(L1Error::Refused {
+                    kind: "would_revert",
+                    message: format!(
+                        "submitBatch would revert: {} (data {})",
+                        resp.message,
+                        resp.data.as_ref().map_or("none".to_string(), |d| d.get().to_string())
+                    ),
+                }),
+                None => Err(unavailable(e)),
+            },
+        }
+    }
+
     /// Sign and send any transaction from `signer` (deployments and user calls, for tools and
     /// tests), and wait for its receipt: (receipt, created contract).
     pub fn send_as(
@@ -170,16 +229,35 @@ impl RpcL1 {
         replaces: Option<&SignedTx>,
     ) -> Result<SignedTx, L1Error> {
         let fees = self.rt.block_on(self.provider.estimate_eip1559_fees()).map_err(unavailable)?;
-        let (mut max_fee, mut priority) = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
+        let caps = self.caps;
+        let (mut max_fee, mut priority) = (fees.max_fee_per_gas.min(caps.max_fee_per_gas), fees.max_priority_fee_per_gas);
         if let Some(old) = replaces {
             // A replacement must outbid the transaction it replaces (nodes ask +10% of both
-            // fees), whatever the estimate did since: 25% over the higher of the two.
-            let old = TxEnvelope::decode_2718(&mut &old.raw[..])
-                .map_err(|e| L1Error::Bad(format!("the stored transaction does not decode: {e}")))?;
-            let bump = |x: u128| x + x.div_ceil(4);
-            max_fee = bump(max_fee.max(old.max_fee_per_gas()));
-            priority = bump(priority.max(old.max_priority_fee_per_gas().unwrap_or(0)));
+            // fees), whatever the estimate did since: 25% over the higher of the two, within the
+            // caps. Only a held transaction needs outbidding: one the L1 node refused (no funds,
+            // a full pool) is signed afresh at the estimate, so refusals do not compound.
+            let held = self.rt.block_on(async { self.provider.get_transaction_by_hash(B256::from(old.hash)).await }).map_err(unavailable)?;
+            if held.is_some() {
+                let old = TxEnvelope::decode_2718(&mut &old.raw[..])
+                    .map_err(|e| L1Error::Bad(format!("the stored transaction does not decode: {e}")))?;
+                let bump = |x: u128| x + x.div_ceil(4);
+                let (old_fee, old_priority) = (old.max_fee_per_gas(), old.max_priority_fee_per_gas().unwrap_or(0));
+                max_fee = bump(fees.max_fee_per_gas.max(old_fee));
+                priority = bump(priority.max(old_priority));
+                if max_fee > caps.max_fee_per_gas || priority.min(max_fee) > caps.max_priority_fee_per_gas {
+                    return Err(L1Error::Refused {
+                        kind: "fee_cap",
+                        message: format!(
+                            "the transaction at nonce {nonce} cannot be replaced within the fee caps (it offers {old_fee} and \
+                             {old_priority} wei a gas; a replacement needs {max_fee} and {priority}, over \
+                             --max-fee-per-gas {} or --max-priority-fee-per-gas {}): waiting for it",
+                            caps.max_fee_per_gas, caps.max_priority_fee_per_gas
+                        ),
+                    });
+                }
+            }
         }
+        let priority = priority.min(max_fee).min(caps.max_priority_fee_per_gas);
         let mut tx = TxEip1559 {
             chain_id: self.chain_id,
             nonce,
@@ -235,29 +313,27 @@ impl L1 for RpcL1 {
     }
 
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
-        self.rt.block_on(async { self.provider.get_transaction_count(self.signer.address()).latest().await }).map_err(unavailable)
+        self.sequencer_latest_nonce()
     }
 
     fn sign_batch(&mut self, calldata: &[u8], nonce: u64, replaces: Option<&SignedTx>) -> Result<SignedTx, L1Error> {
         let signer = self.signer.clone();
-        self.sign(&signer, TxKind::Call(self.rollup), calldata.to_vec(), U256::ZERO, SUBMIT_GAS_LIMIT, nonce, replaces)
+        let gas = self.submit_gas(calldata, nonce)?;
+        self.sign(&signer, TxKind::Call(self.rollup), calldata.to_vec(), U256::ZERO, gas, nonce, replaces)
     }
 
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {
         match self.rt.block_on(self.provider.send_raw_transaction(&tx.raw)) {
             Ok(_) => Ok(()),
-            Err(e) => {
-                let text = e.to_string().to_lowercase();
-                // Already in the pool, already mined, or replaced: the receipt will tell.
-                if ["already known", "nonce too low", "replacement transaction underpriced", "already imported"]
-                    .iter()
-                    .any(|s| text.contains(s))
-                {
-                    Ok(())
-                } else {
-                    Err(unavailable(e))
+            Err(e) if e.as_error_resp().is_some() => {
+                let message = super::redact_urls(&e.to_string());
+                match super::refusal_kind(&message) {
+                    // In the pool already: the receipt will tell.
+                    None => Ok(()),
+                    Some(kind) => Err(L1Error::Refused { kind, message }),
                 }
             }
+            Err(e) => Err(unavailable(e)),
         }
     }
 

@@ -52,6 +52,7 @@ fn a_node_settles_hundreds_of_transfers_on_anvil_through_kills_and_an_l1_restart
     let rollup: Address = d["rollup"].as_str().unwrap().parse().unwrap();
     let chain = RpcL1::connect(&anvil.url(), rollup, ANVIL_KEYS[0]).unwrap();
     assert_eq!(chain.domain().unwrap().to_string(), d["domain"].as_str().unwrap(), "deploy printed the contract's domain");
+    assert_eq!(chain.maturity().unwrap(), 15 * 60, "deploy's default maturity is SPEC-v2 section 6's 15 minutes");
 
     let mut node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "500", "--confirmations", "2"]);
     let s = node.status();
@@ -211,6 +212,44 @@ fn a_stuck_batch_is_replaced_at_its_nonce_with_a_higher_fee_and_mined_once() {
     assert_eq!(mined, 1, "{b}");
 }
 
+/// Audit F4, scenario G: while L1 does not mine, the sequencer's key is used for another
+/// transaction at the nonce the batch was signed at (it outbids the batch in the pool). Once L1
+/// mines it, no receipt ever comes for the batch at that nonce: the node notices the nonce
+/// used, signs the batch again at the next one, and it lands.
+#[test]
+fn a_nonce_taken_by_another_transaction_is_noticed_and_the_batch_signed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 2);
+    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200", "--resend-after-ms", "2000"]);
+    anvil.call("evm_setIntervalMining", json!([0]));
+    node.transfer(&key(1), 1, 2, 5, 0).unwrap();
+    let start = Instant::now();
+    let nonce = loop {
+        let (_, b) = node.get("/v1/batches/1");
+        if let Some(n) = b["tx"]["nonce"].as_u64() {
+            break n;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "batch 1 was never sent: {b}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let sequencer = anvil_signer(1).address().to_string();
+    let foreign = json!({
+        "from": sequencer, "to": sequencer, "value": "0x0", "gas": "0x5208", "nonce": format!("0x{nonce:x}"),
+        "maxFeePerGas": format!("0x{:x}", 100 * GWEI), "maxPriorityFeePerGas": format!("0x{:x}", 5 * GWEI),
+    });
+    anvil.call("eth_sendTransaction", json!([foreign]));
+    anvil.call("evm_setIntervalMining", json!([1]));
+
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    let (_, b) = node.get("/v1/batches/1");
+    assert_eq!(b["tx"]["nonce"].as_u64(), Some(nonce + 1), "signed again at the next nonce: {b}");
+    let metrics = ureq::get(&format!("{}/metrics", node.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains(r#"zkrollup_l1_refusals_total{name="nonce_taken"} 1"#), "{metrics}");
+}
+
 /// The load generator's binary.
 fn loadgen() -> std::path::PathBuf {
     crate::common::workspace_built();
@@ -240,4 +279,30 @@ fn the_load_generator_opens_accounts_by_l1_deposits_and_settles_on_anvil() {
     }
     let s = node.wait_settled(Duration::from_secs(600));
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
+}
+
+/// Audit F9: a hosted provider's key sits in the RPC URL's path; it never reaches the log (nor,
+/// through the same redaction of every L1 error, `/v1/status`). Here the L1 cannot be reached,
+/// so the start fails, naming only the scheme, host and port.
+#[test]
+fn an_rpc_urls_secret_never_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 1 };
+    let keys = dir.path().join("keys");
+    bundle::setup_to_dir(&keys, shape, Some(11)).unwrap(); // INSECURE: a test's keys
+    let g = genesis(dir.path(), 4, 2, 1_000);
+    let port = crate::common::free_port();
+    let rpc = format!("http://user:PASSWORD9@127.0.0.1:{port}/v3/SECRETKEY123?key=SECRET2");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["--rpc", &rpc, "--rollup", &format!("0x{}", "11".repeat(20)), "--keys", keys.to_str().unwrap()])
+        .args(["--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
+        .env("ZKROLLUP_SEQUENCER_KEY", ANVIL_KEYS[1])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("http://127.0.0.1:{port}")), "the error names the L1: {stderr}");
+    for secret in ["SECRETKEY123", "SECRET2", "PASSWORD9"] {
+        assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+    }
 }

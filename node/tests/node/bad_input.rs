@@ -34,11 +34,18 @@ fn every_bad_submission_is_a_4xx_naming_its_fault_and_changes_nothing() {
     from_too_big["from"] = json!(4294967296u64);
     let mut tampered = entry(&good);
     tampered["amount"] = json!("6");
+    // The signed values padded with zeros (F8: a megabyte of store for a zero-value transfer).
+    let mut padded = entry(&good);
+    padded["amount"] = json!("005");
+    let mut padded_signature = entry(&good);
+    padded_signature["signature"]["S"] = json!(format!("0{}", padded_signature["signature"]["S"].as_str().unwrap()));
     let mut unsigned = entry(&good);
     unsigned.as_object_mut().unwrap().remove("signature");
     let owned: Vec<(&str, Value, u16, &str, &str)> = vec![
         ("an amount of 2^64", amount_too_big, 400, "bad_value", "amount"),
         ("a slot beyond 32 bits", from_too_big, 400, "bad_value", "from"),
+        ("an amount with leading zeros", padded, 400, "bad_value", "leading zero"),
+        ("a signature with a leading zero", padded_signature, 400, "bad_value", "leading zero"),
         ("a signature over other values", tampered, 422, "bad_signature", "signature invalid"),
         ("no signature", unsigned, 422, "missing_signature", "not signed"),
         ("a signature by another key", entry(&Transfer::signed(&key(2), 1, 2, 5, 0, domain)), 422, "bad_signature", "signature"),
@@ -53,7 +60,7 @@ fn every_bad_submission_is_a_4xx_naming_its_fault_and_changes_nothing() {
     for (name, v, code, rule, text) in owned {
         cases.push((name, v.to_string().into_bytes(), code, rule, text));
     }
-    cases.push(("a body over 1 MiB", vec![b' '; (1 << 20) + 1], 413, "body_too_large", "limit"));
+    cases.push(("a body over 16 KiB", vec![b' '; (16 << 10) + 1], 413, "body_too_large", "limit"));
     for (name, body, code, rule, text) in &cases {
         let (got, v) = node.post_bytes("/v1/transfers", body);
         assert_eq!(got, *code, "{name}: {v}");
@@ -63,9 +70,13 @@ fn every_bad_submission_is_a_4xx_naming_its_fault_and_changes_nothing() {
     }
     assert_eq!(node.status()["transfers_accepted"], "0", "nothing was stored");
 
-    // The good transfer is accepted once; its replay is refused.
-    let (code, v) = node.post("/v1/transfers", &entry(&good));
+    // The good transfer, spaced out within the body limit, is accepted once and stored as its
+    // canonical entry; its replay is refused.
+    let spaced = entry(&good).to_string().replace(':', &format!(":{}", " ".repeat(1000)));
+    let (code, v) = node.post_bytes("/v1/transfers", spaced.as_bytes());
     assert_eq!(code, 202, "{v}");
+    let (_, stored) = node.get(&format!("/v1/transfers/{}", v["id"].as_str().unwrap()));
+    assert_eq!(stored["transfer"], entry(&good), "{stored}");
     let (code, v) = node.post("/v1/transfers", &entry(&good));
     assert_eq!((code, v["rule"].as_str()), (422, Some("wrong_nonce")), "{v}");
     // The pending state counts the accepted transfer: account 1 has 95 to spend.

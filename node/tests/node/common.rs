@@ -45,10 +45,18 @@ pub struct Node {
     env: Vec<(String, String)>,
     address: String,
     port: u16,
+    /// The program and its first arguments: `zkrollup-node`, or `zkrollup node`.
+    program: Vec<String>,
 }
 
-fn spawn(genesis: &Path, data: &Path, listen: &str, args: &[String], env: &[(String, String)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+/// The node's own program.
+fn node_program() -> Vec<String> {
+    vec![env!("CARGO_BIN_EXE_zkrollup-node").to_string()]
+}
+
+fn spawn(program: &[String], genesis: &Path, data: &Path, listen: &str, args: &[String], env: &[(String, String)]) -> (Child, String) {
+    let mut child = Command::new(&program[0])
+        .args(&program[1..])
         .args(["--genesis", genesis.to_str().unwrap(), "--data", data.to_str().unwrap(), "--listen", listen])
         .args(args)
         .envs(env.iter().cloned())
@@ -84,11 +92,41 @@ impl Node {
 
     /// Start a node on a free port of `address` with these arguments and environment.
     pub fn start_on(address: &str, genesis: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        Node::start_program(node_program(), address, genesis, data, args, env)
+    }
+
+    /// Start `program` (a path and its first arguments, `zkrollup node` say) as the node, on
+    /// loopback, in dev mode with these extra arguments.
+    pub fn start_via(program: &[&str], genesis: &Path, data: &Path, args: &[&str]) -> Node {
+        let mut all = vec!["--dev"];
+        all.extend_from_slice(args);
+        Node::start_program(program.iter().map(|s| s.to_string()).collect(), "127.0.0.1", genesis, data, &all, &[])
+    }
+
+    fn start_program(program: Vec<String>, address: &str, genesis: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (child, url) = spawn(genesis, data, &format!("{address}:0"), &args, &env);
+        let (child, url) = spawn(&program, genesis, data, &format!("{address}:0"), &args, &env);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port }
+        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port, program }
+    }
+
+    /// The process id of the program the test started.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send it a signal (`TERM`, `INT`, `KILL`, ...).
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(ok.success(), "kill -{signal}");
+    }
+
+    /// Start it again on the same data folder and port, once it has exited.
+    pub fn start_again(&mut self) {
+        let (child, url) = spawn(&self.program, &self.genesis, &self.data, &format!("{}:{}", self.address, self.port), &self.args, &self.env);
+        self.child = child;
+        self.url = url;
     }
 
     /// SIGKILL it.
@@ -112,9 +150,7 @@ impl Node {
     /// Kill it and start it again on the same data folder and port.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, url) = spawn(&self.genesis, &self.data, &format!("{}:{}", self.address, self.port), &self.args, &self.env);
-        self.child = child;
-        self.url = url;
+        self.start_again();
     }
 
     /// GET a path: (status, JSON body).
@@ -253,6 +289,8 @@ pub fn deploy(anvil: &Anvil, keys: &Path, genesis: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
         .args(["deploy", "--rpc", &anvil.url(), "--keys", keys.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()])
         .args(["--sequencer", &anvil_signer(1).address().to_string()])
+        // The tests deposit a few gwei; the default (SPEC-v2's) is 10^6.
+        .args(["--min-deposit", "1"])
         .env("ZKROLLUP_DEPLOYER_KEY", ANVIL_KEYS[0])
         .output()
         .unwrap();

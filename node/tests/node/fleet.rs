@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{genesis, key, riding_client, ClientPlan, Node};
 use crate::lan::Lan;
-use zkrollup_fleet::queue::{JobRow, JobStatus, Queue};
+use zkrollup_fleet::queue::{JobRow, JobStatus, Queue, QueueError};
 
 #[allow(dead_code)]
 #[path = "../../../fleet/tests/fleet/pg.rs"]
@@ -52,9 +52,27 @@ impl Worker {
         self.signal("CONT");
     }
 
-    fn signal(&self, signal: &str) {
+    /// Send it a signal (`TERM`, `KILL`, ...).
+    pub fn signal(&self, signal: &str) {
         let ok = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
         assert!(ok.success(), "kill -{signal} {}", self.name);
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Wait for it to exit, within `limit`: its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < limit, "worker {} still runs after {limit:?}", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -97,14 +115,20 @@ impl Fleet {
         let address = lan.map_or("127.0.0.1".to_string(), Lan::address);
         let dir = tempfile::tempdir().unwrap();
         let g = genesis(dir.path(), 4, ACCOUNTS, 1_000_000);
-        let args = ["--dev", "--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200", "--prover-queue", &pg.url()];
+        let url = pg.url();
+        let mut args = vec!["--dev", "--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200", "--prover-queue", &url];
+        if lan.is_some() {
+            // The workers in the lan's hosts fetch the keys from the node's lan address.
+            args.push("--insecure-dev-listen-public");
+        }
         let node = Node::start_on(&address, &g, &dir.path().join("data"), &args, &[]);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let url = Arc::new(Mutex::new(node.url.clone()));
         Fleet { db: pg.url_at(&address), pg, dir, node, url, rt, bin: worker_binary() }
     }
 
-    fn worker_command(&self, mut c: Command, name: &str, lease_secs: u32) -> Worker {
+    /// A worker run by `c` (its program and first arguments) on this machine.
+    pub fn worker_from(&self, mut c: Command, name: &str, lease_secs: u32) -> Worker {
         let cache = self.dir.path().join(format!("cache-{name}"));
         c.args(["--db", &self.db, "--keys-from", &self.node.url, "--cache", cache.to_str().unwrap()])
             .args(["--threads", "1", "--lease-secs", &lease_secs.to_string(), "--name", name])
@@ -114,12 +138,12 @@ impl Fleet {
 
     /// A worker on this machine, its leases lasting `lease_secs`.
     pub fn worker(&self, name: &str, lease_secs: u32) -> Worker {
-        self.worker_command(Command::new(&self.bin), name, lease_secs)
+        self.worker_from(Command::new(&self.bin), name, lease_secs)
     }
 
     /// A worker on host `i` of `lan`.
     pub fn worker_on(&self, lan: &Lan, i: usize, name: &str, lease_secs: u32) -> Worker {
-        self.worker_command(lan.command(i, &self.bin), name, lease_secs)
+        self.worker_from(lan.command(i, &self.bin), name, lease_secs)
     }
 
     /// Every account sends `each` transfers to the next, a pause of `pause_ms` after each.
@@ -137,9 +161,20 @@ impl Fleet {
         Traffic { clients }
     }
 
-    /// A connection of the test's own (a fresh one: PostgreSQL may have restarted).
+    /// A connection of the test's own (a fresh one: PostgreSQL may have restarted), attached as
+    /// a worker's is: it takes no lock, so a paused worker cannot hold it up.
     pub fn queue(&self) -> Queue {
-        self.rt.block_on(Queue::connect(&self.pg.url())).unwrap()
+        let start = Instant::now();
+        loop {
+            match self.rt.block_on(Queue::attach(&self.pg.url())) {
+                Ok(q) => return q,
+                // The node migrates the schema on its first round: wait for it.
+                Err(QueueError::SchemaTooOld { .. }) if start.elapsed() < Duration::from_secs(600) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("attaching to the queue: {e}"),
+            }
+        }
     }
 
     /// A job's row.

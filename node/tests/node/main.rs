@@ -12,3 +12,4 @@ mod fleet;
 mod fleet_faults;
 mod fleet_hosts;
 mod lan;
+mod signals;
