@@ -3,11 +3,9 @@
 //! ingest thread, which commits every submission waiting at that moment in one transaction
 //! (group commit) and only then answers each.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -53,42 +51,17 @@ pub struct Api {
     pub dev: Option<SharedDevChain>,
     /// The hold on the proving stage, in dev mode (`POST /v1/dev/prover`).
     pub prover_hold: Option<crate::prover::ProverHold>,
-    /// Submissions per second allowed per client address.
-    pub rate: Arc<RateLimit>,
+    /// Submissions per second allowed per client network.
+    pub rate: Arc<crate::rate_limit::RateLimit>,
+    /// Signature checks running at once, at most one a core: a flood of submissions cannot take
+    /// more CPU than that from the batcher and the prover (audit F7).
+    pub signature_checks: Arc<tokio::sync::Semaphore>,
     /// Sealed batches not yet confirmed on L1 beyond which submissions wait (503); 0: no bound.
     pub max_backlog: u64,
     /// With a prover fleet: the key folder the workers fetch (`GET /v1/keys/{sha256}/{file}`).
     pub keys: Option<crate::node::Keys>,
     /// What keeps a stage from making progress.
     pub health: Arc<crate::health::Health>,
-}
-
-/// A token bucket per client address.
-pub struct RateLimit {
-    per_second: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimit {
-    /// `per_second` submissions a second per address, in bursts of up to that many.
-    pub fn new(per_second: u32) -> RateLimit {
-        RateLimit { per_second: f64::from(per_second), buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Whether `ip` may submit now (taking a token if so).
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, last) = b.entry(ip).or_insert((self.per_second, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.per_second);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// A 4xx or 5xx answer: `{"error": text, "rule": name}`.
@@ -236,9 +209,13 @@ async fn submit(
         }
     }
     let sender = sender.ok_or(Rule::NoAccount { party: zkrollup::Party::Sender, index: transfer.from }).map_err(early)?;
-    let checked = tokio::task::spawn_blocking(move || check_signature(&transfer, &sender, domain))
-        .await
-        .map_err(ApiError::internal)?;
+    let permit = api.signature_checks.clone().acquire_owned().await.map_err(ApiError::internal)?;
+    let checked = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        check_signature(&transfer, &sender, domain)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     checked.map_err(early)?;
     // The canonical entry is stored, never the client's JSON (F8: each value has one spelling).
     let entry = serde_json::to_value(zkrollup::files::transfer_entry(&transfer)).map_err(ApiError::internal)?;
@@ -261,6 +238,7 @@ async fn transfer_status(State(api): State<Api>, Path(id): Path<String>) -> Resu
     let id = parse_id(&id, "transfer id")?;
     let t = api.store.transfer(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no transfer {id}")))?;
     let (status, batch) = match t.batch {
+        None if t.dropped.is_some() => ("dropped", None),
         None => ("pending", None),
         Some(b) => {
             let batch = api.store.batch(b).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("batch missing"))?;
@@ -272,6 +250,7 @@ async fn transfer_status(State(api): State<Api>, Path(id): Path<String>) -> Resu
         "status": status,
         "batch_id": batch.map(|b| b.to_string()),
         "accepted_ms": t.accepted_ms.to_string(),
+        "dropped": t.dropped,
         "transfer": t.entry,
     })))
 }

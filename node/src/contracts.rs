@@ -197,9 +197,11 @@ pub fn decode_l1_request(topics: &[[u8; 32]], data: &[u8]) -> Option<(u64, Vec<u
         return None;
     }
     let k = u64::try_from(U256::from_be_bytes(topics[1])).ok()?;
+    // Offsets and lengths come from the L1 node: checked, never wrapped (audit F10).
     let offset = usize::try_from(word_at(data, 0)?).ok()?;
-    let len = usize::try_from(U256::from_be_slice(data.get(offset..offset + 32)?)).ok()?;
-    let record = data.get(offset + 32..offset + 32 + len)?.to_vec();
+    let start = offset.checked_add(32)?;
+    let len = usize::try_from(U256::from_be_slice(data.get(offset..start)?)).ok()?;
+    let record = data.get(start..start.checked_add(len)?)?.to_vec();
     Some((k, record))
 }
 

@@ -17,7 +17,7 @@ use ark_ff::PrimeField;
 use revm::primitives::U256;
 use zkrollup::Fr;
 
-use crate::l1::{L1Error, RollupView, SignedTx, L1};
+use crate::l1::{L1Error, LoggedRequest, RollupView, SignedTx, L1};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use crate::store::{now_ms, root_text, BatchStatus, Stage, Store, StoredBatch, StoredTx};
@@ -56,11 +56,15 @@ pub struct L1Stage<B: L1> {
     /// The first block that can hold the rollup's events (its deployment's): the watcher starts
     /// there on a fresh store.
     pub first_block: u64,
+    /// The most blocks one `eth_getLogs` query spans (`--log-range`).
+    pub log_range: u64,
+    /// Rounds in a row that found the next batch would revert, and when the first was.
+    pub doomed: Option<(u32, Instant)>,
     /// When each waiting batch's transaction was last broadcast (this run).
     pub last_broadcast: HashMap<u64, Instant>,
 }
 
-/// The most blocks one `eth_getLogs` query spans.
+/// The most blocks one `eth_getLogs` query spans, by default.
 pub const LOG_RANGE: u64 = 2000;
 
 /// A root as a field element from an L1 word.
@@ -110,9 +114,11 @@ impl<B: L1> L1Stage<B> {
             self.store.meta("l1_cursor").map_err(|e| L1Error::Bad(e.to_string()))?.unwrap_or(self.first_block.saturating_sub(1));
         let safe = (head.number + 1).saturating_sub(self.confirmations);
         if safe > cursor {
-            // At most LOG_RANGE blocks a query: providers refuse wider ones.
-            let to = safe.min(cursor + LOG_RANGE);
+            // At most `log_range` blocks a query: providers refuse wider ones.
+            let to = safe.min(cursor + self.log_range.max(1));
             let logs = self.l1.l1_requests(cursor + 1, to)?;
+            let next_k = self.sequencer.lock().unwrap_or_else(|p| p.into_inner()).next_request();
+            self.check_requests(&logs, next_k, cursor, to)?;
             let mut seq = self.sequencer.lock().unwrap_or_else(|p| p.into_inner());
             seq.add_requests(&logs, to).map_err(L1Error::Bad)?;
         }
@@ -138,8 +144,8 @@ impl<B: L1> L1Stage<B> {
                     all_confirmed &= self.follow(b, &view, head.number, all_confirmed, only)?;
                 }
                 BatchStatus::Confirmed => {}
-                // A refused batch stops the pipeline for the operator.
-                BatchStatus::Failed => return Ok(()),
+                // A refused batch: once nothing sent after it can still land, rewind.
+                BatchStatus::Failed => return self.after_failure(&b, &view, heads),
                 BatchStatus::Sealed | BatchStatus::Proved => break,
             }
         }
@@ -152,6 +158,81 @@ impl<B: L1> L1Stage<B> {
             Some(b) if b.status == BatchStatus::Proved => self.send(b, &view, heads[3], next_nonce),
             _ => Ok(()),
         }
+    }
+
+    /// Batch `failed` was refused by L1. When L1 counts exactly the batches the node confirmed
+    /// and every nonce the node used for a later batch is spent (mined, reverted or taken), no
+    /// transaction of the node's can land any more: ask for a rewind and restart in place.
+    fn after_failure(&mut self, failed: &StoredBatch, view: &RollupView, heads: [u64; 4]) -> Result<(), L1Error> {
+        if view.batch_count != heads[3] {
+            return Ok(());
+        }
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
+        let mut last_nonce = None;
+        for id in heads[3] + 1..=heads[2].max(failed.id) {
+            if let Some(tx) = self.store.batch(id).map_err(bad)?.and_then(|b| b.tx) {
+                last_nonce = last_nonce.max(Some(tx.nonce));
+            }
+        }
+        if last_nonce.is_some_and(|n| self.l1.sequencer_nonce().is_ok_and(|next| next <= n)) {
+            return Ok(());
+        }
+        let reason = format!("batch {} was refused ({})", failed.id, failed.failure.as_deref().unwrap_or("reverted"));
+        self.rewind(&reason)
+    }
+
+    /// Ask for a rewind and restart in place; when the same batch was rewound too often, say
+    /// so instead (the node cannot go on by itself).
+    fn rewind(&mut self, reason: &str) -> Result<(), L1Error> {
+        match crate::rewind::request(&self.store, reason).map_err(|e| L1Error::Bad(e.to_string()))? {
+            Ok(()) => {
+                Metrics::inc(&self.metrics.batches, "rewound");
+                crate::node::restart_in_place(reason)
+            }
+            Err(why) => Err(L1Error::Refused { kind: "halted", message: why }),
+        }
+    }
+
+    /// An `eth_getLogs` answer is trusted only when it is whole (audit F2: load-balanced
+    /// providers drop logs of recent blocks without an error): the requests it brings must
+    /// follow on from the last one stored, the contract's `requestCount()` at block `to` must
+    /// be the last of them, and its `requestAt` chain hash must be theirs. Otherwise nothing is
+    /// stored, the cursor goes back to the block of the last stored request, and the range is
+    /// read again next round.
+    fn check_requests(&mut self, logs: &[LoggedRequest], next_k: u64, cursor: u64, to: u64) -> Result<(), L1Error> {
+        let fresh: Vec<&LoggedRequest> = logs.iter().filter(|r| r.k >= next_k).collect();
+        let contiguous = fresh.iter().enumerate().all(|(i, r)| r.k == next_k + i as u64);
+        let last = next_k - 1 + fresh.len() as u64;
+        let counted = self.l1.request_count_at(to)?;
+        let mut problem = None;
+        if !contiguous || counted != last {
+            problem = Some(format!(
+                "eth_getLogs over blocks {}..={to} gave requests up to {last}{}, the contract counts {counted} at block {to}",
+                cursor + 1,
+                if contiguous { "" } else { " with a gap" }
+            ));
+        } else if !fresh.is_empty() {
+            let mut chain = self.l1.request_chain_at(next_k - 1, to)?;
+            for r in &fresh {
+                chain = crate::l1::chain_step(chain, &r.record);
+            }
+            if chain != self.l1.request_chain_at(last, to)? {
+                problem = Some(format!("requests {next_k}..={last} as eth_getLogs gave them do not hash to the contract's chain at block {to}"));
+            }
+        }
+        let Some(problem) = problem else { return Ok(()) };
+        // Back to the block of the last stored request, whose successors went missing.
+        let back = match next_k.checked_sub(1).filter(|k| *k > 0) {
+            Some(k) => self.store.request(k).map_err(|e| L1Error::Bad(e.to_string()))?.map_or(cursor, |r| r.block.saturating_sub(1)),
+            None => self.first_block.saturating_sub(1),
+        };
+        if back < cursor {
+            let txn = self.store.begin().map_err(|e| L1Error::Bad(e.to_string()))?;
+            txn.set_meta("l1_cursor", &back).map_err(|e| L1Error::Bad(e.to_string()))?;
+            txn.commit().map_err(|e| L1Error::Bad(e.to_string()))?;
+        }
+        self.metrics.l1_rescans.inc();
+        Err(L1Error::Unavailable(format!("{problem}: reading again from block {}", back.min(cursor) + 1)))
     }
 
     /// Send batch `b`; `confirmed` is the last confirmed batch, `next_nonce` the nonce after the
@@ -360,12 +441,24 @@ impl<B: L1> L1Stage<B> {
     pub fn run(mut self, poll: Duration, stop: Arc<AtomicBool>) -> Result<(), String> {
         while !stop.load(Ordering::Relaxed) {
             match self.step() {
-                Ok(()) => {}
+                Ok(()) => self.doomed = None,
                 Err(L1Error::Unavailable(e)) => {
                     self.seen.lock().unwrap_or_else(|p| p.into_inner()).error = Some(e);
                 }
                 Err(e @ L1Error::Refused { kind, .. }) => {
                     Metrics::inc(&self.metrics.l1_refusals, kind);
+                    if kind == "would_revert" {
+                        // The batch next to land would revert, again and again over seconds:
+                        // it can no longer land (a request matured meanwhile, say). Rewind.
+                        let (times, since) = self.doomed.get_or_insert((0, Instant::now()));
+                        *times += 1;
+                        if *times >= 5 && since.elapsed() >= Duration::from_secs(10) {
+                            let reason = e.to_string();
+                            if let Err(e) = self.rewind(&reason) {
+                                self.seen.lock().unwrap_or_else(|p| p.into_inner()).error = Some(e.to_string());
+                            }
+                        }
+                    }
                     let text = e.to_string();
                     let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
                     if seen.error.as_deref() != Some(text.as_str()) {

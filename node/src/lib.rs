@@ -23,5 +23,8 @@ pub mod l1_stage;
 pub mod metrics;
 pub mod node;
 pub mod prover;
+pub mod rate_limit;
+pub mod rewind;
+pub mod secrets;
 pub mod sequencer;
 pub mod store;

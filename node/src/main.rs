@@ -29,6 +29,17 @@ enum Command {
     /// attempt's error. With --retry BATCH, a failed job goes back in the queue (a node stops
     /// when a job fails: retry it, then start the node again).
     ProverJobs(ProverJobsCli),
+    /// Ask a stopped node to rewind at its next start: the sealed batches after the last
+    /// confirmed one are dropped and their operations sealed again, L1 requests first (a node
+    /// rewinds by itself when L1 refuses a batch; this is for the operator who wants it now).
+    Rewind(RewindCli),
+}
+
+#[derive(Args)]
+struct RewindCli {
+    /// The node's data folder (the node must be stopped: the store is locked while it runs).
+    #[arg(long)]
+    data: PathBuf,
 }
 
 #[derive(Args)]
@@ -90,6 +101,10 @@ struct RunArgs {
     /// the environment variable ZKROLLUP_SEQUENCER_KEY.
     #[arg(long, required_unless_present = "dev", requires_all = ["rollup", "keys"])]
     rpc: Option<String>,
+    /// Without --dev: read the sequencer's private key (hex) from this file, readable by its owner
+    /// only, instead of the environment variable ZKROLLUP_SEQUENCER_KEY.
+    #[arg(long)]
+    sequencer_key_file: Option<PathBuf>,
     /// Without --dev: the deployed ZKRollup's address.
     #[arg(long)]
     rollup: Option<String>,
@@ -141,6 +156,13 @@ struct RunArgs {
     /// the proving time, or a batch with a free L1 slot can revert (MatureRequestSkipped).
     #[arg(long, default_value_t = 64)]
     max_backlog: u64,
+    /// Without --dev: milliseconds between two rounds of the L1 stage (each reads the head, the
+    /// rollup's state and the receipts it waits for): a quarter of the block time suits.
+    #[arg(long, default_value_t = 3_000)]
+    l1_poll_ms: u64,
+    /// Without --dev: the most blocks one eth_getLogs query spans (some providers allow 500).
+    #[arg(long, default_value_t = zkrollup_node::l1_stage::LOG_RANGE)]
+    log_range: u64,
     /// Without --dev: the most the node pays a gas, in wei (500 gwei by default: a 2,000,000-gas
     /// batch then costs at most 1 ETH). It never signs above it.
     #[arg(long, default_value_t = 500_000_000_000)]
@@ -166,8 +188,9 @@ struct RunArgs {
     /// fetch the proving key from this node (`--keys-from http://THIS_NODE`) or a shared folder.
     #[arg(long)]
     prover_queue: Option<String>,
-    /// Submissions a second per client address (429 beyond).
-    #[arg(long, default_value_t = 20_000)]
+    /// Submissions a second per client network, an IPv4 /24 or an IPv6 /64 (429 beyond), in
+    /// bursts of as many. Behind a reverse proxy every client shares the proxy's.
+    #[arg(long, default_value_t = 100)]
     rate_limit: u32,
     /// Dev chain: seconds before a queued request must be taken by a batch with a free L1 slot.
     #[arg(long, default_value_t = 3600)]
@@ -186,6 +209,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Deploy(d)) => deploy(d),
         Some(Command::ProverJobs(j)) => prover_jobs(j),
+        Some(Command::Rewind(r)) => rewind(r),
         None => run(cli.run),
     };
     match result {
@@ -231,6 +255,23 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn rewind(r: RewindCli) -> anyhow::Result<ExitCode> {
+    let path = r.data.join("node.redb");
+    anyhow::ensure!(path.exists(), "{} does not exist: --data is the node's data folder", path.display());
+    let store = zkrollup_node::store::Store::open(&path, false)?;
+    let confirmed = store.stage_heads()?[3];
+    match zkrollup_node::rewind::request(&store, "asked by the operator")? {
+        Ok(()) => {
+            eprintln!("the node rewinds to batch {confirmed}, its last confirmed one, when it starts next");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            eprintln!("error: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn prover_jobs(j: ProverJobsCli) -> anyhow::Result<ExitCode> {
     use zkrollup_fleet::queue::Queue;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -257,9 +298,20 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
     let rpc = match (&cli.rpc, &cli.rollup, &cli.keys) {
         (Some(url), Some(rollup), Some(keys)) => {
             let rollup = address("--rollup", rollup)?;
-            let Ok(sequencer_key) = std::env::var("ZKROLLUP_SEQUENCER_KEY") else {
-                eprintln!("error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex)");
-                return Ok(ExitCode::from(2));
+            let sequencer_key = match &cli.sequencer_key_file {
+                Some(path) => zkrollup_node::secrets::read_key_file(path)?,
+                None => match std::env::var("ZKROLLUP_SEQUENCER_KEY") {
+                    // Out of the environment once read: children and /proc/PID/environ do
+                    // not see it (the process is single-threaded still).
+                    Ok(k) => {
+                        std::env::remove_var("ZKROLLUP_SEQUENCER_KEY");
+                        zeroize::Zeroizing::new(k)
+                    }
+                    Err(_) => {
+                        eprintln!("error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex), or give --sequencer-key-file");
+                        return Ok(ExitCode::from(2));
+                    }
+                },
             };
             let fee_caps = zkrollup_node::l1::rpc::FeeCaps {
                 max_fee_per_gas: cli.max_fee_per_gas,
@@ -284,7 +336,9 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
             min_deposit: 1,
         },
         rate_limit: cli.rate_limit,
-        l1_poll: Duration::from_millis(50),
+        // Dev mode's chain is in process: a tight poll costs nothing there.
+        l1_poll: Duration::from_millis(if cli.dev { 50 } else { cli.l1_poll_ms.max(1) }),
+        log_range: cli.log_range.max(1),
         block_time: (cli.block_time_ms > 0).then(|| Duration::from_millis(cli.block_time_ms)),
         rpc,
         max_backlog: cli.max_backlog,

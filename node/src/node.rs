@@ -23,7 +23,8 @@ use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::{ProvingKey, VerifyingKey};
 use zkrollup::{Fr, State};
 
-use crate::api::{router, Api, RateLimit, Submission};
+use crate::api::{router, Api, Submission};
+use crate::rate_limit::RateLimit;
 use crate::contracts::{bytecode, rollup_constructor_args, verifier_bytecode, QueueParams, RollupArgs, ZKROLLUP_HEX};
 use crate::l1::dev_chain::{addresses, SharedDevChain};
 use crate::l1::L1;
@@ -63,6 +64,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// How often the L1 stage polls.
     pub l1_poll: Duration,
+    /// The most blocks one `eth_getLogs` query spans.
+    pub log_range: u64,
     /// Dev chain: an empty block after this long without one.
     pub block_time: Option<Duration>,
     /// Sealed batches not yet confirmed beyond which submissions are answered 503 (0: no bound).
@@ -90,8 +93,8 @@ pub struct RpcConfig {
     pub rollup: revm::primitives::Address,
     /// The key folder (`zkrollup setup` or `ceremony export`), whose proving key is pinned.
     pub keys: PathBuf,
-    /// The sequencer's private key (hex), from the environment.
-    pub sequencer_key: String,
+    /// The sequencer's private key (hex), from a file or the environment; wiped when dropped.
+    pub sequencer_key: zeroize::Zeroizing<String>,
     /// The block that deployed the rollup (`deploy` prints it): no event is older.
     pub first_block: u64,
     /// The most the node pays for gas.
@@ -241,10 +244,12 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
     let mut l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
     l1.set_fee_caps(rpc.fee_caps);
+    l1.check_deployment(&vk, shape).map_err(|e| anyhow::anyhow!("the deployment at {} does not fit this node: {e}", rpc.rollup))?;
     let domain = field_of(l1.domain()?);
     check_maturity(l1.maturity()?, cfg.batch_timeout)?;
     let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
+    pin_chain_id(&store, l1.chain_id())?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", crate::l1::redact_url(&rpc.url), l1.chain_id(), rpc.rollup, l1.sequencer());
     start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, &cfg)
 }
@@ -304,6 +309,21 @@ fn open_store(data: &Path, deployment: &Deployment, genesis_state: &State, two_p
     Ok(store)
 }
 
+/// The chain id the store was made on, recorded at its first start and required after: the
+/// domain binds it only indirectly (audit F18).
+fn pin_chain_id(store: &Store, chain_id: u64) -> Result<()> {
+    match store.meta::<u64>("l1_chain_id")? {
+        None => {
+            let txn = store.begin()?;
+            txn.set_meta("l1_chain_id", &chain_id)?;
+            txn.commit()?;
+            Ok(())
+        }
+        Some(c) if c == chain_id => Ok(()),
+        Some(c) => bail!("the store was made on chain {c}; the L1 node is on chain {chain_id}"),
+    }
+}
+
 /// The root batch `id` left, from the store (the genesis root for 0).
 fn root_after(store: &Store, id: u64, genesis_root: Fr) -> Result<Fr> {
     if id == 0 {
@@ -327,6 +347,12 @@ fn start<B: L1 + 'static>(
     keys: Keys,
     cfg: &Config,
 ) -> Result<()> {
+    let mut l1_backend = l1_backend;
+    // A rewind asked for before this start is carried out before any stage runs.
+    if crate::rewind::requested(&store)?.is_some() {
+        let view = l1_backend.rollup().map_err(|e| anyhow::anyhow!("reading L1 for a rewind: {e}"))?;
+        crate::rewind::perform(&store, view.batch_count)?;
+    }
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(crate::health::Health::default());
     let heads = store.stage_heads()?;
@@ -373,6 +399,8 @@ fn start<B: L1 + 'static>(
         seen: seen.clone(),
         genesis_root,
         first_block: cfg.rpc.as_ref().map_or(0, |r| r.first_block),
+        log_range: cfg.log_range,
+        doomed: None,
         last_broadcast: Default::default(),
     };
     l1.check_on_start().map_err(anyhow::Error::msg)?;
@@ -429,6 +457,7 @@ fn start<B: L1 + 'static>(
         prover_hold: dev.is_some().then_some(hold),
         dev,
         rate: Arc::new(RateLimit::new(cfg.rate_limit)),
+        signature_checks: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))),
         max_backlog: cfg.max_backlog,
         keys: cfg.prover_queue.is_some().then_some(keys),
         health,
@@ -437,6 +466,7 @@ fn start<B: L1 + 'static>(
     let (listen, http) = (cfg.listen, cfg.http);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        let _ = LISTENING.set(listener.local_addr()?);
         eprintln!("zkrollup-node: listening on http://{}", listener.local_addr()?);
         let app = router(api);
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
@@ -482,6 +512,37 @@ const HTTP_DRAIN: Duration = Duration::from_secs(2);
 /// Then how long the stages get to finish their step before the process exits: the whole stop
 /// stays under `docker stop`'s 10 s before its SIGKILL.
 const STAGE_DRAIN: Duration = Duration::from_secs(5);
+
+/// The address the API listens on, once bound (a restart in place keeps it).
+static LISTENING: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+
+/// Replace this process with a fresh run of the same program and arguments (exec): the same
+/// process id, the same address (a `--listen` port of 0 becomes the one bound), a clean start
+/// from the store. Used after asking for a rewind, which the start carries out before any stage
+/// runs. Only returns (exit 70) when the exec itself fails.
+pub fn restart_in_place(why: &str) -> ! {
+    eprintln!("zkrollup-node: restarting in place: {why}");
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(bound) = LISTENING.get() {
+        let mut i = 0;
+        while i < args.len() {
+            if args[i] == "--listen" && i + 1 < args.len() {
+                args[i + 1] = bound.to_string().into();
+            } else if args[i].to_string_lossy().starts_with("--listen=") {
+                args[i] = format!("--listen={bound}").into();
+            }
+            i += 1;
+        }
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|_| std::env::args_os().next().unwrap_or_default().into());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = std::process::Command::new(&exe).args(&args).exec();
+        eprintln!("zkrollup-node: cannot restart in place ({}): {e}", exe.display());
+    }
+    std::process::exit(70);
+}
 
 /// Make a panic in any thread end the process with exit status 70, as a stage's error does: a
 /// stage that died alone would leave the node answering 202 with nothing behind it.

@@ -173,9 +173,52 @@ impl Sequencer {
             };
             s.push_waiting(w);
         }
-        s.rebuild_overlay().map_err(|(i, rule)| format!("mempool entry {i} no longer applies: {rule}"))?;
+        s.drop_inapplicable()?;
         s.metrics.mempool.set(s.waiting.len() as i64);
         Ok((s, batcher))
+    }
+
+    /// Replay the mempool; a transfer that no longer applies (after a rewind put L1 requests
+    /// ahead of it, a FullExit of its sender say) is dropped for good with its rule, in one
+    /// transaction: its status becomes `dropped`. A request that does not apply stops here.
+    fn drop_inapplicable(&mut self) -> Result<(), String> {
+        let mut dropped: Vec<(u64, u64, Rule)> = Vec::new();
+        loop {
+            match self.rebuild_overlay() {
+                Ok(()) => break,
+                Err((i, rule)) => match self.waiting[i].op {
+                    Op::Transfer { id, .. } => {
+                        dropped.push((self.waiting[i].seq, id, rule));
+                        let kept: Vec<Waiting> = self.waiting.drain(..).enumerate().filter(|(j, _)| *j != i).map(|(_, w)| w).collect();
+                        self.touches.clear();
+                        for w in kept {
+                            self.push_waiting(w);
+                        }
+                    }
+                    Op::Request { .. } => return Err(format!("mempool entry {i} no longer applies: {rule}")),
+                },
+            }
+        }
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        (|| -> Result<(), StoreError> {
+            let txn = self.store.begin()?;
+            txn.remove_pending(&dropped.iter().map(|(seq, _, _)| *seq).collect::<Vec<_>>())?;
+            for (_, id, rule) in &dropped {
+                if let Some(mut t) = txn.transfer(*id)? {
+                    t.dropped = Some(format!("{}: {rule}", rule.name()));
+                    txn.put_transfer(*id, &t)?;
+                }
+            }
+            txn.commit()
+        })()
+        .map_err(|e| e.to_string())?;
+        for (_, id, rule) in &dropped {
+            eprintln!("zkrollup-node: transfer {id} dropped: it no longer applies ({rule})");
+            Metrics::inc(&self.metrics.rejected, "dropped");
+        }
+        Ok(())
     }
 
     /// The domain transfers are signed in.
@@ -269,7 +312,7 @@ impl Sequencer {
                     continue;
                 }
                 let id = txn.next("next_transfer_id", 1)?;
-                txn.put_transfer(id, &StoredTransfer { entry: entry.clone(), batch: None, accepted_ms: now })?;
+                txn.put_transfer(id, &StoredTransfer { entry: entry.clone(), batch: None, accepted_ms: now, dropped: None })?;
                 let seq = txn.push_pending(PendingOp::Transfer(id))?;
                 ids.push(Some((id, seq)));
             }

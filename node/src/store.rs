@@ -93,6 +93,9 @@ pub struct StoredTransfer {
     pub batch: Option<u64>,
     /// When it was accepted (Unix milliseconds).
     pub accepted_ms: u64,
+    /// Why it was dropped, if it was: after a rewind it no longer applied (a terminal status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<String>,
 }
 
 /// One operation of the mempool, in acceptance order.
@@ -301,15 +304,7 @@ impl Store {
     /// Every account of a stage.
     pub fn accounts(&self, stage: Stage) -> Result<Vec<(u32, Account)>, StoreError> {
         let r = self.db.begin_read()?;
-        let t = r.open_table(stage.table())?;
-        let mut out = Vec::new();
-        for entry in t.iter()? {
-            let (k, v) = entry?;
-            let a = decode_account(v.value())
-                .map_err(|problem| StoreError::Corrupt { table: "accounts", key: k.value().to_string(), problem })?;
-            out.push((k.value(), a));
-        }
-        Ok(out)
+        read_accounts(&r.open_table(stage.table())?)
     }
 
     /// A stage's state: its accounts with the tree rebuilt, refused unless the root is
@@ -479,6 +474,44 @@ impl Txn {
         v
     }
 
+    /// The mempool, in order.
+    pub fn pending_all(&self) -> Result<Vec<(u64, PendingOp)>, StoreError> {
+        let t = self.txn.open_table(PENDING)?;
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            out.push((k.value(), from_json("pending", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// A stage's accounts.
+    pub fn accounts(&self, stage: Stage) -> Result<Vec<(u32, Account)>, StoreError> {
+        read_accounts(&self.txn.open_table(stage.table())?)
+    }
+
+    /// A stage's accounts replaced by these.
+    pub fn replace_accounts(&self, stage: Stage, accounts: &[(u32, Account)]) -> Result<(), StoreError> {
+        let mut t = self.txn.open_table(stage.table())?;
+        t.retain(|_, _| false)?;
+        for (i, a) in accounts {
+            t.insert(*i, encode_account(a).as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Delete a batch record.
+    pub fn remove_batch(&self, id: u64) -> Result<(), StoreError> {
+        self.txn.open_table(BATCHES)?.remove(id)?;
+        Ok(())
+    }
+
+    /// Delete a meta value.
+    pub fn remove_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.txn.open_table(META)?.remove(key)?;
+        Ok(())
+    }
+
     /// Append an operation to the mempool.
     pub fn push_pending(&self, op: PendingOp) -> Result<u64, StoreError> {
         let seq = self.next("next_seq", 1)?;
@@ -538,6 +571,17 @@ impl Txn {
         let v = t.get(id)?.map(|v| from_json("batches", id, v.value())).transpose();
         v
     }
+}
+
+/// Every account in a stage's table, decoded.
+fn read_accounts(t: &impl ReadableTable<u32, &'static [u8]>) -> Result<Vec<(u32, Account)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in t.iter()? {
+        let (k, v) = entry?;
+        let a = decode_account(v.value()).map_err(|problem| StoreError::Corrupt { table: "accounts", key: k.value().to_string(), problem })?;
+        out.push((k.value(), a));
+    }
+    Ok(out)
 }
 
 /// Now, in Unix milliseconds.

@@ -323,6 +323,18 @@ impl DevChain {
         out
     }
 
+    /// Requests queued in blocks up to `block`.
+    pub fn request_count_at(&self, block: u64) -> u64 {
+        let upto = block.min(self.blocks.len() as u64) as usize;
+        self.blocks[..upto].iter().rev().find_map(|b| b.requests.last().map(|(k, _)| *k)).unwrap_or(0)
+    }
+
+    /// Request `k`'s chain hash (`requestAt(k)`'s first 24 bytes).
+    pub fn request_chain(&mut self, k: u64) -> Result<[u8; 24], L1Error> {
+        let word = self.view_u256("requestAt(uint256)", &[U256::from(k).to_be_bytes::<32>()])?;
+        Ok(word.to_be_bytes::<32>()[..24].try_into().expect("24 of 32 bytes"))
+    }
+
     /// The rollup's state.
     pub fn rollup_view(&mut self) -> Result<RollupView, L1Error> {
         Ok(RollupView {
@@ -432,6 +444,14 @@ impl L1 for SharedDevChain {
     }
     fn rollup(&mut self) -> Result<RollupView, L1Error> {
         self.with(|c| c.rollup_view())
+    }
+    fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error> {
+        Ok(self.with(move |c| c.request_count_at(block)))
+    }
+    fn request_chain_at(&mut self, k: u64, _block: u64) -> Result<[u8; 24], L1Error> {
+        // An entry never changes once written, and the dev chain has no reorgs: the latest
+        // state answers for any block that has it.
+        self.with(move |c| c.request_chain(k))
     }
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
         Ok(self.with(|c| c.sequencer_nonce()))

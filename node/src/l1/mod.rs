@@ -111,8 +111,12 @@ pub trait L1: Send {
     fn head(&mut self) -> Result<Head, L1Error>;
     /// `L1Request` events of the rollup in blocks `from ..= to`.
     fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error>;
-    /// The rollup's state.
+    /// The rollup's state, every view read at one block.
     fn rollup(&mut self) -> Result<RollupView, L1Error>;
+    /// `requestCount()` as of block `block`.
+    fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error>;
+    /// Request `k`'s chain hash (`requestAt(k)`'s first 24 bytes; 0 for k = 0) as of `block`.
+    fn request_chain_at(&mut self, k: u64, block: u64) -> Result<[u8; 24], L1Error>;
     /// The sequencer's next nonce counting mined transactions only.
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error>;
     /// Sign `submitBatch` (its call data) with this nonce at the current fee estimate, or, to
@@ -124,6 +128,13 @@ pub trait L1: Send {
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error>;
     /// A transaction's receipt, once mined.
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error>;
+}
+
+/// The request chain one record on: the first 24 bytes of `keccak256(previous ‖ record)`, as
+/// `ZKRollup._queue` computes it.
+pub fn chain_step(previous: [u8; 24], record: &[u8]) -> [u8; 24] {
+    let hash = revm::primitives::keccak256([&previous[..], record].concat());
+    hash.0[..24].try_into().expect("24 of 32 bytes")
 }
 
 /// `text` with every URL in it cut to its scheme, host and port: a hosted provider's API key

@@ -93,19 +93,23 @@ impl RpcL1 {
         self.chain_id
     }
 
-    fn view(&self, data: Vec<u8>) -> Result<Vec<u8>, L1Error> {
+    fn view(&self, data: Vec<u8>, block: BlockId) -> Result<Vec<u8>, L1Error> {
         let tx = TransactionRequest::default().with_to(self.rollup).with_input(Bytes::from(data));
-        // At the latest block, said outright: without a block some nodes (anvil) answer for the
-        // pending one, where a batch still in the pool already counts.
-        Ok(self.rt.block_on(async { self.provider.call(tx).block(BlockId::latest()).await }).map_err(unavailable)?.to_vec())
+        // At a block said outright: without one some nodes (anvil) answer for the pending block,
+        // where a batch still in the pool already counts.
+        Ok(self.rt.block_on(async { self.provider.call(tx).block(block).await }).map_err(unavailable)?.to_vec())
     }
 
     fn view_u256(&self, signature: &str, arg: Option<U256>) -> Result<U256, L1Error> {
+        self.view_u256_at(signature, arg, BlockId::latest())
+    }
+
+    fn view_u256_at(&self, signature: &str, arg: Option<U256>, block: BlockId) -> Result<U256, L1Error> {
         let mut data = selector(signature).to_vec();
         if let Some(a) = arg {
             data.extend_from_slice(&a.to_be_bytes::<32>());
         }
-        let out = self.view(data)?;
+        let out = self.view(data, block)?;
         word_at(&out, 0).ok_or_else(|| L1Error::Bad(format!("{signature} returned {} bytes: is {} the rollup?", out.len(), self.rollup)))
     }
 
@@ -136,6 +140,56 @@ impl RpcL1 {
             }
         }
         Ok(out)
+    }
+
+    /// An address-returning view of the rollup (`sequencer()`, `verifier()`).
+    pub fn address_view(&self, signature: &str) -> Result<Address, L1Error> {
+        Ok(Address::from_word(self.view_u256(signature, None)?.into()))
+    }
+
+    /// A `uint256` view of any contract, at the latest block.
+    pub fn view_of(&self, contract: Address, signature: &str) -> Result<U256, L1Error> {
+        let tx = TransactionRequest::default().with_to(contract).with_input(Bytes::from(selector(signature).to_vec()));
+        let out = self.rt.block_on(async { self.provider.call(tx).block(BlockId::latest()).await }).map_err(unavailable)?;
+        word_at(&out, 0).ok_or_else(|| L1Error::Bad(format!("{signature} of {contract} returned {} bytes", out.len())))
+    }
+
+    /// The code at `address`.
+    pub fn code_at(&self, address: Address) -> Result<Vec<u8>, L1Error> {
+        Ok(self.rt.block_on(async { self.provider.get_code_at(address).await }).map_err(unavailable)?.to_vec())
+    }
+
+    /// The deployed contracts against this node's configuration (audit F18), so that a mistake
+    /// is refused at start rather than found as a reverted batch: the rollup's sequencer is this
+    /// key's address, its shape and its verifier's are the keys', the verifier's code holds the
+    /// verifying key's words, and exodus has not begun.
+    pub fn check_deployment(&self, vk: &zkrollup::prover::VerifyingKey, shape: zkrollup::primitives::batch::Shape) -> Result<(), String> {
+        let e = |e: L1Error| e.to_string();
+        let sequencer = self.address_view("sequencer()").map_err(e)?;
+        if sequencer != self.signer.address() {
+            return Err(format!("the rollup's sequencer is {sequencer}; ZKROLLUP_SEQUENCER_KEY is {}'s", self.signer.address()));
+        }
+        let verifier = self.address_view("verifier()").map_err(e)?;
+        for contract in [self.rollup, verifier] {
+            for (view, want) in [("batchSize()", shape.batch_size), ("l1Slots()", shape.l1_slots), ("depth()", shape.depth)] {
+                let got = self.view_of(contract, view).map_err(e)?;
+                if got != U256::from(want) {
+                    return Err(format!("{view} of {contract} is {got}; the keys' circuit has {want}"));
+                }
+            }
+        }
+        let code = self.code_at(verifier).map_err(e)?;
+        let words = zkrollup::export::solidity::verifier_key_words(vk).map_err(|e| e.to_string())?;
+        for (name, word) in words {
+            let push = [&[0x7f][..], &word].concat();
+            if !code.windows(push.len()).any(|w| w == push.as_slice()) {
+                return Err(format!("the verifier at {verifier} is not for these keys: it lacks the key's word {name}"));
+            }
+        }
+        if self.view_u256("exodusMode()", None).map_err(e)? != U256::ZERO {
+            return Err("the rollup is in exodus mode: no batch can land any more (users exit on L1)".into());
+        }
+        Ok(())
     }
 
     /// `domain()`.
@@ -304,12 +358,25 @@ impl L1 for RpcL1 {
     }
 
     fn rollup(&mut self) -> Result<RollupView, L1Error> {
+        // The four views at one block, so a batch landing between two calls cannot mix the
+        // state before it with the state after (audit F16).
+        let head = self.rt.block_on(async { self.provider.get_block_number().await }).map_err(unavailable)?;
+        let at = BlockId::number(head);
         Ok(RollupView {
-            state_root: self.view_u256("stateRoot()", None)?,
-            batch_count: self.view_u256("batchCount()", None)?.saturating_to(),
-            consumed: self.view_u256("consumed()", None)?.saturating_to(),
-            request_count: self.view_u256("requestCount()", None)?.saturating_to(),
+            state_root: self.view_u256_at("stateRoot()", None, at)?,
+            batch_count: self.view_u256_at("batchCount()", None, at)?.saturating_to(),
+            consumed: self.view_u256_at("consumed()", None, at)?.saturating_to(),
+            request_count: self.view_u256_at("requestCount()", None, at)?.saturating_to(),
         })
+    }
+
+    fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error> {
+        Ok(self.view_u256_at("requestCount()", None, BlockId::number(block))?.saturating_to())
+    }
+
+    fn request_chain_at(&mut self, k: u64, block: u64) -> Result<[u8; 24], L1Error> {
+        let word = self.view_u256_at("requestAt(uint256)", Some(U256::from(k)), BlockId::number(block))?;
+        Ok(word.to_be_bytes::<32>()[..24].try_into().expect("24 of 32 bytes"))
     }
 
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {

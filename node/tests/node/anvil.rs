@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{anvil_signer, deploy, genesis, key, kill_at_random, riding_client, Anvil, ClientPlan, Node, ANVIL_KEYS};
+use crate::common::{anvil_signer, genesis, key, kill_at_random, riding_client, Anvil, ClientPlan, Node, ANVIL_KEYS};
 use alloy::primitives::{Address, U256};
 use rand::SeedableRng;
 use serde_json::{json, Value};
@@ -24,20 +24,38 @@ const GWEI: u64 = 1_000_000_000;
 
 /// Keys for `shape` (INSECURE: a test's), a genesis of `accounts` accounts, and the rollup
 /// deployed on anvil by `zkrollup-node deploy`: (keys, genesis, the deployment's JSON).
-fn deployed(anvil: &Anvil, dir: &std::path::Path, shape: Shape, accounts: u32) -> (std::path::PathBuf, std::path::PathBuf, Value) {
+pub fn deployed(anvil: &Anvil, dir: &std::path::Path, shape: Shape, accounts: u32) -> (std::path::PathBuf, std::path::PathBuf, Value) {
+    deployed_with(anvil, dir, shape, accounts, &[])
+}
+
+/// [`deployed`] with more of `deploy`'s arguments.
+pub fn deployed_with(anvil: &Anvil, dir: &std::path::Path, shape: Shape, accounts: u32, extra: &[&str]) -> (std::path::PathBuf, std::path::PathBuf, Value) {
     let keys = dir.join("keys");
     bundle::setup_to_dir(&keys, shape, Some(11)).unwrap(); // INSECURE: a test's keys
     let g = genesis(dir, shape.depth, accounts, 1_000_000);
-    let d = deploy(anvil, &keys, &g);
+    let d = crate::common::deploy_with(anvil, &keys, &g, extra);
     (keys, g, d)
 }
 
 /// A node against anvil for the deployment `d`, with these extra arguments.
 fn rpc_node(anvil: &Anvil, dir: &std::path::Path, keys: &std::path::Path, g: &std::path::Path, d: &Value, extra: &[&str]) -> Node {
-    let (rpc, rollup, first) = (anvil.url(), d["rollup"].as_str().unwrap().to_string(), d["block"].to_string());
-    let mut args = vec!["--rpc", &rpc, "--rollup", &rollup, "--keys", keys.to_str().unwrap(), "--first-block", &first];
+    rpc_node_via(&anvil.url(), dir, keys, g, d, extra)
+}
+
+/// A node reaching L1 at `rpc` (a proxy in front of anvil, say) for the deployment `d`.
+pub fn rpc_node_via(rpc: &str, dir: &std::path::Path, keys: &std::path::Path, g: &std::path::Path, d: &Value, extra: &[&str]) -> Node {
+    let (rollup, first) = (d["rollup"].as_str().unwrap().to_string(), d["block"].to_string());
+    // anvil mines a block a second: a poll of a tenth of that.
+    // The sequencer's key from a file only its owner reads (a test elsewhere gives it in the
+    // environment).
+    let key_file = dir.join("sequencer.key");
+    std::fs::write(&key_file, ANVIL_KEYS[1]).unwrap();
+    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key_file = key_file.to_str().unwrap().to_string();
+    let mut args = vec!["--rpc", rpc, "--rollup", &rollup, "--keys", keys.to_str().unwrap(), "--first-block", &first, "--l1-poll-ms", "100"];
+    args.extend_from_slice(&["--sequencer-key-file", &key_file]);
     args.extend_from_slice(extra);
-    Node::start_with(g, &dir.join("data"), &args, &[("ZKROLLUP_SEQUENCER_KEY", ANVIL_KEYS[1])])
+    Node::start_with(g, &dir.join("data"), &args, &[])
 }
 
 #[test]
@@ -305,4 +323,30 @@ fn an_rpc_urls_secret_never_reaches_the_log() {
     for secret in ["SECRETKEY123", "SECRET2", "PASSWORD9"] {
         assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
     }
+}
+
+/// Audit F18: a node whose configuration does not fit the deployed contracts is refused at
+/// start, naming the difference, instead of meeting it as a reverted batch.
+#[test]
+fn a_node_that_does_not_fit_the_deployment_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 1 };
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 2);
+    let other_keys = dir.path().join("other-keys");
+    bundle::setup_to_dir(&other_keys, shape, Some(12)).unwrap(); // INSECURE: a test's keys
+    let start = |keys: &std::path::Path, sequencer_key: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+            .args(["--rpc", &anvil.url(), "--rollup", d["rollup"].as_str().unwrap(), "--keys", keys.to_str().unwrap()])
+            .args(["--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .env("ZKROLLUP_SEQUENCER_KEY", sequencer_key)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = start(&keys, ANVIL_KEYS[2]);
+    assert!(err.contains("the rollup's sequencer is"), "{err}");
+    let err = start(&other_keys, ANVIL_KEYS[1]);
+    assert!(err.contains("is not for these keys"), "{err}");
 }

@@ -111,6 +111,11 @@ impl Node {
         Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port, program }
     }
 
+    /// Whether its process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// The process id of the program the test started.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -286,11 +291,17 @@ pub fn anvil_signer(i: usize) -> alloy::signers::local::PrivateKeySigner {
 /// `zkrollup-node deploy` on anvil from `ANVIL_KEYS[0]`, with `ANVIL_KEYS[1]` the sequencer:
 /// its JSON (verifier, rollup, block, domain, ...).
 pub fn deploy(anvil: &Anvil, keys: &Path, genesis: &Path) -> Value {
+    deploy_with(anvil, keys, genesis, &[])
+}
+
+/// [`deploy`] with more of `deploy`'s arguments (`--maturity 5`, say).
+pub fn deploy_with(anvil: &Anvil, keys: &Path, genesis: &Path, extra: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
         .args(["deploy", "--rpc", &anvil.url(), "--keys", keys.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()])
         .args(["--sequencer", &anvil_signer(1).address().to_string()])
         // The tests deposit a few gwei; the default (SPEC-v2's) is 10^6.
         .args(["--min-deposit", "1"])
+        .args(extra)
         .env("ZKROLLUP_DEPLOYER_KEY", ANVIL_KEYS[0])
         .output()
         .unwrap();

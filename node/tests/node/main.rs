@@ -11,5 +11,7 @@ mod dev_node;
 mod fleet;
 mod fleet_faults;
 mod fleet_hosts;
+mod l1_faults;
 mod lan;
+mod proxy;
 mod signals;

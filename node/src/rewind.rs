@@ -1,0 +1,135 @@
+//! Re-planning (audit F1): when a sealed batch can no longer land on L1 (it reverted, say
+//! `MatureRequestSkipped` after a delay longer than `maturity`), the node rewinds instead of
+//! halting for good. Every sealed batch after the last confirmed one is dropped, the sealed and
+//! proved accounts go back to the confirmed ones, and the batches' operations go back to the
+//! mempool with the L1 requests first (a request may have matured meanwhile, and a batch with a
+//! free L1 slot must then take it), then the transfers in acceptance order. Sealing starts over
+//! from there; a transfer that no longer applies is dropped with its rule when the mempool is
+//! loaded ([`crate::sequencer::Sequencer::load`]).
+//!
+//! A rewind is asked for (by the L1 stage, or by the operator's `zkrollup node rewind`) and
+//! carried out at the next start, before any stage runs, so that no stage writes beside it; the
+//! L1 stage then restarts the process in place ([`crate::node::restart_in_place`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{PendingOp, Stage, Store, StoreError};
+
+/// A rewind asked for and not yet carried out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requested {
+    /// Why.
+    pub reason: String,
+    /// The first batch it drops (the one after the last confirmed, when asked).
+    pub from_batch: u64,
+}
+
+/// What a rewind did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    /// The last confirmed batch: sealing goes on after it.
+    pub confirmed: u64,
+    /// Batches dropped.
+    pub batches: u64,
+    /// Operations put back in the mempool.
+    pub operations: usize,
+}
+
+/// Rewinds asked for the same batch, at most: past it the node says why it cannot go on
+/// rather than loop (a key that does not fit the verifier fails every time).
+pub const MAX_REWINDS_AT_ONE_BATCH: u32 = 3;
+
+/// Ask for a rewind at the next start. Refused (the node says why it cannot go on) when the
+/// same batch was rewound [`MAX_REWINDS_AT_ONE_BATCH`] times already.
+pub fn request(store: &Store, reason: &str) -> Result<Result<(), String>, StoreError> {
+    let confirmed = store.stage_heads()?[3];
+    let from_batch = confirmed + 1;
+    let (at, times): (u64, u32) = store.meta("rewinds_at")?.unwrap_or((0, 0));
+    let times = if at == from_batch { times } else { 0 };
+    if times >= MAX_REWINDS_AT_ONE_BATCH {
+        return Ok(Err(format!(
+            "batch {from_batch} cannot land after {times} rewinds ({reason}): the cause is not a delay; see the batch's failure"
+        )));
+    }
+    let txn = store.begin()?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch })?;
+    txn.set_meta("rewinds_at", &(from_batch, times + 1))?;
+    txn.commit()?;
+    Ok(Ok(()))
+}
+
+/// The rewind asked for, if any.
+pub fn requested(store: &Store) -> Result<Option<Requested>, StoreError> {
+    store.meta("rewind")
+}
+
+/// Carry out the rewind asked for, in one transaction, when L1 counts exactly the batches the
+/// node confirmed (`l1_batch_count`); otherwise a batch landed that the node has yet to
+/// confirm, and the rewind waits for the next start. Nothing is done when none was asked for.
+pub fn perform(store: &Store, l1_batch_count: u64) -> Result<Option<Done>, StoreError> {
+    let Some(asked) = requested(store)? else { return Ok(None) };
+    let heads = store.stage_heads()?;
+    let confirmed = heads[3];
+    if l1_batch_count != confirmed {
+        eprintln!(
+            "zkrollup-node: a rewind ({}) waits: L1 counts {l1_batch_count} batches, the node confirmed {confirmed}",
+            asked.reason
+        );
+        return Ok(None);
+    }
+    let txn = store.begin()?;
+    let (mut requests, mut transfers) = (Vec::new(), Vec::new());
+    for id in confirmed + 1..=heads[0] {
+        let Some(b) = txn.batch(id)? else { continue };
+        requests.extend(b.requests.iter().copied());
+        transfers.extend(b.transfers.iter().copied());
+        txn.remove_batch(id)?;
+    }
+    for &k in &requests {
+        if let Some(mut r) = txn.request(k)? {
+            r.batch = None;
+            txn.put_request(k, &r)?;
+        }
+    }
+    for &id in &transfers {
+        if let Some(mut t) = txn.transfer(id)? {
+            t.batch = None;
+            txn.put_transfer(id, &t)?;
+        }
+    }
+    // The mempool anew: the requests first, in queue order, then the transfers in acceptance
+    // order, those of the dropped batches among the ones still waiting.
+    let waiting = txn.pending_all()?;
+    txn.remove_pending(&waiting.iter().map(|(seq, _)| *seq).collect::<Vec<_>>())?;
+    for (_, op) in waiting {
+        match op {
+            PendingOp::Request(k) => requests.push(k),
+            PendingOp::Transfer(id) => transfers.push(id),
+        }
+    }
+    requests.sort_unstable();
+    requests.dedup();
+    transfers.sort_unstable();
+    transfers.dedup();
+    for &k in &requests {
+        txn.push_pending(PendingOp::Request(k))?;
+    }
+    for &id in &transfers {
+        txn.push_pending(PendingOp::Transfer(id))?;
+    }
+    let accounts = txn.accounts(Stage::Confirmed)?;
+    txn.replace_accounts(Stage::Sealed, &accounts)?;
+    txn.replace_accounts(Stage::Proved, &accounts)?;
+    for key in ["head_sealed", "head_proved", "head_submitted"] {
+        txn.set_meta(key, &confirmed)?;
+    }
+    txn.remove_meta("failed_batch")?;
+    txn.remove_meta("rewind")?;
+    txn.commit()?;
+    let done = Done { confirmed, batches: heads[0].saturating_sub(confirmed), operations: requests.len() + transfers.len() };
+    eprintln!(
+        "zkrollup-node: rewound ({}): {} sealed batches after batch {confirmed} dropped, {} operations back in the mempool",
+        asked.reason, done.batches, done.operations
+    );
+    Ok(Some(done))
+}
