@@ -264,9 +264,6 @@ impl FleetStage {
             moved = true;
         }
 
-        for status in [JobStatus::Queued, JobStatus::Leased, JobStatus::Proved, JobStatus::Failed] {
-            self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(0);
-        }
         if moved && self.proved > KEEP_PROVED {
             wait(rt, q.prune_proved(self.proved - KEEP_PROVED))?;
         }
@@ -274,8 +271,11 @@ impl FleetStage {
         let expiries = wait(rt, q.lease_expiries())?;
         self.metrics.fleet_lease_expiries.inc_by(expiries.saturating_sub(self.expiries_seen));
         self.expiries_seen = self.expiries_seen.max(expiries);
-        self.metrics.fleet_queue_depth.set(0);
-        for (status, n) in wait(rt, q.counts())? {
+        // Each gauge set once to its new value: zeroing them all first left a moment in which a
+        // scrape read no jobs at all (seen under load in a clean-clone run).
+        let counts = wait(rt, q.counts())?;
+        for status in [JobStatus::Queued, JobStatus::Leased, JobStatus::Proved, JobStatus::Failed] {
+            let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
             self.metrics.fleet_jobs.get_or_create(&Label { name: status.as_str().into() }).set(n);
             if status == JobStatus::Queued {
                 self.metrics.fleet_queue_depth.set(n);
