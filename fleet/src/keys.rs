@@ -4,7 +4,10 @@
 //!
 //! A download goes to a temporary folder in the cache, is checked (the key file's sha256 is the
 //! one asked for, `circuit.json` names it), and only then renamed into place: a worker killed
-//! mid-download leaves no half key to load. The key is loaded unchecked behind that hash.
+//! mid-download leaves no half key to load. The key is loaded unchecked behind that hash. Each
+//! file's size is bounded ([`size_limit`]), so a hostile server cannot fill the disk; the files
+//! the hash does not pin (the shape, the matrices) are vouched for by the worker's own check of
+//! every proof against the proving key's verifying key before it hands the proof in.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -91,12 +94,29 @@ pub fn key_dir(source: &KeySource, cache: &Path, sha256: &str) -> Result<PathBuf
     }
 }
 
+/// The most bytes a key file may have: the proving key and the matrices (hundreds of MB at the
+/// widest shapes measured) 4 GiB, the JSON and the verifying key 1 MiB.
+pub fn size_limit(file: &str) -> u64 {
+    match file {
+        "proving_key.bin" | bundle::MATRICES => 4 << 30,
+        _ => 1 << 20,
+    }
+}
+
 fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchError> {
+    let partial = cache.join(format!(".partial-{sha256}-{}", std::process::id()));
+    let result = download_into(base, cache, &partial, sha256);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    result
+}
+
+fn download_into(base: &str, cache: &Path, partial: &Path, sha256: &str) -> Result<PathBuf, KeyFetchError> {
     let cache_err = |e| KeyFetchError::Cache(cache.to_path_buf(), e);
     std::fs::create_dir_all(cache).map_err(cache_err)?;
-    let partial = cache.join(format!(".partial-{sha256}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&partial).map_err(cache_err)?;
+    let _ = std::fs::remove_dir_all(partial);
+    std::fs::create_dir_all(partial).map_err(cache_err)?;
     let fetch_err = |reason: String| KeyFetchError::Fetch { sha256: sha256.to_string(), reason };
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     // One file into the partial folder: its sha256.
@@ -108,10 +128,11 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
         }
         let mut out = std::fs::File::create(partial.join(file)).map_err(cache_err)?;
         let mut hasher = Sha256::new();
-        let mut reader = r.body_mut().with_config().limit(u64::MAX).reader();
+        let limit = size_limit(file);
+        let mut reader = r.body_mut().with_config().limit(limit).reader();
         let mut buf = vec![0u8; 1 << 20];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| fetch_err(format!("{url}: {e}")))?;
+            let n = reader.read(&mut buf).map_err(|e| fetch_err(format!("{url}: {e} (at most {limit} bytes)")))?;
             if n == 0 {
                 break;
             }
@@ -131,7 +152,7 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
     if actual != sha256 {
         return Err(KeyFetchError::Mismatch { sha256: sha256.to_string(), reason: format!("proving_key.bin has sha256 {actual}") });
     }
-    let info: CircuitInfo = bundle::load_info(&partial)?;
+    let info: CircuitInfo = bundle::load_info(partial)?;
     if !info.proving_key_sha256.eq_ignore_ascii_case(sha256) {
         return Err(KeyFetchError::Mismatch {
             sha256: sha256.to_string(),
@@ -146,6 +167,36 @@ fn download(base: &str, cache: &Path, sha256: &str) -> Result<PathBuf, KeyFetchE
         }
     }
     let dir = cache.join(sha256);
-    std::fs::rename(&partial, &dir).map_err(cache_err)?;
+    std::fs::rename(partial, &dir).map_err(cache_err)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that answers every request with an endless body: a download stops at the size
+    /// limit with an error, and leaves nothing in the cache.
+    #[test]
+    fn a_download_stops_at_the_size_limit() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let mut head = [0u8; 1024];
+                    let _ = stream.read(&mut head);
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\r\n");
+                    let chunk = vec![b'x'; 1 << 16];
+                    while stream.write_all(&chunk).is_ok() {}
+                });
+            }
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let sha = "ab".repeat(32);
+        let e = key_dir(&KeySource::Http(base), cache.path(), &sha).unwrap_err();
+        assert!(e.to_string().contains("at most 1048576 bytes"), "{e}");
+        assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing left in the cache");
+    }
 }

@@ -55,6 +55,13 @@ pub enum QueueError {
         /// The version this program needs.
         needed: i32,
     },
+    /// This worker is quarantined: the node refused a proof it handed in. It claims nothing
+    /// until an operator lets it go (`zkrollup node prover-jobs --release-worker`).
+    #[error("{0}")]
+    Quarantined(String),
+    /// The queue refused what the worker handed in (a proof larger than any proof).
+    #[error("the queue refused it: {0}")]
+    Refused(String),
     /// PostgreSQL did not answer in time (a cut network): drop the connection and reconnect.
     #[error("PostgreSQL did not answer within {0:?}")]
     TimedOut(Duration),
@@ -173,6 +180,20 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// The queue's own refusals (SQLSTATE `ZKQ01`, `ZKQ02`, raised by the worker functions) as
+/// their errors; any other as it is.
+fn refused(e: tokio_postgres::Error) -> QueueError {
+    let ours = |code: &str| e.code().is_some_and(|c| c.code() == code);
+    let message = || e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+    if ours("ZKQ01") {
+        QueueError::Quarantined(message())
+    } else if ours("ZKQ02") {
+        QueueError::Refused(message())
+    } else {
+        QueueError::Db(e)
+    }
+}
+
 impl Queue {
     /// Connect (`postgres://user@host:port/db`), driving the connection on the current tokio
     /// runtime, and apply any migrations the database lacks.
@@ -226,24 +247,18 @@ impl Queue {
         Ok(n == 1)
     }
 
-    /// Claim the oldest queued job for this key, leased to `worker` for `lease`; None when
-    /// none waits. Concurrent claimers skip each other's rows, so no job is claimed twice.
+    /// Claim the oldest queued job for this key, leased to this worker for `lease` (its
+    /// identity is its login role; `worker` counts only for a fleet that shares the queue
+    /// owner's role); None when none waits. Concurrent claimers skip each other's rows, so no
+    /// job is claimed twice. [`QueueError::Quarantined`] when the node refused this worker's
+    /// proof.
     pub async fn claim(&self, worker: &str, key_sha256: &str, lease: Duration) -> Result<Option<Lease>, QueueError> {
         let lease_id = format!("{:032x}", rand::thread_rng().gen::<u128>());
         let row = self
             .client
-            .query_opt(
-                "UPDATE proof_jobs SET status = 'leased', lease_id = $1,
-                        lease_expires = now() + make_interval(secs => $2), attempts = attempts + 1,
-                        worker = $3, updated_at = now()
-                 WHERE batch_id = (SELECT batch_id FROM proof_jobs
-                                   WHERE status = 'queued' AND key_sha256 = $4
-                                   ORDER BY batch_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                   AND status = 'queued'
-                 RETURNING batch_id, attempts, witness",
-                &[&lease_id, &secs(lease), &worker, &key_sha256],
-            )
-            .await?;
+            .query_opt("SELECT job, attempt, job_witness FROM fleet_claim($1, $2, $3, $4)", &[&worker, &key_sha256, &secs(lease), &lease_id])
+            .await
+            .map_err(refused)?;
         row.map(|r| {
             Ok(Lease { batch_id: r.try_get::<_, i64>(0)? as u64, lease_id, attempt: r.try_get(1)?, witness: r.try_get(2)? })
         })
@@ -252,19 +267,15 @@ impl Queue {
 
     /// Extend a held lease to `lease` from now; [`QueueError::LeaseLost`] when it is not held.
     pub async fn heartbeat(&self, held: &Lease, lease: Duration) -> Result<(), QueueError> {
-        let n = self
+        let row = self
             .client
-            .execute(
-                "UPDATE proof_jobs SET lease_expires = now() + make_interval(secs => $3), updated_at = now()
-                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
-                &[&id(held.batch_id), &held.lease_id, &secs(lease)],
-            )
+            .query_one("SELECT fleet_heartbeat($1, $2, $3)", &[&id(held.batch_id), &held.lease_id, &secs(lease)])
             .await?;
-        self.held(n, held)
+        self.held(row.try_get::<_, bool>(0)?, held)
     }
 
-    fn held(&self, rows: u64, held: &Lease) -> Result<(), QueueError> {
-        if rows == 1 {
+    fn held(&self, still: bool, held: &Lease) -> Result<(), QueueError> {
+        if still {
             Ok(())
         } else {
             Err(QueueError::LeaseLost { batch_id: held.batch_id, lease_id: held.lease_id.clone() })
@@ -273,48 +284,30 @@ impl Queue {
 
     /// Hand in a proof; accepted only from the lease's holder while it holds it.
     pub async fn complete(&self, held: &Lease, proof: &[u8], prove_ms: u64) -> Result<(), QueueError> {
-        let n = self
+        let row = self
             .client
-            .execute(
-                "UPDATE proof_jobs SET status = 'proved', proof = $3, prove_ms = $4, lease_id = NULL,
-                        lease_expires = NULL, updated_at = now()
-                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
-                &[&id(held.batch_id), &held.lease_id, &proof, &(prove_ms as i64)],
-            )
-            .await?;
-        self.held(n, held)
+            .query_one("SELECT fleet_complete($1, $2, $3, $4)", &[&id(held.batch_id), &held.lease_id, &proof, &(prove_ms as i64)])
+            .await
+            .map_err(refused)?;
+        self.held(row.try_get::<_, bool>(0)?, held)
     }
 
-    /// The holder is stopping (SIGTERM): back to the queue at once, its attempt not counted,
-    /// so a worker's restart neither waits out the lease nor costs the job an attempt.
-    pub async fn release(&self, held: &Lease) -> Result<(), QueueError> {
-        let n = self
-            .client
-            .execute(
-                "UPDATE proof_jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),
-                        errors = array_append(errors, $3), lease_id = NULL, lease_expires = NULL, updated_at = now()
-                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'",
-                &[&id(held.batch_id), &held.lease_id, &format!("attempt {}: released by a stopping worker", held.attempt)],
-            )
-            .await?;
-        self.held(n, held)
+    /// The holder gives the job back for `why` (it is stopping, or its key is wrong): back to
+    /// the queue at once, its attempt not counted, so a worker's restart neither waits out the
+    /// lease nor costs the job an attempt.
+    pub async fn release(&self, held: &Lease, why: &str) -> Result<(), QueueError> {
+        let note = format!("attempt {}: {why}", held.attempt);
+        let row = self.client.query_one("SELECT fleet_release($1, $2, $3)", &[&id(held.batch_id), &held.lease_id, &note]).await?;
+        self.held(row.try_get::<_, bool>(0)?, held)
     }
 
     /// The holder could not prove it: back to the queue with `error` recorded, or failed when
     /// out of attempts. Its status after.
     pub async fn give_up(&self, held: &Lease, error: &str) -> Result<JobStatus, QueueError> {
-        let row = self
-            .client
-            .query_opt(
-                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                        errors = array_append(errors, $3), lease_id = NULL, lease_expires = NULL, updated_at = now()
-                 WHERE batch_id = $1 AND lease_id = $2 AND status = 'leased'
-                 RETURNING status",
-                &[&id(held.batch_id), &held.lease_id, &format!("attempt {}: {error}", held.attempt)],
-            )
-            .await?;
-        match row {
-            Some(r) => JobStatus::parse(held.batch_id, r.try_get(0)?),
+        let error = format!("attempt {}: {error}", held.attempt);
+        let row = self.client.query_one("SELECT fleet_give_up($1, $2, $3)", &[&id(held.batch_id), &held.lease_id, &error]).await?;
+        match row.try_get::<_, Option<String>>(0)? {
+            Some(status) => JobStatus::parse(held.batch_id, &status),
             None => Err(QueueError::LeaseLost { batch_id: held.batch_id, lease_id: held.lease_id.clone() }),
         }
     }
@@ -322,21 +315,7 @@ impl Queue {
     /// Leases past their expiry go back to the queue (or fail, out of attempts): the jobs and
     /// their status after.
     pub async fn requeue_expired(&self) -> Result<Vec<(u64, JobStatus)>, QueueError> {
-        let rows = self
-            .client
-            .query(
-                "WITH expired AS (
-                     UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                            errors = array_append(errors, 'attempt ' || attempts || ': lease of ' || coalesce(worker, '?') || ' expired'),
-                            lease_id = NULL, lease_expires = NULL, updated_at = now()
-                     WHERE status = 'leased' AND lease_expires < now()
-                     RETURNING batch_id, status),
-                 counted AS (
-                     UPDATE fleet_counters SET value = value + (SELECT count(*) FROM expired) WHERE name = 'lease_expiries')
-                 SELECT batch_id, status FROM expired",
-                &[],
-            )
-            .await?;
+        let rows = self.client.query("SELECT job, job_status FROM fleet_requeue_expired()", &[]).await?;
         rows.iter()
             .map(|r| {
                 let b = r.try_get::<_, i64>(0)? as u64;
@@ -345,24 +324,54 @@ impl Queue {
             .collect()
     }
 
-    /// The node found a returned proof wrong: back to the queue with `error`, or failed when
-    /// out of attempts. Its status after.
-    pub async fn refuse_proof(&self, batch_id: u64, error: &str) -> Result<JobStatus, QueueError> {
+    /// The node found a returned proof wrong: the worker that handed it in is quarantined (it
+    /// claims nothing more until an operator lets it go) and the job goes back to the queue,
+    /// the attempt charged to the worker, not to the job (audit F5: a lying worker cannot make
+    /// a job fail). The worker, when the job names one.
+    pub async fn refuse_proof(&self, batch_id: u64, error: &str) -> Result<Option<String>, QueueError> {
         let row = self
             .client
             .query_opt(
-                "UPDATE proof_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                        errors = array_append(errors, 'attempt ' || attempts || ' by ' || coalesce(worker, '?') || ': ' || $2),
-                        proof = NULL, prove_ms = NULL, updated_at = now()
-                 WHERE batch_id = $1 AND status = 'proved'
-                 RETURNING status",
+                "WITH job AS (
+                     UPDATE proof_jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),
+                            errors = array_append(errors, 'attempt ' || attempts || ' by ' || coalesce(worker, '?') || ': ' || $2),
+                            proof = NULL, prove_ms = NULL, updated_at = now()
+                      WHERE batch_id = $1 AND status = 'proved'
+                     RETURNING worker),
+                 quarantined AS (
+                     INSERT INTO fleet_quarantine (worker, reason)
+                     SELECT worker, 'batch ' || $1 || ': ' || $2 FROM job WHERE worker IS NOT NULL
+                     ON CONFLICT (worker) DO NOTHING)
+                 SELECT worker FROM job",
                 &[&id(batch_id), &error],
             )
             .await?;
         match row {
-            Some(r) => JobStatus::parse(batch_id, r.try_get(0)?),
+            Some(r) => Ok(r.try_get(0)?),
             None => Err(QueueError::NoSuchJob(batch_id)),
         }
+    }
+
+    /// The quarantined workers: (identity, why, since when as text), oldest first.
+    pub async fn quarantined(&self) -> Result<Vec<(String, String, String)>, QueueError> {
+        let rows = self.client.query("SELECT worker, reason, since::text FROM fleet_quarantine ORDER BY since", &[]).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Let a quarantined worker claim jobs again (an operator's call); false when it was not.
+    pub async fn release_worker(&self, worker: &str) -> Result<bool, QueueError> {
+        Ok(self.client.execute("DELETE FROM fleet_quarantine WHERE worker = $1", &[&worker]).await? == 1)
+    }
+
+    /// Let login role `role` work as a prover (run by the queue's owner or an administrator):
+    /// EXECUTE on the worker functions only, no right on any table.
+    pub async fn grant_worker(&self, role: &str) -> Result<(), QueueError> {
+        // A role name as an identifier, quoted: it cannot be a bind parameter.
+        let quoted = format!("\"{}\"", role.replace('"', "\"\""));
+        for f in crate::migrations::WORKER_FUNCTIONS {
+            self.client.batch_execute(&format!("GRANT EXECUTE ON FUNCTION {f} TO {quoted}")).await?;
+        }
+        Ok(())
     }
 
     /// Proved jobs from batch `from` on, in batch order, at most `limit`.
@@ -422,7 +431,7 @@ impl Queue {
 
     /// The keys (sha256) that queued jobs need.
     pub async fn queued_keys(&self) -> Result<Vec<String>, QueueError> {
-        let rows = self.client.query("SELECT DISTINCT key_sha256 FROM proof_jobs WHERE status = 'queued' ORDER BY 1", &[]).await?;
+        let rows = self.client.query("SELECT fleet_queued_keys()", &[]).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 

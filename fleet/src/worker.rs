@@ -76,6 +76,10 @@ pub enum Outcome {
     GaveUp { batch_id: u64, error: String },
     /// The worker is stopping: the job went back to the queue, its attempt not counted.
     Released { batch_id: u64 },
+    /// The proof did not verify against the key's own verifying key: the key's other files are
+    /// wrong (a hostile key server, a damaged cache). The key was dropped (and its cached copy
+    /// deleted) and the job given back, its attempt not counted.
+    KeyRejected { batch_id: u64 },
 }
 
 impl Worker {
@@ -97,6 +101,16 @@ impl Worker {
             match self.step().await {
                 Ok(Some(outcome)) => eprintln!("zkrollup-worker {}: {outcome:?}", self.cfg.name),
                 Ok(None) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(e @ QueueError::Quarantined(_)) => {
+                    // Said every 30 s until an operator lets this worker go.
+                    eprintln!("zkrollup-worker {}: {e}: see `zkrollup node prover-jobs --release-worker`", self.cfg.name);
+                    for _ in 0..300 {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
                 Err(e) => {
                     eprintln!("zkrollup-worker {}: {e}", self.cfg.name);
                     if matches!(e, QueueError::Db(_) | QueueError::TimedOut(_)) {
@@ -166,6 +180,11 @@ impl Worker {
         let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, String> {
             let dir = key_dir(&source, &cache, &key).map_err(|e| e.to_string())?;
             let info = bundle::load_info(&dir).map_err(|e| e.to_string())?;
+            // The folder must be the key asked for (a cached one is not fetched again): its
+            // proving key, whose hash pins its verifying key, then checks every proof.
+            if !info.proving_key_sha256.eq_ignore_ascii_case(&key) {
+                return Err(format!("{} holds key {}", dir.display(), info.proving_key_sha256));
+            }
             let pk = bundle::load_proving(&dir, &info).map_err(|e| e.to_string())?;
             let shape = info.shape();
             let prover = pool.install(|| bundle::load_prover(&dir, &info)).map_err(|e| e.to_string())?;
@@ -200,6 +219,7 @@ impl Worker {
         };
         let circuit = witness.circuit(loaded.shape.depth);
         let (pool, prover, pk) = (self.pool.clone(), loaded.prover.clone(), loaded.pk.clone());
+        let (own_key, commitment) = (loaded.pk.clone(), witness.commitment);
         let t0 = Instant::now();
         let mut proving = tokio::task::spawn_blocking(move || pool.install(|| prover.prove(&pk, circuit)));
         let (beat, period) = (self.cfg.lease / 3, self.cfg.lease);
@@ -216,7 +236,8 @@ impl Worker {
                             return Ok(Outcome::LeaseLost { batch_id });
                         }
                         let held = lease.clone();
-                        return match self.call(move |q| Box::pin(async move { q.release(&held).await })).await {
+                        let why = "released by a stopping worker";
+                        return match self.call(move |q| Box::pin(async move { q.release(&held, why).await })).await {
                             Ok(()) => Ok(Outcome::Released { batch_id }),
                             Err(QueueError::LeaseLost { .. }) => Ok(Outcome::LeaseLost { batch_id }),
                             Err(e) => Err(e),
@@ -239,11 +260,32 @@ impl Worker {
         let ms = t0.elapsed().as_millis() as u64;
         let proof = match result {
             Ok(Ok(p)) => p,
-            Ok(Err(e)) => return self.give_up(lease, format!("proving failed: {e}")).await,
+            Ok(Err(e)) => {
+                // The node's witness satisfies its circuit; against these matrices it does not:
+                // wrong matrices, or a wrong witness. The key is fetched again, and the attempt
+                // counts (a witness that is wrong fails its job in the end).
+                if matches!(e, zkrollup::prover::ProverError::Unsatisfied(_)) {
+                    self.drop_key(key);
+                }
+                return self.give_up(lease, format!("proving failed: {e}")).await;
+            }
             Err(e) => return self.give_up(lease, format!("the proving task died: {e}")).await,
         };
         if lost {
             return Ok(Outcome::LeaseLost { batch_id });
+        }
+        // Checked against the verifying key inside the proving key (which its hash pins) before
+        // it goes out: with wrong matrices or a wrong circuit.json (a hostile key server, a
+        // damaged cache) every proof is wrong, and the node would refuse it and quarantine this
+        // worker (audit F14). The key is dropped instead and the job given back, not charged.
+        if !zkrollup::prover::verify(&own_key.vk, &[commitment], &proof).unwrap_or(false) {
+            self.drop_key(key);
+            let held = lease.clone();
+            let why = "released: the worker's key made a proof that does not verify (its key files are dropped)";
+            return match self.call(move |q| Box::pin(async move { q.release(&held, why).await })).await {
+                Ok(()) | Err(QueueError::LeaseLost { .. }) => Ok(Outcome::KeyRejected { batch_id }),
+                Err(e) => Err(e),
+            };
         }
         let mut bytes = Vec::new();
         proof.serialize_compressed(&mut bytes).expect("writing to memory does not fail");
@@ -262,6 +304,21 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Forget a key that makes wrong proofs: out of memory and out of the cache, so that it is
+    /// fetched again; a shared folder (the operator's to fix) is not loaded again for a minute.
+    fn drop_key(&mut self, sha256: &str) {
+        self.keys.remove(sha256);
+        let cached = self.cfg.cache.join(sha256.to_ascii_lowercase());
+        if matches!(self.cfg.keys_from, KeySource::Http(_)) {
+            if let Err(e) = std::fs::remove_dir_all(&cached) {
+                eprintln!("zkrollup-worker {}: deleting {}: {e}", self.cfg.name, cached.display());
+            }
+        } else {
+            self.bad_keys.insert(sha256.to_string(), Instant::now());
+        }
+        eprintln!("zkrollup-worker {}: key {sha256} made a wrong proof: dropped, to be fetched again", self.cfg.name);
     }
 
     async fn give_up(&mut self, lease: Lease, error: String) -> Result<Outcome, QueueError> {

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -62,6 +62,19 @@ pub struct Api {
     pub keys: Option<crate::node::Keys>,
     /// What keeps a stage from making progress.
     pub health: Arc<crate::health::Health>,
+    /// The batcher's pace against the contract's maturity.
+    pub pace: Arc<crate::pace::Pace>,
+}
+
+/// The mempool's lock, from a handler: at once when it is free; otherwise waited for outside the
+/// runtime's worker (`block_in_place`), since the ingest thread, the batcher and the watcher
+/// hold it across a store commit and its fsync, which must not stall the server (audit F20).
+fn lock_sequencer(m: &Mutex<Sequencer>) -> MutexGuard<'_, Sequencer> {
+    match m.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => tokio::task::block_in_place(|| m.lock().unwrap_or_else(|p| p.into_inner())),
+    }
 }
 
 /// A 4xx or 5xx answer: `{"error": text, "rule": name}`.
@@ -111,9 +124,6 @@ pub fn router(api: Api) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
-    if api.keys.is_some() {
-        r = r.route("/v1/keys/{sha256}/{file}", get(key_file));
-    }
     if api.dev.is_some() {
         r = r
             .route("/v1/dev/deposits", post(crate::dev_api::deposit))
@@ -123,6 +133,12 @@ pub fn router(api: Api) -> Router {
             .route("/v1/dev/prover", post(crate::dev_api::prover));
     }
     r.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(api)
+}
+
+/// The router of `--keys-listen`: the key folder's files for the fleet's workers, on an address
+/// of their own (never the public one: audit F14).
+pub fn keys_router(api: Api) -> Router {
+    Router::new().route("/v1/keys/{sha256}/{file}", get(key_file)).with_state(api)
 }
 
 /// A file of the key folder, streamed, for the fleet's workers; only the node's own key's files.
@@ -168,6 +184,10 @@ async fn submit(
             format!("batch {failed} was refused by L1 and the pipeline waits behind it (see /readyz)"),
         ));
     }
+    if api.pace.held() {
+        Metrics::inc(&api.metrics.rejected, "l1_slow");
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "l1_slow", pace_held(&api.pace)));
+    }
     if api.max_backlog > 0 {
         let heads = api.store.stage_heads().map_err(ApiError::internal)?;
         let backlog = heads[0] - heads[3];
@@ -196,7 +216,7 @@ async fn submit(
     // The signature against the sender's key (which never changes once the account exists),
     // here on the request's task, so the ingest thread does only the cheap checks.
     let (sender, domain, capacity) = {
-        let seq = api.sequencer.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = lock_sequencer(&api.sequencer);
         (seq.pending_account(transfer.from), seq.domain(), seq.capacity())
     };
     let early = |rule: Rule| {
@@ -288,7 +308,7 @@ async fn account(State(api): State<Api>, Path(index): Path<String>) -> Result<Js
     let index: u32 = index
         .parse()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_value", format!("account index: not a 32-bit decimal: {index:?}")))?;
-    let pending = api.sequencer.lock().unwrap_or_else(|p| p.into_inner()).pending_account(index);
+    let pending = lock_sequencer(&api.sequencer).pending_account(index);
     let confirmed = api.store.account(Stage::Confirmed, index).map_err(ApiError::internal)?;
     let Some(known) = pending.or(confirmed) else {
         return Err(ApiError::not_found(format!("slot {index} holds no account")));
@@ -317,7 +337,19 @@ fn blocked(api: &Api) -> Result<serde_json::Map<String, Value>, ApiError> {
     if let Some(e) = api.l1_seen.lock().unwrap_or_else(|p| p.into_inner()).error.clone() {
         why.insert("l1".into(), e.into());
     }
+    if api.pace.held() {
+        why.insert("batcher".into(), pace_held(&api.pace).into());
+    }
     Ok(why)
+}
+
+/// Why the batcher holds back: a batch sealed now would reach L1 too late.
+fn pace_held(pace: &crate::pace::Pace) -> String {
+    format!(
+        "a batch sealed now would reach L1 in about {} s, over half the contract's maturity ({} s): retry later",
+        pace.eta_ms() / 1000,
+        pace.maturity_s()
+    )
 }
 
 /// 200 while every stage can make progress; 503 with why not (a load balancer's readiness probe).
@@ -329,7 +361,7 @@ async fn readyz(State(api): State<Api>) -> Result<Response, ApiError> {
 
 async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     let (domain, node_root, waiting, next_request) = {
-        let seq = api.sequencer.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = lock_sequencer(&api.sequencer);
         (fr_to_decimal(seq.domain()), root_text(seq.root()), seq.waiting(), seq.next_request())
     };
     let heads = api.store.stage_heads().map_err(ApiError::internal)?;

@@ -234,8 +234,13 @@ impl FleetStage {
                 let reason = if proof.is_some() { "the proof does not verify" } else { "the proof does not decode" };
                 eprintln!("zkrollup-node: batch {}: {reason} (from worker {:?})", p.batch_id, worker_label(&p.worker));
                 self.metrics.fleet_refused_proofs.inc();
-                // Out of attempts, it is re-queued by the next round's back-off.
-                wait(rt, q.refuse_proof(p.batch_id, reason))?;
+                // The job goes back to the queue, the attempt charged to the worker, which is
+                // quarantined (audit F5): it claims nothing more until an operator lets it go.
+                if let Some(w) = wait(rt, q.refuse_proof(p.batch_id, reason))? {
+                    eprintln!(
+                        "zkrollup-node: worker {w:?} quarantined: it claims no job until `zkrollup node prover-jobs --release-worker NAME`"
+                    );
+                }
                 break;
             }
             let b = self.store.batch(p.batch_id).map_err(|e| e.to_string())?.ok_or(format!("batch {} missing", p.batch_id))?;
@@ -282,6 +287,7 @@ impl FleetStage {
             }
         }
         self.metrics.fleet_workers.set(wait(rt, q.workers_seen(Duration::from_secs(300)))?);
+        self.metrics.fleet_quarantined_workers.set(wait(rt, q.quarantined())?.len() as i64);
         Ok(moved)
     }
 

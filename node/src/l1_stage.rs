@@ -1,12 +1,14 @@
-//! The L1 stage: watches the rollup for `L1Request` events once they have enough confirmations
-//! and hands them to the mempool; sends proved batches with `submitBatch` in id order at
-//! consecutive nonces, several in flight, and follows each to confirmation (resending when it is
-//! stuck).
+//! The L1 stage: watches the rollup for `L1Request` events once their block is final (the
+//! `finalized` tag by default, or a depth: [`Finality`]) and hands them to the mempool; sends
+//! proved batches with `submitBatch` in id order at consecutive nonces, several in flight, and
+//! follows each to confirmation at the same finality (resending when it is stuck).
 //!
 //! No batch is sent twice: before sending, the stage reads the contract's `batchCount`; a batch
 //! already counted there (sent before a crash that lost the record) is marked confirmed after its
-//! root is checked against the contract's. A batch the contract refuses stops the stage: the
-//! node reports it (`GET /v1/batches/{id}`, `/v1/status`) for an operator to look at.
+//! root is checked against the contract's. A batch the contract refuses, once the refusal is
+//! final, leads to a rewind ([`crate::rewind`]) when nothing sent after it can land any more.
+//! The watcher's cursor keeps its block's hash: when a reorg replaces that block, the node
+//! rewinds and reads the requests no confirmed batch consumed again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +19,7 @@ use ark_ff::PrimeField;
 use revm::primitives::U256;
 use zkrollup::Fr;
 
-use crate::l1::{L1Error, LoggedRequest, RollupView, SignedTx, L1};
+use crate::l1::{Finality, L1Error, LoggedRequest, RollupView, SignedTx, FALLBACK_DEPTH, L1};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use crate::store::{now_ms, root_text, BatchStatus, Stage, Store, StoredBatch, StoredTx};
@@ -43,8 +45,8 @@ pub struct L1Stage<B: L1> {
     pub metrics: Arc<Metrics>,
     /// The mempool the watcher feeds.
     pub sequencer: Arc<Mutex<Sequencer>>,
-    /// Blocks a request or batch needs on top of it (1: the block that holds it is enough).
-    pub confirmations: u64,
+    /// When a block's requests and receipts are final enough to act on.
+    pub finality: Finality,
     /// A sent batch not mined after this long is sent again with a higher fee.
     pub resend_after: Duration,
     /// Batches sent and not yet confirmed, at most (at consecutive nonces).
@@ -62,6 +64,8 @@ pub struct L1Stage<B: L1> {
     pub doomed: Option<(u32, Instant)>,
     /// When each waiting batch's transaction was last broadcast (this run).
     pub last_broadcast: HashMap<u64, Instant>,
+    /// Whether the L1 node was found without a `finalized` tag (said once).
+    pub no_finalized_tag: bool,
 }
 
 /// The most blocks one `eth_getLogs` query spans, by default.
@@ -106,30 +110,50 @@ impl<B: L1> L1Stage<B> {
         Ok(self.store.batch(id).map_err(|e| e.to_string())?.map(|b| b.new_root))
     }
 
-    /// One round: watch, then submit or follow.
+    /// The newest block whose requests and receipts the node acts on.
+    fn safe_block(&mut self, head: u64) -> Result<u64, L1Error> {
+        let depth = match self.finality {
+            Finality::Depth(d) => d,
+            Finality::Finalized => match self.l1.finalized()? {
+                Some(b) => return Ok(b.number.min(head)),
+                None => {
+                    if !self.no_finalized_tag {
+                        self.no_finalized_tag = true;
+                        eprintln!("zkrollup-node: the L1 node has no `finalized` block: a block is final at depth {FALLBACK_DEPTH}");
+                    }
+                    FALLBACK_DEPTH
+                }
+            },
+        };
+        Ok((head + 1).saturating_sub(depth))
+    }
+
+    /// One round: watch, then submit or follow; while a rewind is asked for, only follow the
+    /// batches in flight until none can land any more, then restart to carry it out.
     pub fn step(&mut self) -> Result<(), L1Error> {
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
         let head = self.l1.head()?;
-        // Requests with enough confirmations.
-        let cursor: u64 =
-            self.store.meta("l1_cursor").map_err(|e| L1Error::Bad(e.to_string()))?.unwrap_or(self.first_block.saturating_sub(1));
-        let safe = (head.number + 1).saturating_sub(self.confirmations);
-        if safe > cursor {
-            // At most `log_range` blocks a query: providers refuse wider ones.
-            let to = safe.min(cursor + self.log_range.max(1));
-            let logs = self.l1.l1_requests(cursor + 1, to)?;
-            let next_k = self.sequencer.lock().unwrap_or_else(|p| p.into_inner()).next_request();
-            self.check_requests(&logs, next_k, cursor, to)?;
-            let mut seq = self.sequencer.lock().unwrap_or_else(|p| p.into_inner());
-            seq.add_requests(&logs, to).map_err(L1Error::Bad)?;
+        let safe = self.safe_block(head.number)?;
+        if crate::rewind::requested(&self.store).map_err(bad)?.is_none() {
+            self.watch(safe)?;
         }
+        let rewinding = crate::rewind::requested(&self.store).map_err(bad)?;
         let view = self.l1.rollup()?;
+        // What is final: the batches counted there can no longer be taken back. Before the
+        // rollup's first block (it was just deployed) that is nothing.
+        let settled = if safe >= head.number {
+            view
+        } else if safe < self.first_block {
+            RollupView { state_root: U256::ZERO, batch_count: 0, consumed: 0, request_count: 0 }
+        } else {
+            self.l1.rollup_at(safe)?
+        };
         {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             seen.head = head.number;
             seen.rollup = Some(view);
             seen.error = None;
         }
-        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
         let heads = self.store.stage_heads().map_err(bad)?;
         // Follow the batches in flight, oldest first. They were sent at consecutive nonces, so
         // L1 mines them in order; one is confirmed only after every earlier one.
@@ -141,22 +165,102 @@ impl<B: L1> L1Stage<B> {
                 BatchStatus::Submitted => {
                     next_nonce = b.tx.as_ref().map(|t| t.nonce + 1);
                     let only = heads[2] == id && heads[3] + 1 == id;
-                    all_confirmed &= self.follow(b, &view, head.number, all_confirmed, only)?;
+                    all_confirmed &= self.follow(b, &settled, safe, all_confirmed, only)?;
                 }
                 BatchStatus::Confirmed => {}
                 // A refused batch: once nothing sent after it can still land, rewind.
-                BatchStatus::Failed => return self.after_failure(&b, &view, heads),
-                BatchStatus::Sealed | BatchStatus::Proved => break,
+                BatchStatus::Failed if rewinding.is_none() => return self.after_failure(&b, &view, heads),
+                BatchStatus::Failed | BatchStatus::Sealed | BatchStatus::Proved => break,
             }
         }
-        // Send the next proved batch while fewer than `max_in_flight` wait.
         let heads = self.store.stage_heads().map_err(bad)?;
+        if let Some(asked) = rewinding {
+            if self.nothing_left_to_land(&view, heads)? {
+                crate::node::restart_in_place(&format!("carrying out the rewind asked for ({})", asked.reason));
+            }
+            return Ok(());
+        }
+        // Send the next proved batch while fewer than `max_in_flight` wait.
         if heads[2].saturating_sub(heads[3]) >= self.max_in_flight.max(1) || self.store.failed_batch().map_err(bad)?.is_some() {
             return Ok(());
         }
         match self.store.batch(heads[2].max(heads[3]) + 1).map_err(bad)? {
-            Some(b) if b.status == BatchStatus::Proved => self.send(b, &view, heads[3], next_nonce),
+            Some(b) if b.status == BatchStatus::Proved => self.send(b, &view, &settled, heads[3], next_nonce),
             _ => Ok(()),
+        }
+    }
+
+    /// Read the requests in final blocks past the cursor (at most `log_range` blocks a round),
+    /// after checking that the cursor's block is still the one read (otherwise a reorg replaced
+    /// it: a rewind that reads the requests again is asked for).
+    fn watch(&mut self, safe: u64) -> Result<(), L1Error> {
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
+        let cursor: u64 = self.store.meta("l1_cursor").map_err(bad)?.unwrap_or(self.first_block.saturating_sub(1));
+        let read: Option<String> = self.store.meta("l1_cursor_hash").map_err(bad)?;
+        if let Some(read) = &read {
+            if !self.still_canonical(cursor, read)? {
+                return self.reorg(cursor);
+            }
+        }
+        if safe <= cursor {
+            return Ok(());
+        }
+        // At most `log_range` blocks a query: providers refuse wider ones.
+        let to = safe.min(cursor + self.log_range.max(1));
+        let to_block = self.l1.block_at(to)?.ok_or_else(|| L1Error::Unavailable(format!("L1 has no block {to} yet")))?;
+        let logs = self.l1.l1_requests(cursor + 1, to)?;
+        let next_k = self.sequencer.lock().unwrap_or_else(|p| p.into_inner()).next_request();
+        self.check_requests(&logs, next_k, cursor, to)?;
+        // Nothing was replaced while it was read: the cursor's block and block `to` are the
+        // ones they were before.
+        let moved = self.l1.block_at(to)? != Some(to_block);
+        let cursor_moved = match &read {
+            Some(read) => !self.still_canonical(cursor, read)?,
+            None => false,
+        };
+        if moved || cursor_moved {
+            return Err(L1Error::Unavailable(format!("L1 reorganized blocks {}..={to} while they were read: reading again", cursor + 1)));
+        }
+        let mut seq = self.sequencer.lock().unwrap_or_else(|p| p.into_inner());
+        seq.add_requests(&logs, to, &hex::encode(to_block.hash)).map_err(L1Error::Bad)
+    }
+
+    /// Whether block `number` is still the one with hash `read` (hex). An L1 node that does not
+    /// have the block (one behind the others of a load-balanced provider) is no evidence of a
+    /// reorg: asked again next round.
+    fn still_canonical(&mut self, number: u64, read: &str) -> Result<bool, L1Error> {
+        match self.l1.block_at(number)? {
+            Some(b) => Ok(hex::encode(b.hash) == read),
+            None => Err(L1Error::Unavailable(format!("L1 does not have block {number}, which the node read up to (behind?)"))),
+        }
+    }
+
+    /// A reorg replaced block `cursor`, whose requests (and those before it) the node read:
+    /// ask for a rewind that reads every request no confirmed batch consumed again.
+    fn reorg(&mut self, cursor: u64) -> Result<(), L1Error> {
+        let reason = format!("L1 reorganized: block {cursor}, read up to, was replaced");
+        eprintln!("zkrollup-node: {reason}: the requests not yet consumed will be read again");
+        self.metrics.l1_reorgs.inc();
+        crate::rewind::request_reread(&self.store, &reason).map_err(|e| L1Error::Bad(e.to_string()))
+    }
+
+    /// Whether nothing this node sent after its last confirmed batch can land any more: L1
+    /// counts exactly the confirmed batches and every nonce used since is spent (mined,
+    /// reverted or taken).
+    fn nothing_left_to_land(&mut self, view: &RollupView, heads: [u64; 4]) -> Result<bool, L1Error> {
+        if view.batch_count != heads[3] {
+            return Ok(false);
+        }
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
+        let mut last_nonce = None;
+        for id in heads[3] + 1..=heads[0] {
+            if let Some(tx) = self.store.batch(id).map_err(bad)?.and_then(|b| b.tx) {
+                last_nonce = last_nonce.max(Some(tx.nonce));
+            }
+        }
+        match last_nonce {
+            Some(n) => Ok(self.l1.sequencer_nonce()? > n),
+            None => Ok(true),
         }
     }
 
@@ -164,17 +268,7 @@ impl<B: L1> L1Stage<B> {
     /// and every nonce the node used for a later batch is spent (mined, reverted or taken), no
     /// transaction of the node's can land any more: ask for a rewind and restart in place.
     fn after_failure(&mut self, failed: &StoredBatch, view: &RollupView, heads: [u64; 4]) -> Result<(), L1Error> {
-        if view.batch_count != heads[3] {
-            return Ok(());
-        }
-        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
-        let mut last_nonce = None;
-        for id in heads[3] + 1..=heads[2].max(failed.id) {
-            if let Some(tx) = self.store.batch(id).map_err(bad)?.and_then(|b| b.tx) {
-                last_nonce = last_nonce.max(Some(tx.nonce));
-            }
-        }
-        if last_nonce.is_some_and(|n| self.l1.sequencer_nonce().is_ok_and(|next| next <= n)) {
+        if !self.nothing_left_to_land(view, heads)? {
             return Ok(());
         }
         let reason = format!("batch {} was refused ({})", failed.id, failed.failure.as_deref().unwrap_or("reverted"));
@@ -229,19 +323,22 @@ impl<B: L1> L1Stage<B> {
         if back < cursor {
             let txn = self.store.begin().map_err(|e| L1Error::Bad(e.to_string()))?;
             txn.set_meta("l1_cursor", &back).map_err(|e| L1Error::Bad(e.to_string()))?;
+            txn.remove_meta("l1_cursor_hash").map_err(|e| L1Error::Bad(e.to_string()))?;
             txn.commit().map_err(|e| L1Error::Bad(e.to_string()))?;
         }
         self.metrics.l1_rescans.inc();
         Err(L1Error::Unavailable(format!("{problem}: reading again from block {}", back.min(cursor) + 1)))
     }
 
-    /// Send batch `b`; `confirmed` is the last confirmed batch, `next_nonce` the nonce after the
-    /// last batch in flight (None when none is).
-    fn send(&mut self, mut b: StoredBatch, view: &RollupView, confirmed: u64, next_nonce: Option<u64>) -> Result<(), L1Error> {
+    /// Send batch `b` (`view`: L1 at the head, `settled`: at the last final block); `confirmed`
+    /// is the last confirmed batch, `next_nonce` the nonce after the last batch in flight (None
+    /// when none is).
+    fn send(&mut self, mut b: StoredBatch, view: &RollupView, settled: &RollupView, confirmed: u64, next_nonce: Option<u64>)
+        -> Result<(), L1Error> {
         if view.batch_count >= b.id {
             // Counted on L1 already (the record of its sending was lost): never send it again.
-            // Only the batch right after the confirmed ones is marked so, in order.
-            return if b.id == confirmed + 1 { self.confirm(b, None) } else { Ok(()) };
+            // Only the batch right after the confirmed ones is marked so, in order, once final.
+            return if b.id == confirmed + 1 && settled.batch_count >= b.id { self.confirm(b, None, settled) } else { Ok(()) };
         }
         let calldata = hex::decode(b.calldata.as_deref().unwrap_or_default()).map_err(|e| L1Error::Bad(e.to_string()))?;
         let nonce = match next_nonce {
@@ -270,9 +367,11 @@ impl<B: L1> L1Stage<B> {
         self.l1.broadcast(tx)
     }
 
-    /// Follow a sent batch: confirm it (when `may_confirm`: every earlier batch is), mark it
-    /// failed, replace it when stuck, or broadcast it again. Whether it is confirmed now.
-    fn follow(&mut self, mut b: StoredBatch, view: &RollupView, head: u64, may_confirm: bool, only_in_flight: bool) -> Result<bool, L1Error> {
+    /// Follow a sent batch: confirm it (when `may_confirm`: every earlier batch is) or mark it
+    /// failed once its receipt is in a block at or below `safe` (`settled`: L1 there), replace
+    /// it when stuck, or broadcast it again. Whether it is confirmed now.
+    fn follow(&mut self, mut b: StoredBatch, settled: &RollupView, safe: u64, may_confirm: bool, only_in_flight: bool)
+        -> Result<bool, L1Error> {
         let tx = b.tx.clone().ok_or_else(|| L1Error::Bad(format!("batch {} submitted without a transaction", b.id)))?;
         let bad_hash = || L1Error::Bad(format!("batch {}: bad stored transaction", b.id));
         let mut mined = None;
@@ -290,15 +389,18 @@ impl<B: L1> L1Stage<B> {
             nonce: tx.nonce,
         };
         match mined {
+            // Not final yet: a reorg could still take it back, or mine it elsewhere.
+            Some(r) if r.block > safe => Ok(false),
             Some(r) if r.success => {
-                if may_confirm && head + 1 >= r.block + self.confirmations {
-                    self.confirm(b, Some(r))?;
+                if may_confirm {
+                    self.confirm(b, Some(r), settled)?;
                     return Ok(true);
                 }
                 Ok(false)
             }
             Some(r) => {
-                // Refused by the contract: stop here for the operator.
+                // Refused by the contract, for good: a rewind follows once nothing sent after
+                // it can land.
                 b.status = BatchStatus::Failed;
                 b.failure = Some(format!("submitBatch reverted in block {}: 0x{}", r.block, hex::encode(&r.revert)));
                 eprintln!("zkrollup-node: batch {} {}", b.id, b.failure.as_deref().unwrap_or_default());
@@ -306,11 +408,11 @@ impl<B: L1> L1Stage<B> {
                 self.put(&b, None)?;
                 Ok(false)
             }
-            None if view.batch_count >= b.id => {
+            None if settled.batch_count >= b.id => {
                 // Counted on L1 while its receipt is out of reach (an L1 node that lost blocks'
                 // history): the contract's count is what matters.
                 if may_confirm {
-                    self.confirm(b, None)?;
+                    self.confirm(b, None, settled)?;
                 }
                 Ok(may_confirm)
             }
@@ -397,8 +499,9 @@ impl<B: L1> L1Stage<B> {
         Ok(false)
     }
 
-    fn confirm(&mut self, mut b: StoredBatch, receipt: Option<crate::l1::Receipt>) -> Result<(), L1Error> {
-        let view = self.l1.rollup()?;
+    /// Mark batch `b` confirmed (`settled`: L1 at the last final block, which counts it).
+    fn confirm(&mut self, mut b: StoredBatch, receipt: Option<crate::l1::Receipt>, settled: &RollupView) -> Result<(), L1Error> {
+        let view = settled;
         if view.batch_count == b.id && root_text(root_of(view.state_root)) != b.new_root {
             return Err(L1Error::Bad(format!(
                 "L1 root after batch {} is {}, the node's is {}",

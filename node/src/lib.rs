@@ -6,8 +6,9 @@
 //! [`api`] (HTTP, signature checks; served by [`http`] within limits) → [`sequencer`] (mempool against the pending state; the
 //! batcher) → [`prover`] (witness, Groth16, check) → [`l1_stage`] (request watcher, `submitBatch`,
 //! confirmations) over the [`l1::L1`] trait, with [`l1::dev_chain`] as the in-process L1 of dev
-//! mode. [`store`] is the one durable store; [`node`] starts everything; [`deploy`] puts a
-//! rollup on a real L1.
+//! mode. [`pace`] holds the batcher back when a batch could not land within the contract's
+//! maturity; [`rewind`] re-plans when one cannot land. [`store`] is the one durable store;
+//! [`node`] starts everything; [`deploy`] puts a rollup on a real L1.
 //!
 //! The engine (`zkrollup`) stays a library without an async runtime; this crate adds tokio.
 
@@ -22,6 +23,7 @@ pub mod l1;
 pub mod l1_stage;
 pub mod metrics;
 pub mod node;
+pub mod pace;
 pub mod prover;
 pub mod rate_limit;
 pub mod rewind;

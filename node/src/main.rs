@@ -25,9 +25,10 @@ enum Command {
     /// deployer's private key (hex) is read from ZKROLLUP_DEPLOYER_KEY; it pays the genesis
     /// balances in.
     Deploy(DeployCli),
-    /// The prover fleet's jobs (JSON): counts by status, and the failed ones with every
-    /// attempt's error. With --retry BATCH, a failed job goes back in the queue (a node stops
-    /// when a job fails: retry it, then start the node again).
+    /// The prover fleet's jobs (JSON): counts by status, the failed ones with every attempt's
+    /// error, and the quarantined workers. With --retry BATCH a failed job goes back in the
+    /// queue at once (the node queues it again by itself after a back-off); --release-worker
+    /// and --grant-worker manage workers.
     ProverJobs(ProverJobsCli),
     /// Ask a stopped node to rewind at its next start: the sealed batches after the last
     /// confirmed one are dropped and their operations sealed again, L1 requests first (a node
@@ -53,6 +54,15 @@ struct ProverJobsCli {
     /// Attempts the retried job gets.
     #[arg(long, default_value_t = 5)]
     attempts: i32,
+    /// Let this quarantined worker (its login role, or its name on a fleet sharing the node's
+    /// role) claim jobs again.
+    #[arg(long, value_name = "NAME")]
+    release_worker: Option<String>,
+    /// Let this PostgreSQL login role work as a prover: EXECUTE on the worker functions only,
+    /// no right on any table (run with the node's role, which owns them; create the role first:
+    /// `createuser prover1`).
+    #[arg(long, value_name = "ROLE")]
+    grant_worker: Option<String>,
 }
 
 #[derive(Args)]
@@ -148,9 +158,12 @@ struct RunArgs {
     /// A batch is sealed this many milliseconds after its oldest operation arrived.
     #[arg(long, default_value_t = 2000)]
     batch_timeout_ms: u64,
-    /// Blocks on top of an event or a transaction before the node acts on it (1: its own block).
-    #[arg(long, default_value_t = 1)]
-    confirmations: u64,
+    /// When an L1 block's events and receipts are final enough to act on: `finalized` (the L1
+    /// node's finalized block; 64 blocks deep where it has no such tag) or a depth in blocks
+    /// (1: the block that holds it is enough; a reorg deeper than that is still followed, but
+    /// a confirmed batch taken back stops the node).
+    #[arg(long, default_value = "finalized")]
+    confirmations: zkrollup_node::l1::Finality,
     /// Sealed batches waiting for proof and L1 beyond which submissions are answered 503 until
     /// the prover catches up (0: no bound). Keep it well under the contract's maturity divided by
     /// the proving time, or a batch with a free L1 slot can revert (MatureRequestSkipped).
@@ -185,9 +198,14 @@ struct RunArgs {
     two_phase_commit: bool,
     /// Prove with a fleet of `zkrollup worker`s through this PostgreSQL database
     /// (postgres://user@host:port/db; one database a node) instead of in process. The workers
-    /// fetch the proving key from this node (`--keys-from http://THIS_NODE`) or a shared folder.
+    /// fetch the proving key from --keys-listen or a shared folder.
     #[arg(long)]
     prover_queue: Option<String>,
+    /// With --prover-queue: serve the proving key's files to the workers on this address only
+    /// (the workers' private network: `zkrollup worker --keys-from http://ADDRESS`), never on
+    /// --listen. Without it the keys are not served: give the workers a shared folder.
+    #[arg(long)]
+    keys_listen: Option<std::net::SocketAddr>,
     /// Submissions a second per client network, an IPv4 /24 or an IPv6 /64 (429 beyond), in
     /// bursts of as many. Behind a reverse proxy every client shares the proxy's.
     #[arg(long, default_value_t = 100)]
@@ -281,6 +299,16 @@ fn prover_jobs(j: ProverJobsCli) -> anyhow::Result<ExitCode> {
             q.retry(batch, j.attempts.max(1)).await?;
             eprintln!("job {batch} is queued again, for {} more attempts", j.attempts.max(1));
         }
+        if let Some(worker) = &j.release_worker {
+            if !q.release_worker(worker).await? {
+                anyhow::bail!("worker {worker:?} is not quarantined");
+            }
+            eprintln!("worker {worker:?} may claim jobs again");
+        }
+        if let Some(role) = &j.grant_worker {
+            q.grant_worker(role).await?;
+            eprintln!("role {role:?} may now claim, prove and hand in jobs, and nothing else");
+        }
         let counts: serde_json::Map<String, serde_json::Value> =
             q.counts().await?.into_iter().map(|(s, n)| (s.as_str().to_string(), n.into())).collect();
         let failed: Vec<serde_json::Value> = q
@@ -289,7 +317,13 @@ fn prover_jobs(j: ProverJobsCli) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|f| serde_json::json!({"batch": f.batch_id, "attempts": f.attempts, "worker": f.worker, "errors": f.errors}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"counts": counts, "failed": failed}))?);
+        let quarantined: Vec<serde_json::Value> = q
+            .quarantined()
+            .await?
+            .into_iter()
+            .map(|(worker, reason, since)| serde_json::json!({"worker": worker, "reason": reason, "since": since}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"counts": counts, "failed": failed, "quarantined": quarantined}))?);
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -305,6 +339,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
                     // not see it (the process is single-threaded still).
                     Ok(k) => {
                         std::env::remove_var("ZKROLLUP_SEQUENCER_KEY");
+                        zkrollup_node::node::keep_environment_key(&k);
                         zeroize::Zeroizing::new(k)
                     }
                     Err(_) => {
@@ -328,7 +363,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         batch_size: cli.batch_size,
         l1_slots: cli.l1_slots,
         batch_timeout: Duration::from_millis(cli.batch_timeout_ms),
-        confirmations: cli.confirmations.max(1),
+        finality: cli.confirmations,
         queue: QueueParams {
             maturity: cli.maturity,
             exodus_delay: cli.exodus_delay,
@@ -346,6 +381,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         max_in_flight: cli.max_in_flight.max(1),
         two_phase_commit: cli.two_phase_commit,
         prover_queue: cli.prover_queue,
+        keys_listen: cli.keys_listen,
         http: zkrollup_node::http::HttpLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms.max(1)),
             request_timeout: Duration::from_millis(cli.request_timeout_ms.max(1)),

@@ -47,8 +47,12 @@ pub struct Metrics {
     pub fleet_lease_expiries: Counter,
     /// With a prover fleet: proofs the node refused (they did not verify).
     pub fleet_refused_proofs: Counter,
+    /// With a prover fleet: workers quarantined for a refused proof.
+    pub fleet_quarantined_workers: Gauge,
     /// L1 request ranges read again because an `eth_getLogs` answer was not whole.
     pub l1_rescans: Counter,
+    /// Reorgs of L1 seen under the blocks the watcher had read.
+    pub l1_reorgs: Counter,
     /// Transactions L1 refused, or the node would not sign, by kind (insufficient_funds, fee_cap,
     /// nonce_too_low, underpriced, nonce_taken, would_revert, ...).
     pub l1_refusals: Family<Label, Counter>,
@@ -84,9 +88,11 @@ impl Metrics {
             fleet_workers: Gauge::default(),
             fleet_lease_expiries: Counter::default(),
             fleet_refused_proofs: Counter::default(),
+            fleet_quarantined_workers: Gauge::default(),
             fleet_failed_jobs: Counter::default(),
             l1_refusals: Family::default(),
             l1_rescans: Counter::default(),
+            l1_reorgs: Counter::default(),
             fleet_foreign_witnesses: Counter::default(),
             fleet_prove_seconds: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 12))),
             fleet_queue_depth: Gauge::default(),
@@ -112,7 +118,9 @@ impl Metrics {
         registry.register("fleet_workers_seen", "Workers that finished a job in the last five minutes", m.fleet_workers.clone());
         registry.register("fleet_lease_expiries", "Leases that expired", m.fleet_lease_expiries.clone());
         registry.register("fleet_refused_proofs", "Proofs from workers that did not verify", m.fleet_refused_proofs.clone());
+        registry.register("fleet_quarantined_workers", "Workers quarantined for a proof that did not verify", m.fleet_quarantined_workers.clone());
         registry.register("l1_rescans", "L1 request ranges read again because eth_getLogs left requests out", m.l1_rescans.clone());
+        registry.register("l1_reorgs", "Reorgs of L1 under blocks whose requests the node had read", m.l1_reorgs.clone());
         registry.register("l1_refusals", "Transactions L1 refused or the node would not sign, by kind", m.l1_refusals.clone());
         registry.register("fleet_failed_jobs", "Proof jobs that ran out of attempts (queued again after a back-off)", m.fleet_failed_jobs.clone());
         registry.register("fleet_foreign_witnesses", "Proof jobs whose witness another party wrote (replaced)", m.fleet_foreign_witnesses.clone());

@@ -56,8 +56,8 @@ pub struct Config {
     pub l1_slots: usize,
     /// A batch is sealed this long after its oldest operation arrived, full or not.
     pub batch_timeout: Duration,
-    /// Blocks on top of an event or transaction before the node acts on it.
-    pub confirmations: u64,
+    /// When an L1 block is final enough to act on what it holds.
+    pub finality: crate::l1::Finality,
     /// The contract's queue parameters on a fresh dev chain.
     pub queue: QueueParams,
     /// Submissions a second per client address.
@@ -78,6 +78,8 @@ pub struct Config {
     pub two_phase_commit: bool,
     /// Prove with a fleet of workers through this PostgreSQL database instead of in process.
     pub prover_queue: Option<String>,
+    /// Where the workers fetch the proving key (with a fleet): never the public listener.
+    pub keys_listen: Option<SocketAddr>,
     /// Without `--dev`: the L1 to settle on.
     pub rpc: Option<RpcConfig>,
     /// The HTTP server's timeouts and connection cap.
@@ -225,7 +227,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
 
     let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
-    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, &cfg)
+    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, maturity, &cfg)
 }
 
 /// Run a node against a JSON-RPC L1 until SIGINT or SIGTERM.
@@ -246,12 +248,13 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     l1.set_fee_caps(rpc.fee_caps);
     l1.check_deployment(&vk, shape).map_err(|e| anyhow::anyhow!("the deployment at {} does not fit this node: {e}", rpc.rollup))?;
     let domain = field_of(l1.domain()?);
-    check_maturity(l1.maturity()?, cfg.batch_timeout)?;
+    let maturity = l1.maturity()?;
+    check_maturity(maturity, cfg.batch_timeout)?;
     let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
     pin_chain_id(&store, l1.chain_id())?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", crate::l1::redact_url(&rpc.url), l1.chain_id(), rpc.rollup, l1.sequencer());
-    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, &cfg)
+    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, maturity, &cfg)
 }
 
 /// The proving key and the prover (its matrices), when this node proves itself (a fleet's
@@ -345,13 +348,14 @@ fn start<B: L1 + 'static>(
     pk: Option<(ProvingKey, FastProver)>,
     vk: zkrollup::prover::VerifyingKey,
     keys: Keys,
+    maturity: u64,
     cfg: &Config,
 ) -> Result<()> {
     let mut l1_backend = l1_backend;
     // A rewind asked for before this start is carried out before any stage runs.
     if crate::rewind::requested(&store)?.is_some() {
         let view = l1_backend.rollup().map_err(|e| anyhow::anyhow!("reading L1 for a rewind: {e}"))?;
-        crate::rewind::perform(&store, view.batch_count)?;
+        crate::rewind::perform(&store, &view)?;
     }
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(crate::health::Health::default());
@@ -393,7 +397,7 @@ fn start<B: L1 + 'static>(
         store: store.clone(),
         metrics: metrics.clone(),
         sequencer: sequencer.clone(),
-        confirmations: cfg.confirmations,
+        finality: cfg.finality,
         resend_after: cfg.resend_after,
         max_in_flight: cfg.max_in_flight,
         seen: seen.clone(),
@@ -402,6 +406,7 @@ fn start<B: L1 + 'static>(
         log_range: cfg.log_range,
         doomed: None,
         last_broadcast: Default::default(),
+        no_finalized_tag: false,
     };
     l1.check_on_start().map_err(anyhow::Error::msg)?;
     // The state as of the last confirmed batch must be what the store's confirmed accounts say.
@@ -414,10 +419,12 @@ fn start<B: L1 + 'static>(
         let seq = sequencer.clone();
         threads.push(spawn("ingest", move || ingest(seq, ingest_rx)));
     }
+    let pace = Arc::new(crate::pace::Pace::new(maturity));
     {
         let seq = sequencer.clone();
         let stop = stop.clone();
         let timeout = cfg.batch_timeout.as_millis() as u64;
+        let (pace, store) = (pace.clone(), store.clone());
         threads.push(spawn("batcher", move || {
             // Nice 10 (thread-priority maps 22 of 0..=99 to it): under a burst the API takes the
             // CPU first; the batcher (0.4 ms of hashing a touched leaf at depth 16) still runs
@@ -426,7 +433,8 @@ fn start<B: L1 + 'static>(
                 let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(p));
             }
             while !stop.load(Ordering::Relaxed) {
-                let sealed = batcher.seal_due(&seq, timeout, SEALS_PER_COMMIT)?;
+                pace.update(&store).map_err(|e| e.to_string())?;
+                let sealed = batcher.seal_due(&seq, timeout, SEALS_PER_COMMIT, pace.held())?;
                 if sealed.is_empty() {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -461,13 +469,20 @@ fn start<B: L1 + 'static>(
         max_backlog: cfg.max_backlog,
         keys: cfg.prover_queue.is_some().then_some(keys),
         health,
+        pace,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (listen, http) = (cfg.listen, cfg.http);
+    let (listen, http, keys_listen) = (cfg.listen, cfg.http, cfg.keys_listen);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let _ = LISTENING.set(listener.local_addr()?);
         eprintln!("zkrollup-node: listening on http://{}", listener.local_addr()?);
+        if let (Some(at), Some(_)) = (keys_listen, &api.keys) {
+            // The proving key (tens to hundreds of MB) for the workers only (audit F14).
+            let keys = tokio::net::TcpListener::bind(at).await.with_context(|| format!("binding --keys-listen {at}"))?;
+            eprintln!("zkrollup-node: serving the proving key to workers on http://{}", keys.local_addr()?);
+            tokio::spawn(crate::http::serve(keys, crate::api::keys_router(api.clone()), http, std::future::pending()));
+        }
         let app = router(api);
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
         let signalled = async move {
@@ -516,6 +531,15 @@ const STAGE_DRAIN: Duration = Duration::from_secs(5);
 /// The address the API listens on, once bound (a restart in place keeps it).
 static LISTENING: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
 
+/// The sequencer's key when it came from `ZKROLLUP_SEQUENCER_KEY`, which is removed from this
+/// process's environment once read: a restart in place hands it on the same way.
+static ENVIRONMENT_KEY: std::sync::OnceLock<zeroize::Zeroizing<String>> = std::sync::OnceLock::new();
+
+/// Keep the key read from `ZKROLLUP_SEQUENCER_KEY` for a restart in place.
+pub fn keep_environment_key(key: &str) {
+    let _ = ENVIRONMENT_KEY.set(zeroize::Zeroizing::new(key.to_string()));
+}
+
 /// Replace this process with a fresh run of the same program and arguments (exec): the same
 /// process id, the same address (a `--listen` port of 0 becomes the one bound), a clean start
 /// from the store. Used after asking for a rewind, which the start carries out before any stage
@@ -538,7 +562,12 @@ pub fn restart_in_place(why: &str) -> ! {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        let e = std::process::Command::new(&exe).args(&args).exec();
+        let mut command = std::process::Command::new(&exe);
+        command.args(&args);
+        if let Some(key) = ENVIRONMENT_KEY.get() {
+            command.env("ZKROLLUP_SEQUENCER_KEY", key.as_str());
+        }
+        let e = command.exec();
         eprintln!("zkrollup-node: cannot restart in place ({}): {e}", exe.display());
     }
     std::process::exit(70);
@@ -582,8 +611,17 @@ fn ingest(seq: Arc<Mutex<Sequencer>>, rx: Receiver<Submission>) -> Result<(), St
         }
         let (items, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|(t, e, r)| ((t, e), r)).unzip();
         let results = seq.lock().unwrap_or_else(|p| p.into_inner()).accept(items);
+        let failed = results.iter().find_map(|r| match r {
+            Err(crate::sequencer::Refusal::Store(e)) => Some(e.to_string()),
+            _ => None,
+        });
         for (r, reply) in results.into_iter().zip(replies) {
             let _ = reply.send(r);
+        }
+        // After a failed commit nothing more is written (audit F12): the process ends (70), and
+        // a restart resumes from the last commit that succeeded.
+        if let Some(e) = failed {
+            return Err(format!("a store commit failed ({e}): nothing more is written"));
         }
     }
     Ok(())
@@ -604,5 +642,85 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use redb::backends::InMemoryBackend;
+    use redb::{BackendError, StorageBackend};
+    use zkrollup::primitives::eddsa::PrivateKey;
+    use zkrollup::{Account, Transfer};
+
+    use super::*;
+
+    /// A disk whose writes fail once told to.
+    #[derive(Debug)]
+    struct FailingDisk {
+        inner: InMemoryBackend,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl FailingDisk {
+        fn check(&self) -> Result<(), BackendError> {
+            if self.fail.load(Ordering::Relaxed) {
+                return Err(BackendError::Io(std::io::Error::other("the disk is full")));
+            }
+            Ok(())
+        }
+    }
+
+    impl StorageBackend for FailingDisk {
+        fn len(&self) -> Result<u64, BackendError> {
+            self.inner.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), BackendError> {
+            self.inner.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> Result<(), BackendError> {
+            self.check()?;
+            self.inner.set_len(len)
+        }
+        fn sync_data(&self) -> Result<(), BackendError> {
+            self.check()?;
+            self.inner.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), BackendError> {
+            self.check()?;
+            self.inner.write(offset, data)
+        }
+    }
+
+    /// Audit F12: after a commit fails, the ingest thread answers the submissions of that group
+    /// with the store's error and stops (the process then exits 70 and a restart resumes from
+    /// the last commit): nothing is written after a failed commit.
+    #[test]
+    fn ingest_stops_after_a_failed_commit() {
+        let fail = Arc::new(AtomicBool::new(false));
+        let store = Arc::new(Store::open_on(FailingDisk { inner: InMemoryBackend::new(), fail: fail.clone() }, false).unwrap());
+        let key = PrivateKey::from_bytes([1; 32]);
+        let accounts = vec![(1, Account::new(key.public_key(), 100, 0)), (2, Account::new(key.public_key(), 100, 0))];
+        let state = State::from_accounts(4, accounts).unwrap();
+        let txn = store.begin().unwrap();
+        txn.put_accounts(Stage::Sealed, &state.accounts()).unwrap();
+        txn.commit().unwrap();
+        let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+        let (seq, _) = Sequencer::load(store.clone(), Arc::new(Metrics::new()), shape, Fr::from(0u64), state.root()).unwrap();
+        let (tx, rx) = sync_channel::<Submission>(8);
+        let ingesting = std::thread::spawn(move || ingest(Arc::new(Mutex::new(seq)), rx));
+        let submit = |nonce: u64| {
+            let t = Transfer::signed(&key, 1, 2, 1, nonce, Fr::from(0u64));
+            let entry = serde_json::to_value(zkrollup::files::transfer_entry(&t)).unwrap();
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tx.send((t, entry, reply)).unwrap();
+            answer.blocking_recv().unwrap()
+        };
+        assert_eq!(submit(0).unwrap(), 1);
+        fail.store(true, Ordering::Relaxed);
+        assert!(matches!(submit(1), Err(crate::sequencer::Refusal::Store(_))));
+        let stopped = ingesting.join().unwrap();
+        assert!(stopped.is_err_and(|e| e.contains("a store commit failed")), "the ingest thread stops");
     }
 }

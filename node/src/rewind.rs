@@ -7,6 +7,10 @@
 //! from there; a transfer that no longer applies is dropped with its rule when the mempool is
 //! loaded ([`crate::sequencer::Sequencer::load`]).
 //!
+//! After a reorg of L1 under requests the node read (audit F3), the rewind also forgets every
+//! request no confirmed batch consumed and reads them again from L1: the replaced blocks may
+//! have held other requests, or none.
+//!
 //! A rewind is asked for (by the L1 stage, or by the operator's `zkrollup node rewind`) and
 //! carried out at the next start, before any stage runs, so that no stage writes beside it; the
 //! L1 stage then restarts the process in place ([`crate::node::restart_in_place`]).
@@ -22,6 +26,9 @@ pub struct Requested {
     pub reason: String,
     /// The first batch it drops (the one after the last confirmed, when asked).
     pub from_batch: u64,
+    /// Whether the requests no confirmed batch consumed are read from L1 again (after a reorg).
+    #[serde(default)]
+    pub reread: bool,
 }
 
 /// What a rewind did.
@@ -51,11 +58,23 @@ pub fn request(store: &Store, reason: &str) -> Result<Result<(), String>, StoreE
             "batch {from_batch} cannot land after {times} rewinds ({reason}): the cause is not a delay; see the batch's failure"
         )));
     }
+    // A re-read asked for before stays asked for.
+    let reread = requested(store)?.is_some_and(|r| r.reread);
     let txn = store.begin()?;
-    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch })?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread })?;
     txn.set_meta("rewinds_at", &(from_batch, times + 1))?;
     txn.commit()?;
     Ok(Ok(()))
+}
+
+/// Ask for a rewind that also reads the requests no confirmed batch consumed again, after a
+/// reorg. Not counted against [`MAX_REWINDS_AT_ONE_BATCH`]: a reorg says nothing of whether
+/// the batch can land.
+pub fn request_reread(store: &Store, reason: &str) -> Result<(), StoreError> {
+    let from_batch = store.stage_heads()?[3] + 1;
+    let txn = store.begin()?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread: true })?;
+    txn.commit()
 }
 
 /// The rewind asked for, if any.
@@ -64,9 +83,11 @@ pub fn requested(store: &Store) -> Result<Option<Requested>, StoreError> {
 }
 
 /// Carry out the rewind asked for, in one transaction, when L1 counts exactly the batches the
-/// node confirmed (`l1_batch_count`); otherwise a batch landed that the node has yet to
-/// confirm, and the rewind waits for the next start. Nothing is done when none was asked for.
-pub fn perform(store: &Store, l1_batch_count: u64) -> Result<Option<Done>, StoreError> {
+/// node confirmed (`l1.batch_count`); otherwise a batch landed that the node has yet to
+/// confirm, and the rewind waits (the L1 stage restarts the node again once it has confirmed
+/// it). Nothing is done when none was asked for.
+pub fn perform(store: &Store, l1: &crate::l1::RollupView) -> Result<Option<Done>, StoreError> {
+    let l1_batch_count = l1.batch_count;
     let Some(asked) = requested(store)? else { return Ok(None) };
     let heads = store.stage_heads()?;
     let confirmed = heads[3];
@@ -85,6 +106,34 @@ pub fn perform(store: &Store, l1_batch_count: u64) -> Result<Option<Done>, Store
         transfers.extend(b.transfers.iter().copied());
         txn.remove_batch(id)?;
     }
+    let waiting = txn.pending_all()?;
+    txn.remove_pending(&waiting.iter().map(|(seq, _)| *seq).collect::<Vec<_>>())?;
+    for (_, op) in waiting {
+        match op {
+            PendingOp::Request(k) => requests.push(k),
+            PendingOp::Transfer(id) => transfers.push(id),
+        }
+    }
+    if asked.reread {
+        // Every request past those L1's confirmed batches consumed is forgotten, and the
+        // watcher reads on from the block of the last consumed one (from its first block when
+        // none was): what the reorg put in their place comes in again, checked as ever.
+        let next_k: u64 = txn.meta("next_request_k")?.unwrap_or(1);
+        let back = match l1.consumed {
+            0 => None,
+            k => txn.request(k)?.map(|r| r.block.saturating_sub(1)),
+        };
+        for k in l1.consumed + 1..next_k {
+            txn.remove_request(k)?;
+        }
+        requests.retain(|k| *k <= l1.consumed);
+        txn.set_meta("next_request_k", &(l1.consumed + 1))?;
+        match back {
+            Some(block) => txn.set_meta("l1_cursor", &block)?,
+            None => txn.remove_meta("l1_cursor")?,
+        }
+        txn.remove_meta("l1_cursor_hash")?;
+    }
     for &k in &requests {
         if let Some(mut r) = txn.request(k)? {
             r.batch = None;
@@ -99,14 +148,6 @@ pub fn perform(store: &Store, l1_batch_count: u64) -> Result<Option<Done>, Store
     }
     // The mempool anew: the requests first, in queue order, then the transfers in acceptance
     // order, those of the dropped batches among the ones still waiting.
-    let waiting = txn.pending_all()?;
-    txn.remove_pending(&waiting.iter().map(|(seq, _)| *seq).collect::<Vec<_>>())?;
-    for (_, op) in waiting {
-        match op {
-            PendingOp::Request(k) => requests.push(k),
-            PendingOp::Transfer(id) => transfers.push(id),
-        }
-    }
     requests.sort_unstable();
     requests.dedup();
     transfers.sort_unstable();
@@ -128,8 +169,11 @@ pub fn perform(store: &Store, l1_batch_count: u64) -> Result<Option<Done>, Store
     txn.commit()?;
     let done = Done { confirmed, batches: heads[0].saturating_sub(confirmed), operations: requests.len() + transfers.len() };
     eprintln!(
-        "zkrollup-node: rewound ({}): {} sealed batches after batch {confirmed} dropped, {} operations back in the mempool",
-        asked.reason, done.batches, done.operations
+        "zkrollup-node: rewound ({}): {} sealed batches after batch {confirmed} dropped, {} operations back in the mempool{}",
+        asked.reason,
+        done.batches,
+        done.operations,
+        if asked.reread { format!(", requests after {} to be read again", l1.consumed) } else { String::new() }
     );
     Ok(Some(done))
 }

@@ -350,10 +350,10 @@ impl Sequencer {
     }
 
     /// Take L1 requests the watcher saw (in queue order; those already taken are skipped), with
-    /// the block the watcher has now read up to, in one transaction. A request whose effect the
+    /// the block the watcher has now read up to and its hash (hex), in one transaction. A request whose effect the
     /// pending state refuses is still queued (the contract holds it): it is an error for the
     /// operator, and sealing will name it.
-    pub fn add_requests(&mut self, seen: &[crate::l1::LoggedRequest], cursor: u64) -> Result<(), String> {
+    pub fn add_requests(&mut self, seen: &[crate::l1::LoggedRequest], cursor: u64, cursor_hash: &str) -> Result<(), String> {
         let now = now_ms();
         let mut added = Vec::new();
         let txn = self.store.begin().map_err(|e| e.to_string())?;
@@ -374,6 +374,7 @@ impl Sequencer {
         }
         txn.set_meta("next_request_k", &next_k).map_err(|e| e.to_string())?;
         txn.set_meta("l1_cursor", &cursor).map_err(|e| e.to_string())?;
+        txn.set_meta("l1_cursor_hash", &cursor_hash).map_err(|e| e.to_string())?;
         txn.commit().map_err(|e| e.to_string())?;
         self.next_k = next_k;
         let capacity = self.capacity();
@@ -395,8 +396,9 @@ impl Sequencer {
 
     /// The batches due, at most `max`, each planned on the mempool the ones before it leave: a
     /// batch is due when `n` transfers or `m` requests wait, or the oldest operation is older
-    /// than `timeout_ms`. Their operations stay in the mempool until [`Self::commit`].
-    pub fn plan(&self, timeout_ms: u64, max: usize) -> Result<Vec<Plan>, String> {
+    /// than `timeout_ms`; with `hold_free_slots` (see [`crate::pace`]) only one whose L1 slots
+    /// are all taken. Their operations stay in the mempool until [`Self::commit`].
+    pub fn plan(&self, timeout_ms: u64, max: usize, hold_free_slots: bool) -> Result<Vec<Plan>, String> {
         let mut plans: Vec<Plan> = Vec::new();
         let mut taken: HashSet<u64> = HashSet::new();
         let first_id = self.store.last_batch_id().map_err(|e| e.to_string())? + 1;
@@ -414,6 +416,9 @@ impl Sequencer {
                 break;
             };
             if choice.transfers.is_empty() && choice.requests.is_empty() {
+                break;
+            }
+            if hold_free_slots && choice.requests.len() < self.shape.l1_slots {
                 break;
             }
             let transfers = choice
@@ -545,8 +550,9 @@ pub struct Batcher {
 impl Batcher {
     /// Seal the batches due, at most `max` in one commit (a burst seals many at once); their
     /// records.
-    pub fn seal_due(&mut self, seq: &Mutex<Sequencer>, timeout_ms: u64, max: usize) -> Result<Vec<StoredBatch>, String> {
-        let plans = seq.lock().unwrap_or_else(|p| p.into_inner()).plan(timeout_ms, max)?;
+    pub fn seal_due(&mut self, seq: &Mutex<Sequencer>, timeout_ms: u64, max: usize, hold_free_slots: bool)
+        -> Result<Vec<StoredBatch>, String> {
+        let plans = seq.lock().unwrap_or_else(|p| p.into_inner()).plan(timeout_ms, max, hold_free_slots)?;
         if plans.is_empty() {
             return Ok(Vec::new());
         }
@@ -661,7 +667,7 @@ mod tests {
         assert!(seq.lock().unwrap().accept(burst).iter().all(Result::is_ok));
 
         // No timeout yet: the two full batches, chained, in one commit; the fifth waits.
-        let sealed = batcher.seal_due(&seq, u64::MAX, 16).unwrap();
+        let sealed = batcher.seal_due(&seq, u64::MAX, 16, false).unwrap();
         let ids: Vec<(u64, Vec<u64>)> = sealed.iter().map(|b| (b.id, b.transfers.clone())).collect();
         assert_eq!(ids, vec![(1, vec![1, 2]), (2, vec![3, 4])]);
         assert_eq!(sealed[1].old_root, sealed[0].new_root);
@@ -670,7 +676,11 @@ mod tests {
         // The overlay kept through the seal still says what the fifth transfer leaves.
         assert_eq!(seq.lock().unwrap().pending_account(1).map(|a| (a.balance, a.nonce)), Some((95, 5)));
 
-        let sealed = batcher.seal_due(&seq, 0, 16).unwrap();
+        // Held back (a batch sealed now could not land within maturity): the fifth, with its
+        // L1 slot free, is not sealed even on timeout.
+        assert!(batcher.seal_due(&seq, 0, 16, true).unwrap().is_empty());
+        assert_eq!(seq.lock().unwrap().waiting(), 1);
+        let sealed = batcher.seal_due(&seq, 0, 16, false).unwrap();
         assert_eq!((sealed.len(), sealed[0].reason.as_str(), sealed[0].transfers.clone()), (1, "timeout", vec![5]));
         let seq = seq.lock().unwrap();
         assert_eq!(seq.waiting(), 0);

@@ -266,7 +266,15 @@ impl Store {
     /// Open (or create) the store at `path`, committing in two phases when `two_phase` (see
     /// [`Store::begin`]).
     pub fn open(path: &Path, two_phase: bool) -> Result<Store, StoreError> {
-        let db = Database::create(path)?;
+        Store::init(Database::create(path)?, two_phase)
+    }
+
+    /// A store on another redb backend (the tests' disk that fails on demand).
+    pub fn open_on(backend: impl redb::StorageBackend, two_phase: bool) -> Result<Store, StoreError> {
+        Store::init(redb::Builder::new().create_with_backend(backend)?, two_phase)
+    }
+
+    fn init(db: Database, two_phase: bool) -> Result<Store, StoreError> {
         let store = Store { db, two_phase };
         // Create every table, so readers never meet a missing one.
         let t = store.begin()?;
@@ -298,7 +306,9 @@ impl Store {
     pub fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         let r = self.db.begin_read()?;
         let t = r.open_table(META)?;
-        t.get(key)?.map(|v| from_json("meta", key, v.value())).transpose()
+        // The guard borrows the table: the value is taken out before both go.
+        let v = t.get(key)?.map(|v| from_json("meta", key, v.value())).transpose();
+        v
     }
 
     /// Every account of a stage.
@@ -326,19 +336,23 @@ impl Store {
     pub fn account(&self, stage: Stage, index: u32) -> Result<Option<Account>, StoreError> {
         let r = self.db.begin_read()?;
         let t = r.open_table(stage.table())?;
-        t.get(index)?
+        let v = t
+            .get(index)?
             .map(|v| {
                 decode_account(v.value())
                     .map_err(|problem| StoreError::Corrupt { table: "accounts", key: index.to_string(), problem })
             })
-            .transpose()
+            .transpose();
+        v
     }
 
     /// A transfer by id.
     pub fn transfer(&self, id: u64) -> Result<Option<StoredTransfer>, StoreError> {
         let r = self.db.begin_read()?;
         let t = r.open_table(TRANSFERS)?;
-        t.get(id)?.map(|v| from_json("transfers", id, v.value())).transpose()
+        // The guard borrows the table: the value is taken out before both go.
+        let v = t.get(id)?.map(|v| from_json("transfers", id, v.value())).transpose();
+        v
     }
 
     /// Number of accepted transfers.
@@ -375,14 +389,18 @@ impl Store {
     pub fn request(&self, k: u64) -> Result<Option<StoredRequest>, StoreError> {
         let r = self.db.begin_read()?;
         let t = r.open_table(REQUESTS)?;
-        t.get(k)?.map(|v| from_json("requests", k, v.value())).transpose()
+        // The guard borrows the table: the value is taken out before both go.
+        let v = t.get(k)?.map(|v| from_json("requests", k, v.value())).transpose();
+        v
     }
 
     /// A batch by id.
     pub fn batch(&self, id: u64) -> Result<Option<StoredBatch>, StoreError> {
         let r = self.db.begin_read()?;
         let t = r.open_table(BATCHES)?;
-        t.get(id)?.map(|v| from_json("batches", id, v.value())).transpose()
+        // The guard borrows the table: the value is taken out before both go.
+        let v = t.get(id)?.map(|v| from_json("batches", id, v.value())).transpose();
+        v
     }
 
     /// The last batch id, 0 when none was sealed.
@@ -531,6 +549,12 @@ impl Txn {
     /// Store an L1 request.
     pub fn put_request(&self, k: u64, r: &StoredRequest) -> Result<(), StoreError> {
         self.txn.open_table(REQUESTS)?.insert(k, to_json(r).as_slice())?;
+        Ok(())
+    }
+
+    /// Forget an L1 request (a reorg may have replaced it).
+    pub fn remove_request(&self, k: u64) -> Result<(), StoreError> {
+        self.txn.open_table(REQUESTS)?.remove(k)?;
         Ok(())
     }
 

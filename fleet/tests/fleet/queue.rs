@@ -33,10 +33,10 @@ async fn migrations_apply_once_when_many_connect_at_once() {
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let versions: Vec<i32> = client.query("SELECT version FROM schema_migrations", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     // A database migrated by a newer program is refused, not written to.
     client.execute("INSERT INTO schema_migrations (version) VALUES (99)", &[]).await.unwrap();
-    assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 2 })));
+    assert!(matches!(Queue::connect(&url).await, Err(QueueError::SchemaTooNew { database: 99, known: 3 })));
 }
 
 /// A worker attaches without migrating (audit F5: only the node runs DDL, and a worker stopped
@@ -45,7 +45,7 @@ async fn migrations_apply_once_when_many_connect_at_once() {
 async fn workers_attach_to_the_schema_the_node_made_and_never_migrate() {
     let pg = Postgres::start();
     let url = pg.url();
-    assert!(matches!(Queue::attach(&url).await, Err(QueueError::SchemaTooOld { database: 0, needed: 2 })));
+    assert!(matches!(Queue::attach(&url).await, Err(QueueError::SchemaTooOld { database: 0, needed: 3 })));
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let tables: i64 = client.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[]).await.unwrap().get(0);
@@ -67,11 +67,11 @@ async fn a_released_job_is_queued_at_once_with_its_attempt_given_back() {
     let q = Queue::connect(&pg.url()).await.unwrap();
     q.enqueue(&job(1, 3)).await.unwrap();
     let lease = q.claim("stopping", KEY, LONG).await.unwrap().unwrap();
-    q.release(&lease).await.unwrap();
+    q.release(&lease, "released by a stopping worker").await.unwrap();
     let row = q.job(1).await.unwrap();
     assert_eq!((row.status, row.attempts), (JobStatus::Queued, 0), "{row:?}");
     assert!(row.errors[0].contains("released by a stopping worker"), "{row:?}");
-    assert!(matches!(q.release(&lease).await, Err(QueueError::LeaseLost { .. })));
+    assert!(matches!(q.release(&lease, "again").await, Err(QueueError::LeaseLost { .. })));
     assert!(matches!(q.complete(&lease, b"late", 1).await, Err(QueueError::LeaseLost { .. })));
     let again = q.claim("next", KEY, LONG).await.unwrap().unwrap();
     assert_eq!((again.batch_id, again.attempt), (1, 1));
@@ -189,9 +189,14 @@ async fn out_of_attempts_a_job_fails_with_every_attempts_error() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(q.requeue_expired().await.unwrap(), vec![(1, JobStatus::Queued)]);
     let _ = l;
+    // A refused proof is charged to its worker (quarantined), not to the job.
     let l = q.claim("c", KEY, LONG).await.unwrap().unwrap();
     q.complete(&l, b"wrong", 1).await.unwrap();
-    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap(), JobStatus::Failed);
+    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap().as_deref(), Some("c"));
+    assert_eq!(q.job(1).await.unwrap().status, JobStatus::Queued);
+    let l = q.claim("d", KEY, LONG).await.unwrap().unwrap();
+    assert_eq!(l.attempt, 3);
+    assert_eq!(q.give_up(&l, "disk full").await.unwrap(), JobStatus::Failed);
     let row = q.job(1).await.unwrap();
     assert_eq!((row.status, row.attempts), (JobStatus::Failed, 3));
     assert_eq!(
@@ -199,7 +204,8 @@ async fn out_of_attempts_a_job_fails_with_every_attempts_error() {
         vec![
             "attempt 1: out of memory".to_string(),
             "attempt 2: lease of b expired".to_string(),
-            "attempt 3 by c: the proof does not verify".to_string()
+            "attempt 3 by c: the proof does not verify".to_string(),
+            "attempt 3: disk full".to_string()
         ]
     );
     assert!(q.claim("d", KEY, LONG).await.unwrap().is_none(), "a failed job is not claimed");
@@ -216,7 +222,7 @@ async fn out_of_attempts_a_job_fails_with_every_attempts_error() {
     assert_eq!(q.give_up(&l, "again").await.unwrap(), JobStatus::Queued);
     let l = q.claim("e", KEY, LONG).await.unwrap().unwrap();
     assert_eq!(q.give_up(&l, "and again").await.unwrap(), JobStatus::Failed, "two more attempts, no more");
-    assert_eq!(q.job(1).await.unwrap().errors.len(), 5);
+    assert_eq!(q.job(1).await.unwrap().errors.len(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,12 +235,61 @@ async fn a_refused_proof_is_proved_again_and_workers_take_only_their_keys_jobs()
     assert_eq!(l.batch_id, 1);
     assert!(q.claim("a", KEY, LONG).await.unwrap().is_none(), "job 2 needs another key");
     q.complete(&l, b"wrong", 1).await.unwrap();
-    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap(), JobStatus::Queued);
+    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap().as_deref(), Some("a"));
     assert!(matches!(q.refuse_proof(1, "twice").await, Err(QueueError::NoSuchJob(1))), "only a proved job is refused");
+    // Worker a is quarantined (audit F5): it claims nothing, whatever the key, until released.
+    assert!(matches!(q.claim("a", "bb22", LONG).await, Err(QueueError::Quarantined(m)) if m.contains("batch 1: the proof does not verify")));
+    assert_eq!(q.quarantined().await.unwrap().iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    // The job was not charged for it: b's is its first attempt.
     let l = q.claim("b", KEY, LONG).await.unwrap().unwrap();
-    assert_eq!((l.batch_id, l.attempt), (1, 2));
-    let other = q.claim("c", "bb22", LONG).await.unwrap().unwrap();
+    assert_eq!((l.batch_id, l.attempt), (1, 1));
+    assert!(q.release_worker("a").await.unwrap());
+    assert!(!q.release_worker("a").await.unwrap(), "released once");
+    let other = q.claim("a", "bb22", LONG).await.unwrap().unwrap();
     assert_eq!(other.batch_id, 2);
+}
+
+/// Audit F5: a worker with a login role of its own, granted by [`Queue::grant_worker`], runs
+/// the worker functions and nothing else (no table read or written, no DDL, no other
+/// function), and is known by its role whatever name it gives: its quarantine holds under any
+/// name, and a proof larger than any proof is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_role_reaches_jobs_only_through_the_functions_and_is_known_by_its_role() {
+    let pg = Postgres::start();
+    let q = Queue::connect(&pg.url()).await.unwrap();
+    let (admin, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    admin.batch_execute("CREATE ROLE prover1 LOGIN").await.unwrap();
+    q.grant_worker("prover1").await.unwrap();
+    let url = pg.url().replace("postgres://postgres@", "postgres://prover1@");
+    let w = Queue::attach(&url).await.unwrap();
+    q.enqueue(&job(1, 3)).await.unwrap();
+    let l = w.claim("anyone", KEY, LONG).await.unwrap().unwrap();
+    w.heartbeat(&l, LONG).await.unwrap();
+    assert_eq!(q.job(1).await.unwrap().worker.as_deref(), Some("prover1"), "known by its role, not the name it gave");
+
+    let (raw, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    for sql in [
+        "SELECT * FROM proof_jobs",
+        "UPDATE proof_jobs SET status = 'failed'",
+        "INSERT INTO proof_jobs (batch_id, key_sha256, witness, status, max_attempts) VALUES (9, 'x', '', 'queued', 1)",
+        "DELETE FROM fleet_quarantine",
+        "DROP TABLE proof_jobs",
+        "CREATE TABLE mine (x INTEGER)",
+        "SELECT fleet_identity('postgres')",
+        "SELECT * FROM schema_migrations",
+    ] {
+        let e = raw.batch_execute(sql).await.unwrap_err();
+        assert_eq!(e.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {e}");
+    }
+
+    assert!(matches!(w.complete(&l, &[0; 5000], 1).await, Err(QueueError::Refused(m)) if m.contains("5000 bytes")));
+    w.complete(&l, b"wrong", 1).await.unwrap();
+    assert_eq!(q.refuse_proof(1, "the proof does not verify").await.unwrap().as_deref(), Some("prover1"));
+    assert!(matches!(w.claim("someone-else", KEY, LONG).await, Err(QueueError::Quarantined(m)) if m.contains("prover1")));
+    assert!(q.release_worker("prover1").await.unwrap());
+    assert_eq!(w.claim("anyone", KEY, LONG).await.unwrap().unwrap().batch_id, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

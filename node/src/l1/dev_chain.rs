@@ -18,7 +18,7 @@ use revm::primitives::{keccak256, Address, Bytes, TxKind, U256};
 use revm::{Context, Database as _, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
+use super::{BlockRef, Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, selector, word_at};
 
 const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
@@ -312,6 +312,17 @@ impl DevChain {
         Head { number: self.blocks.len() as u64, timestamp: self.blocks.last().map_or(0, |b| b.timestamp) }
     }
 
+    /// Block `number` (0: before the first), with a hash of its number and time: the dev chain
+    /// never reorganizes, so any stable value serves.
+    pub fn block_ref(&self, number: u64) -> Option<BlockRef> {
+        let timestamp = match number {
+            0 => 0,
+            n => self.blocks.get(n as usize - 1)?.timestamp,
+        };
+        let hash = keccak256([number.to_be_bytes(), timestamp.to_be_bytes()].concat()).0;
+        Some(BlockRef { number, hash })
+    }
+
     /// `L1Request` events in blocks `from ..= to`.
     pub fn l1_requests(&self, from: u64, to: u64) -> Vec<LoggedRequest> {
         let mut out = Vec::new();
@@ -444,6 +455,16 @@ impl L1 for SharedDevChain {
     }
     fn rollup(&mut self) -> Result<RollupView, L1Error> {
         self.with(|c| c.rollup_view())
+    }
+    fn rollup_at(&mut self, _block: u64) -> Result<RollupView, L1Error> {
+        // No reorgs and every block final at once: the node only asks for the head.
+        self.with(|c| c.rollup_view())
+    }
+    fn block_at(&mut self, number: u64) -> Result<Option<BlockRef>, L1Error> {
+        Ok(self.with(move |c| c.block_ref(number)))
+    }
+    fn finalized(&mut self) -> Result<Option<BlockRef>, L1Error> {
+        Ok(self.with(|c| c.block_ref(c.head().number)))
     }
     fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error> {
         Ok(self.with(move |c| c.request_count_at(block)))

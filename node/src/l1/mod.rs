@@ -57,6 +57,52 @@ pub struct Head {
     pub timestamp: u64,
 }
 
+/// A block by number and hash: the watcher's cursor keeps both, to notice a reorg under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRef {
+    /// Its number.
+    pub number: u64,
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
+/// How deep in the chain a block must be before the node acts on what it holds (requests,
+/// a batch's receipt, a revert): shallower blocks can still be replaced by a reorg (audit F3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finality {
+    /// The L1 node's `finalized` block (on Ethereum two epochs, about 13 minutes, behind the
+    /// head); [`FALLBACK_DEPTH`] blocks where the node does not know the tag.
+    Finalized,
+    /// This many blocks, the one that holds it included (1: its own block is enough).
+    Depth(u64),
+}
+
+/// The depth used for [`Finality::Finalized`] on an L1 node that has no `finalized` tag: two
+/// Ethereum epochs.
+pub const FALLBACK_DEPTH: u64 = 64;
+
+impl std::str::FromStr for Finality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Finality, String> {
+        match s {
+            "finalized" => Ok(Finality::Finalized),
+            n => match n.parse::<u64>() {
+                Ok(d) if d >= 1 => Ok(Finality::Depth(d)),
+                _ => Err(format!("`{s}`: give `finalized` or a number of blocks, 1 or more")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Finality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finality::Finalized => f.write_str("finalized"),
+            Finality::Depth(d) => write!(f, "{d}"),
+        }
+    }
+}
+
 /// An `L1Request` event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoggedRequest {
@@ -111,8 +157,14 @@ pub trait L1: Send {
     fn head(&mut self) -> Result<Head, L1Error>;
     /// `L1Request` events of the rollup in blocks `from ..= to`.
     fn l1_requests(&mut self, from: u64, to: u64) -> Result<Vec<LoggedRequest>, L1Error>;
-    /// The rollup's state, every view read at one block.
+    /// The rollup's state at the head, every view read at one block.
     fn rollup(&mut self) -> Result<RollupView, L1Error>;
+    /// The rollup's state as of block `block`.
+    fn rollup_at(&mut self, block: u64) -> Result<RollupView, L1Error>;
+    /// Block `number` as the L1 node has it now (None: not yet).
+    fn block_at(&mut self, number: u64) -> Result<Option<BlockRef>, L1Error>;
+    /// The newest block the L1 node calls finalized (None: it does not know the tag).
+    fn finalized(&mut self) -> Result<Option<BlockRef>, L1Error>;
     /// `requestCount()` as of block `block`.
     fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error>;
     /// Request `k`'s chain hash (`requestAt(k)`'s first 24 bytes; 0 for k = 0) as of `block`.
@@ -168,6 +220,15 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finality_reads_the_tag_or_a_depth() {
+        assert_eq!("finalized".parse(), Ok(Finality::Finalized));
+        assert_eq!("12".parse(), Ok(Finality::Depth(12)));
+        assert!("0".parse::<Finality>().unwrap_err().contains("1 or more"));
+        assert!("safe".parse::<Finality>().is_err());
+        assert_eq!(Finality::Depth(3).to_string(), "3");
+    }
 
     #[test]
     fn broadcast_refusals_are_classified() {

@@ -15,7 +15,7 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 
-use super::{Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
+use super::{BlockRef, Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, l1_request_topic, selector, word_at};
 
 /// The gas limit of a `submitBatch` transaction when the L1 node cannot estimate one (one at
@@ -361,13 +361,31 @@ impl L1 for RpcL1 {
         // The four views at one block, so a batch landing between two calls cannot mix the
         // state before it with the state after (audit F16).
         let head = self.rt.block_on(async { self.provider.get_block_number().await }).map_err(unavailable)?;
-        let at = BlockId::number(head);
+        self.rollup_at(head)
+    }
+
+    fn rollup_at(&mut self, block: u64) -> Result<RollupView, L1Error> {
+        let at = BlockId::number(block);
         Ok(RollupView {
             state_root: self.view_u256_at("stateRoot()", None, at)?,
             batch_count: self.view_u256_at("batchCount()", None, at)?.saturating_to(),
             consumed: self.view_u256_at("consumed()", None, at)?.saturating_to(),
             request_count: self.view_u256_at("requestCount()", None, at)?.saturating_to(),
         })
+    }
+
+    fn block_at(&mut self, number: u64) -> Result<Option<BlockRef>, L1Error> {
+        let block = self.rt.block_on(async { self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).await });
+        Ok(block.map_err(unavailable)?.map(|b| BlockRef { number: b.header.number, hash: b.header.hash.0 }))
+    }
+
+    fn finalized(&mut self) -> Result<Option<BlockRef>, L1Error> {
+        match self.rt.block_on(async { self.provider.get_block_by_number(BlockNumberOrTag::Finalized).await }) {
+            Ok(b) => Ok(b.map(|b| BlockRef { number: b.header.number, hash: b.header.hash.0 })),
+            // An answer that refuses the tag: a node (or chain) without finality.
+            Err(e) if e.as_error_resp().is_some() => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error> {

@@ -42,20 +42,38 @@ fn rpc_node(anvil: &Anvil, dir: &std::path::Path, keys: &std::path::Path, g: &st
     rpc_node_via(&anvil.url(), dir, keys, g, d, extra)
 }
 
-/// A node reaching L1 at `rpc` (a proxy in front of anvil, say) for the deployment `d`.
+/// A node reaching L1 at `rpc` (a proxy in front of anvil, say) for the deployment `d`, the
+/// sequencer's key from a file only its owner reads.
 pub fn rpc_node_via(rpc: &str, dir: &std::path::Path, keys: &std::path::Path, g: &std::path::Path, d: &Value, extra: &[&str]) -> Node {
-    let (rollup, first) = (d["rollup"].as_str().unwrap().to_string(), d["block"].to_string());
-    // anvil mines a block a second: a poll of a tenth of that.
-    // The sequencer's key from a file only its owner reads (a test elsewhere gives it in the
-    // environment).
     let key_file = dir.join("sequencer.key");
     std::fs::write(&key_file, ANVIL_KEYS[1]).unwrap();
     std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let key_file = key_file.to_str().unwrap().to_string();
-    let mut args = vec!["--rpc", rpc, "--rollup", &rollup, "--keys", keys.to_str().unwrap(), "--first-block", &first, "--l1-poll-ms", "100"];
-    args.extend_from_slice(&["--sequencer-key-file", &key_file]);
+    let mut args = vec!["--sequencer-key-file", key_file.as_str()];
     args.extend_from_slice(extra);
-    Node::start_with(g, &dir.join("data"), &args, &[])
+    rpc_node_with_key(rpc, dir, keys, g, d, &args, &[])
+}
+
+/// [`rpc_node_via`] with the sequencer's key in `ZKROLLUP_SEQUENCER_KEY` instead (which the node
+/// removes from its environment, and hands on when it restarts in place).
+pub fn rpc_node_with_environment_key(rpc: &str, dir: &std::path::Path, keys: &std::path::Path, g: &std::path::Path, d: &Value, extra: &[&str]) -> Node {
+    rpc_node_with_key(rpc, dir, keys, g, d, extra, &[("ZKROLLUP_SEQUENCER_KEY", ANVIL_KEYS[1])])
+}
+
+fn rpc_node_with_key(
+    rpc: &str,
+    dir: &std::path::Path,
+    keys: &std::path::Path,
+    g: &std::path::Path,
+    d: &Value,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Node {
+    let (rollup, first) = (d["rollup"].as_str().unwrap().to_string(), d["block"].to_string());
+    // anvil mines a block a second: a poll of a tenth of that.
+    let mut args = vec!["--rpc", rpc, "--rollup", &rollup, "--keys", keys.to_str().unwrap(), "--first-block", &first, "--l1-poll-ms", "100"];
+    args.extend_from_slice(extra);
+    Node::start_with(g, &dir.join("data"), &args, env)
 }
 
 #[test]

@@ -487,7 +487,9 @@ impl Anvil {
             })
             .expect("anvil is not installed: run `npm ci --prefix node/js`");
         let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--block-time", "1", "--silent", "--state", state.to_str().unwrap()])
+            // One slot an epoch: the `finalized` block, which the node waits for by default, is
+            // two blocks behind the head (on Ethereum it is 64).
+            .args(["--port", &port.to_string(), "--block-time", "1", "--slots-in-an-epoch", "1", "--silent", "--state", state.to_str().unwrap()])
             .spawn()
             .expect("anvil starts");
         let start = Instant::now();

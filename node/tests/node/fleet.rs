@@ -96,6 +96,8 @@ pub struct Fleet {
     pub url: Arc<Mutex<String>>,
     /// The database's URL for workers.
     db: String,
+    /// Where the node serves the proving key to workers (`--keys-listen`).
+    pub keys_url: String,
     pub rt: tokio::runtime::Runtime,
     bin: PathBuf,
 }
@@ -116,7 +118,10 @@ impl Fleet {
         let dir = tempfile::tempdir().unwrap();
         let g = genesis(dir.path(), 4, ACCOUNTS, 1_000_000);
         let url = pg.url();
+        // The proving key for the workers on an address of its own (never the public API's).
+        let keys_at = format!("{address}:{}", crate::common::free_port());
         let mut args = vec!["--dev", "--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200", "--prover-queue", &url];
+        args.extend_from_slice(&["--keys-listen", &keys_at]);
         if lan.is_some() {
             // The workers in the lan's hosts fetch the keys from the node's lan address.
             args.push("--insecure-dev-listen-public");
@@ -124,13 +129,13 @@ impl Fleet {
         let node = Node::start_on(&address, &g, &dir.path().join("data"), &args, &[]);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let url = Arc::new(Mutex::new(node.url.clone()));
-        Fleet { db: pg.url_at(&address), pg, dir, node, url, rt, bin: worker_binary() }
+        Fleet { db: pg.url_at(&address), keys_url: format!("http://{keys_at}"), pg, dir, node, url, rt, bin: worker_binary() }
     }
 
     /// A worker run by `c` (its program and first arguments) on this machine.
     pub fn worker_from(&self, mut c: Command, name: &str, lease_secs: u32) -> Worker {
         let cache = self.dir.path().join(format!("cache-{name}"));
-        c.args(["--db", &self.db, "--keys-from", &self.node.url, "--cache", cache.to_str().unwrap()])
+        c.args(["--db", &self.db, "--keys-from", &self.keys_url, "--cache", cache.to_str().unwrap()])
             .args(["--threads", "1", "--lease-secs", &lease_secs.to_string(), "--name", name])
             .stderr(Stdio::inherit());
         Worker { child: c.spawn().unwrap(), name: name.to_string() }

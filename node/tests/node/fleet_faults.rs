@@ -31,7 +31,7 @@ fn claim(fleet: &Fleet, q: &Queue) -> Lease {
 
 /// A worker that returns wrong proofs (bytes that are no proof; a proof of points that do not
 /// verify; a real proof of another batch): the node refuses each, the job goes back to the
-/// queue and an honest worker proves it.
+/// queue and an honest worker proves it, and the liar is quarantined.
 #[test]
 fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
     let fleet = Fleet::start();
@@ -57,9 +57,14 @@ fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
         let job = fleet.job(lease.batch_id);
         assert_eq!((job.status, job.worker.as_deref()), (JobStatus::Proved, Some("honest")), "{job:?}");
         assert_eq!(job.errors, vec![format!("attempt 1 by liar: {reason}")], "{job:?}");
-        assert_eq!(job.attempts, 2, "{job:?}");
+        // The liar's attempt is charged to the liar, not to the job (audit F5).
+        assert_eq!(job.attempts, 1, "{job:?}");
     }
     assert!(fleet.metrics().contains("zkrollup_fleet_refused_proofs_total 3"), "{}", fleet.metrics());
+    // The liar is quarantined since its first wrong proof: it claims nothing more.
+    let claimed = fleet.rt.block_on(q.claim("liar", "any", LONG));
+    assert!(matches!(claimed, Err(zkrollup_fleet::queue::QueueError::Quarantined(_))), "{claimed:?}");
+    assert!(fleet.metrics().contains("zkrollup_fleet_quarantined_workers 1"), "{}", fleet.metrics());
 }
 
 /// PostgreSQL stopped at once (as if killed) and started again while workers hold leases: the
@@ -121,9 +126,10 @@ fn prover_jobs(fleet: &Fleet, args: &[&str]) -> (bool, serde_json::Value, String
     (out.status.success(), json, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// Audit F5: a worker that hands in five bad proofs fails a job, and the node does not stop:
-/// `/readyz` says why proving waits, the job is queued again after a back-off, an honest worker
-/// proves it and the batches land. The operator's `prover-jobs` shows the job's errors.
+/// Audit F5: a job out of attempts (a worker gives it up five times; a wrong proof is charged
+/// to its worker instead, see above) does not stop the node: `/readyz` says why proving waits,
+/// the job is queued again after a back-off, an honest worker proves it and the batches land.
+/// The operator's `prover-jobs` shows the job's errors.
 #[test]
 fn a_job_out_of_attempts_is_queued_again_and_the_node_never_stops() {
     let fleet = Fleet::start();
@@ -138,7 +144,7 @@ fn a_job_out_of_attempts_is_queued_again_and_the_node_never_stops() {
         }
         let lease = claim(&fleet, &q);
         assert_eq!((lease.batch_id, lease.attempt), (1, attempt));
-        fleet.rt.block_on(q.complete(&lease, b"not a proof", 1)).unwrap();
+        fleet.rt.block_on(q.give_up(&lease, "out of memory")).unwrap();
     }
     // The node is up and says why it cannot prove; the job goes back to the queue by itself.
     let start = std::time::Instant::now();
@@ -152,7 +158,7 @@ fn a_job_out_of_attempts_is_queued_again_and_the_node_never_stops() {
         assert!(start.elapsed() < LONG, "/readyz never named the failed job: {code} {v}");
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(why.contains("the proof does not decode"), "{why}");
+    assert!(why.contains("out of memory"), "{why}");
     assert_eq!(fleet.node.get("/healthz").0, 200, "the node still serves");
     let start = std::time::Instant::now();
     while fleet.job(1).status != JobStatus::Queued {
@@ -164,7 +170,7 @@ fn a_job_out_of_attempts_is_queued_again_and_the_node_never_stops() {
     fleet.finish(traffic, 4);
     let job = fleet.job(1);
     assert_eq!((job.attempts, job.max_attempts, job.worker.as_deref()), (6, 10, Some("honest")), "{job:?}");
-    assert_eq!(job.errors.len(), 5, "every refused proof is on record: {job:?}");
+    assert_eq!(job.errors.len(), 5, "every attempt's error is on record: {job:?}");
     let (code, v) = fleet.node.get("/readyz");
     assert_eq!(code, 200, "ready again once proofs move: {v}");
     let metrics = ureq::get(&format!("{}/metrics", fleet.node.url)).call().unwrap().body_mut().read_to_string().unwrap();
@@ -210,4 +216,84 @@ fn a_queue_the_node_cannot_read_is_reported_and_retried_not_a_dead_stage() {
     fleet.finish(traffic, 2);
     let (code, v) = fleet.node.get("/readyz");
     assert_eq!(code, 200, "{v}");
+}
+
+/// `matrices.bin` (an 8-byte magic, three u64 counts, the coefficients of 32 bytes each, then A,
+/// B and C, each as u64 row and term counts, u32 row starts and (u32 variable, u32
+/// coefficient) terms) with one constraint negated in A and in B: one whose A or B is the
+/// constant (so that one of them is not 0 at any witness). A·z times B·z is unchanged there, so
+/// the witness still satisfies every constraint, but the polynomials are not those the proving
+/// key was made for.
+fn negate_one_constraint(file: &[u8]) -> Vec<u8> {
+    use ark_ff::{BigInteger, One, PrimeField};
+    let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
+    let ncoeff = u64_at(24);
+    let coefficient = |i: usize| if i == 0 { zkrollup::Fr::one() } else { zkrollup::Fr::from_le_bytes_mod_order(&file[32 + 32 * i..64 + 32 * i]) };
+    // Each matrix: where its row starts and its terms are.
+    let mut at = 32 + 32 * ncoeff;
+    let mut blocks = Vec::new();
+    for _ in 0..3 {
+        let (nstarts, nterms) = (u64_at(at), u64_at(at + 8));
+        blocks.push((at + 16, at + 16 + 4 * nstarts, nstarts - 1));
+        at += 16 + 4 * nstarts + 8 * nterms;
+    }
+    let terms_of = |(starts, terms, _): (usize, usize, usize), i: usize| (u32_at(starts + 4 * i)..u32_at(starts + 4 * i + 4)).map(move |t| terms + 8 * t);
+    let (a, b) = (blocks[0], blocks[1]);
+    let constant = |m, i| terms_of(m, i).count() == 1 && terms_of(m, i).all(|t| u32_at(t) == 0);
+    let row = (0..a.2).find(|&i| constant(a, i) || constant(b, i)).expect("a constraint whose A or B is the constant");
+    let mut out = file.to_vec();
+    let mut added = Vec::new();
+    for block in [a, b] {
+        for t in terms_of(block, row) {
+            added.extend_from_slice(&(-coefficient(u32_at(t + 4))).into_bigint().to_bytes_le());
+            out[t + 4..t + 8].copy_from_slice(&((ncoeff + added.len() / 32 - 1) as u32).to_le_bytes());
+        }
+    }
+    out[24..32].copy_from_slice(&((ncoeff + added.len() / 32) as u64).to_le_bytes());
+    let end = 32 + 32 * ncoeff;
+    [&out[..end], &added[..], &out[end..]].concat()
+}
+
+/// Audit F14: a worker whose cached key folder holds wrong matrices (one constraint negated,
+/// and `circuit.json` made to name the changed file: what the proving key's hash does not pin)
+/// checks its proof against the proving key's own verifying key before handing it in. The
+/// wrong proof never reaches the node: the worker drops the key, gives the job back uncharged,
+/// fetches the key again from the node (on `--keys-listen`, not the public API) and proves. No
+/// proof is refused, no one quarantined.
+#[test]
+fn a_worker_with_wrong_matrices_hands_in_no_wrong_proof_and_fetches_its_key_again() {
+    let fleet = Fleet::start();
+    let keys = fleet.dir.path().join("data/keys/dev-m1-n2-d4");
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(keys.join("circuit.json")).unwrap()).unwrap();
+    let sha = info["proving_key_sha256"].as_str().unwrap().to_ascii_lowercase();
+    let cached = fleet.dir.path().join("cache-w").join(&sha);
+    std::fs::create_dir_all(&cached).unwrap();
+    for f in std::fs::read_dir(&keys).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), cached.join(f.file_name())).unwrap();
+    }
+    // One constraint negated in A and in B: still satisfied, but the proof is wrong.
+    let matrices = negate_one_constraint(&std::fs::read(cached.join("matrices.bin")).unwrap());
+    std::fs::write(cached.join("matrices.bin"), &matrices).unwrap();
+    let mut changed = info.clone();
+    changed["matrices_sha256"] = zkrollup::prover::keys::sha256_hex(&matrices).into();
+    std::fs::write(cached.join("circuit.json"), serde_json::to_string_pretty(&changed).unwrap()).unwrap();
+
+    let _w = fleet.worker("w", 10);
+    let traffic = fleet.traffic(2, 100);
+    fleet.finish(traffic, 4);
+    let job = fleet.job(1);
+    assert_eq!((job.status, job.attempts, job.worker.as_deref()), (JobStatus::Proved, 1, Some("w")), "{job:?}");
+    assert!(job.errors.iter().any(|e| e.contains("made a proof that does not verify")), "{job:?}");
+    let metrics = fleet.metrics();
+    for line in ["zkrollup_fleet_refused_proofs_total 0", "zkrollup_fleet_quarantined_workers 0"] {
+        assert!(metrics.contains(line), "{line} missing from {metrics}");
+    }
+    // The keys are served on --keys-listen only, never on the public API.
+    assert_eq!(fleet.node.get(&format!("/v1/keys/{sha}/proving_key.bin")).0, 404);
+    let served = ureq::get(&format!("{}/v1/keys/{sha}/circuit.json", fleet.keys_url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(served.contains(&sha), "{served}");
+    // The key was fetched again: the cache holds the node's matrices now.
+    assert_eq!(std::fs::read(cached.join("matrices.bin")).unwrap(), std::fs::read(keys.join("matrices.bin")).unwrap());
 }

@@ -1,7 +1,7 @@
 //! The review's L1 faults (audit-services section 4.4), made by a fault-injecting JSON-RPC proxy
 //! in front of anvil: a log missing from one `eth_getLogs` answer (F2), the L1 node refusing
 //! the sequencer's transactions for a while (F4), the provider down with its key in the URL
-//! (F9). Each ends with every transfer and deposit settled, L1's root the node's, and the node
+//! (F9), and a reorg by anvil under a deposit the node had read (F3). Each ends with every transfer and deposit settled, L1's root the node's, and the node
 //! never stopped.
 
 use std::time::{Duration, Instant};
@@ -134,11 +134,32 @@ fn status_through_restarts(node: &Node) -> Option<Value> {
     r.body_mut().read_json().ok()
 }
 
+/// Wait until everything sealed is confirmed and L1 counts it, through restarts in place; the
+/// process must never stop. The status then.
+fn settled_through_restarts(node: &mut Node) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = status_through_restarts(node) {
+            let settled = s["mempool"] == 0
+                && s["last_confirmed"] == s["last_sealed"]
+                && s["l1_batch_count"].as_str() == s["last_confirmed"].as_str()
+                && s["last_confirmed"] != "0";
+            if settled {
+                return s;
+            }
+        }
+        assert!(node.is_running(), "the node stopped");
+        assert!(start.elapsed() < LONG, "not settled: {:?}", status_through_restarts(node));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Audit F1 (scenario A): L1 refuses the sequencer's transactions for longer than the
 /// contract's maturity while a deposit waits, so the batch sealed before the deposit (one
 /// transfer, a free L1 slot) can no longer land: it reverts with `MatureRequestSkipped`. The
-/// node rewinds by itself, seals again with the deposit first, and everything lands; the
-/// process never stopped (a restart in place keeps its process id and address).
+/// node holds back new batches with a free L1 slot meanwhile (503 `l1_slow`), rewinds by
+/// itself, seals again with the deposit first, and everything lands; the process never
+/// stopped (a restart in place keeps its process id and address).
 #[test]
 fn a_batch_that_can_no_longer_land_is_rewound_and_sealed_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,26 +176,17 @@ fn a_batch_that_can_no_longer_land_is_rewound_and_sealed_again() {
     let (r, _) = chain.send_as(&anvil_signer(2), Some(rollup), deposit_calldata(2), U256::from(7 * GWEI), 200_000).unwrap();
     assert!(r.success);
     wait_get(&node, "/v1/status", "the deposit seen", |_, s| s["next_l1_request"] == "2");
+    // Batch 1 has waited longer than half the maturity: the batcher holds back batches with a
+    // free L1 slot, and says so; transfers are refused meanwhile.
+    wait_get(&node, "/readyz", "the batcher held back", |code, v| code == 503 && v["blocked"]["batcher"].is_string());
+    let refused = node.transfer(&key(2), 2, 1, 1, 0).unwrap_err();
+    assert_eq!((refused["status"].as_u64(), refused["body"]["rule"].as_str()), (Some(503), Some("l1_slow")), "{refused}");
     // The deposit matures (L1's clock moves on), then L1 takes transactions again.
     anvil.call("evm_increaseTime", serde_json::json!([60]));
     anvil.call("evm_mine", serde_json::json!([]));
     proxy.set(|f| f.refuse_sends = false);
 
-    let start = Instant::now();
-    let s = loop {
-        if let Some(s) = status_through_restarts(&node) {
-            let settled = s["mempool"] == 0
-                && s["last_confirmed"] == s["last_sealed"]
-                && s["l1_batch_count"].as_str() == s["last_confirmed"].as_str()
-                && s["last_confirmed"] != "0";
-            if settled {
-                break s;
-            }
-        }
-        assert!(node.is_running(), "the node stopped");
-        assert!(start.elapsed() < LONG, "not settled: {:?}", status_through_restarts(&node));
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let s = settled_through_restarts(&mut node);
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
     assert!(s["failed_batch"].is_null(), "{s}");
     let (_, b1) = node.get("/v1/batches/1");
@@ -184,4 +196,57 @@ fn a_batch_that_can_no_longer_land_is_rewound_and_sealed_again() {
     let balance = |i: u32| node.get(&format!("/v1/accounts/{i}")).1["balance"].as_str().unwrap().parse::<u64>().unwrap();
     assert_eq!((balance(1), balance(2)), (1_000_000 - 1, 1_000_000 + 7 + 1));
     assert!(node.is_running(), "the same process throughout");
+}
+
+/// A deposit sent from anvil's account 2 straight into the pool (mined when the test mines),
+/// as JSON for `eth_sendTransaction` and `anvil_reorg`.
+fn deposit_tx(rollup: Address, index: u32, gwei: u64) -> Value {
+    serde_json::json!({
+        "from": anvil_signer(2).address().to_string(),
+        "to": rollup.to_string(),
+        "value": format!("{:#x}", U256::from(gwei * GWEI)),
+        "input": format!("0x{}", hex::encode(deposit_calldata(index))),
+        "gas": "0x30d40",
+    })
+}
+
+/// Audit F3 (scenario D) at depth 1 (`--confirmations 1`): the node reads a deposit to
+/// account 1 in the head block and sends a batch with it; a reorg then replaces that block with
+/// one holding a deposit to account 2 instead. The node notices (its cursor's block hash),
+/// rewinds, reads the requests again, and settles the deposit that L1 now has; the batch it
+/// had sent reverts (`QueueMismatch`) and is sealed again. The process never stopped.
+#[test]
+fn a_reorg_under_a_deposit_read_is_noticed_and_the_requests_are_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+    let (keys, g, d) = deployed(&anvil, dir.path(), shape, 2);
+    let rollup: Address = d["rollup"].as_str().unwrap().parse().unwrap();
+    // Blocks come only when the test mines them, until the reorg is made.
+    anvil.call("evm_setIntervalMining", serde_json::json!([0]));
+    anvil.call("evm_setAutomine", serde_json::json!([false]));
+    // The key in the environment: the restart in place must hand it on.
+    let extra = ["--confirmations", "1", "--batch-timeout-ms", "200"];
+    let mut node = crate::anvil::rpc_node_with_environment_key(&anvil.url(), dir.path(), &keys, &g, &d, &extra);
+    let first = anvil.call("eth_sendTransaction", serde_json::json!([deposit_tx(rollup, 1, 7)]));
+    anvil.call("evm_mine", serde_json::json!([]));
+    wait_get(&node, "/v1/status", "the deposit to account 1 read", |_, s| s["next_l1_request"] == "2");
+    let b1 = wait_get(&node, "/v1/batches/1", "batch 1 sent with it", |code, b| code == 200 && b["status"] == "submitted");
+    assert_eq!(b1["requests"], serde_json::json!(["1"]), "{b1}");
+
+    // The head block, which holds the deposit to account 1, is replaced by one with a deposit
+    // to account 2 in its place; the batch stays in the pool. Mining goes on.
+    anvil.call("anvil_reorg", serde_json::json!([1, [[deposit_tx(rollup, 2, 9), 0]]]));
+    assert!(anvil.call("eth_getTransactionReceipt", serde_json::json!([first])).is_null(), "the first deposit is gone");
+    anvil.call("evm_setIntervalMining", serde_json::json!([1]));
+
+    let s = settled_through_restarts(&mut node);
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    assert!(s["failed_batch"].is_null(), "{s}");
+    let mut chain = RpcL1::connect(&anvil.url(), rollup, ANVIL_KEYS[0]).unwrap();
+    let l1 = zkrollup_node::l1::L1::rollup(&mut chain).unwrap();
+    assert_eq!((l1.request_count, l1.consumed), (1, 1), "one request on L1, the one the reorg put there, consumed");
+    let balance = |i: u32| node.get(&format!("/v1/accounts/{i}")).1["balance"].as_str().unwrap().parse::<u64>().unwrap();
+    assert_eq!((balance(1), balance(2)), (1_000_000, 1_000_000 + 9), "the deposit L1 kept, not the one it dropped");
+    assert!(node.is_running(), "the same process throughout (a restart in place keeps it)");
 }
