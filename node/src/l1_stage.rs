@@ -178,6 +178,9 @@ impl<B: L1> L1Stage<B> {
             if self.nothing_left_to_land(&view, heads)? {
                 crate::node::restart_in_place(&format!("carrying out the rewind asked for ({})", asked.reason));
             }
+            // Said in /readyz and /v1/status while the batches in flight land or fail.
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).error =
+                Some(format!("a rewind waits for the transactions in flight to land or fail: {}", asked.reason));
             return Ok(());
         }
         // Send the next proved batch while fewer than `max_in_flight` wait.
