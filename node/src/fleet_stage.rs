@@ -325,3 +325,26 @@ impl FleetStage {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Audit F13: a name that would inject lines into `/metrics` becomes a harmless label,
+    /// bounded in length.
+    #[test]
+    fn worker_names_become_safe_bounded_labels() {
+        assert_eq!(worker_label("w-1.host_2"), "w-1.host_2");
+        assert_eq!(worker_label("x\"} 1.0\nzkrollup_l1_gas_used_total 9"), "x___1.0_zkrollup_l1_gas_used_total_9");
+        assert_eq!(worker_label(&"a".repeat(100)), "a".repeat(64));
+        assert_eq!(worker_label(""), "_");
+        assert_eq!(worker_label("é"), "_");
+    }
+
+    #[test]
+    fn the_backoff_doubles_to_its_bound() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+}
