@@ -7,6 +7,9 @@ mod common;
 /// Protocol v2.1's queue rules, index bound and constructor checks (SPEC-v2 section 8).
 #[path = "contracts/v2_1.rs"]
 mod v2_1;
+/// The gas a batch of a wide shape can cost, against the engine's bound (audit F15).
+#[path = "contracts/gas_bound.rs"]
+mod gas_bound;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,6 +24,7 @@ use zkrollup::export::calldata::{
     deposit_calldata, deposit_new_calldata, exit_calldata, proof_words, request_full_exit_calldata,
     submit_batch_calldata, verify_proof_calldata, withdraw_pending_calldata, word,
 };
+use zkrollup::export::gas::VERIFY_PROOF_GAS;
 use zkrollup::files::requests_to_json;
 use zkrollup::primitives::babyjubjub::torsion_points;
 use zkrollup::primitives::batch::Shape;
@@ -356,6 +360,10 @@ fn the_generated_verifier_accepts_real_proofs_and_nothing_else() {
     // The floor: intrinsic gas, calldata, the 4-pair pairing and one ecMul + ecAdd.
     let floor = 21_000 + calldata_gas(&good) + 181_000 + 6_150;
     assert!(out.gas() * 100 <= floor * 101, "verifyProof used {} gas, more than 1% over the floor {floor}", out.gas());
+    // Its share of a `submitBatch` (the call and the proof's calldata, with the 64th a caller
+    // keeps back) is within the engine's gas bound's allowance for it (audit F15).
+    let share = (out.gas() - 21_000) * 64 / 63;
+    assert!(share <= VERIFY_PROOF_GAS, "verifyProof's share {share} over the bound's {VERIFY_PROOF_GAS}");
 
     // Too little gas for the pairing: a revert, never a `false` that a relayer could provoke.
     let starved = chain.call_with_gas(caller, verifier, good.clone(), 200_000);

@@ -390,3 +390,132 @@ async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
 async fn metrics(State(api): State<Api>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], api.metrics.render())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::sync_channel;
+
+    use redb::backends::InMemoryBackend;
+    use zkrollup::primitives::batch::Shape;
+    use zkrollup::primitives::eddsa::PrivateKey;
+    use zkrollup::{Fr, State as L2State};
+
+    use super::*;
+    use crate::store::{BatchStatus, StoredBatch};
+
+    /// A batch as L1 refused it.
+    fn failed(id: u64) -> StoredBatch {
+        StoredBatch {
+            id,
+            status: BatchStatus::Failed,
+            reason: "size".into(),
+            transfers: vec![],
+            requests: vec![],
+            old_root: "0".into(),
+            new_root: "0".into(),
+            writes: vec![],
+            sealed_ms: 0,
+            proof: None,
+            calldata: None,
+            prove_ms: None,
+            tx: None,
+            confirmed_ms: None,
+            failure: Some(format!("submitBatch reverted in block {id}: 0x")),
+        }
+    }
+
+    /// (status, body) of a request to the node at `url`.
+    fn call(req: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+        let mut r = req.expect("the server answers");
+        let code = r.status().as_u16();
+        (code, serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null))
+    }
+
+    /// Audit F11: once L1 refused a batch, the node stops acknowledging transfers (503
+    /// `halted`, before the signature check or the ingest queue), `/readyz` answers 503 with the
+    /// pipeline's reason, and the status names the first batch refused, not a later one that
+    /// failed behind it.
+    #[test]
+    fn a_refused_batch_halts_submissions_and_readyz_says_why() {
+        let store = Arc::new(Store::open_on(InMemoryBackend::new(), false).unwrap());
+        let key = PrivateKey::from_bytes([7; 32]);
+        let accounts = vec![(1, Account::new(key.public_key(), 100, 0)), (2, Account::new(key.public_key(), 100, 0))];
+        let state = L2State::from_accounts(4, accounts).unwrap();
+        let txn = store.begin().unwrap();
+        txn.put_accounts(Stage::Sealed, &state.accounts()).unwrap();
+        txn.commit().unwrap();
+        let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(crate::health::Health::default());
+        let (seq, _) = Sequencer::load(store.clone(), metrics.clone(), shape, Fr::from(0u64), state.root()).unwrap();
+        // The ingest thread's stand-in: every submission that reaches it gets id 1.
+        let (ingest, queue) = sync_channel::<Submission>(8);
+        let reached = Arc::new(Mutex::new(0));
+        let counted = reached.clone();
+        std::thread::spawn(move || {
+            for (_, _, reply) in queue {
+                *counted.lock().unwrap() += 1;
+                let _ = reply.send(Ok(1));
+            }
+        });
+        let api = Api {
+            sequencer: Arc::new(Mutex::new(seq)),
+            store: store.clone(),
+            metrics,
+            ingest,
+            l1_seen: Arc::new(Mutex::new(L1Seen::default())),
+            dev: None,
+            prover_hold: None,
+            rate: Arc::new(crate::rate_limit::RateLimit::new(1000)),
+            signature_checks: Arc::new(tokio::sync::Semaphore::new(1)),
+            max_backlog: 0,
+            keys: None,
+            health: health.clone(),
+            pace: Arc::new(crate::pace::Pace::new(3600)),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(crate::http::serve(listener, router(api), crate::http::HttpLimits::default(), std::future::pending()));
+        let transfer = |nonce| serde_json::to_value(zkrollup::files::transfer_entry(&Transfer::signed(&key, 1, 2, 1, nonce, Fr::from(0u64)))).unwrap();
+        let get = |path: &str| call(ureq::get(&format!("{url}{path}")).config().http_status_as_error(false).build().call());
+        let post = |nonce| call(ureq::post(&format!("{url}/v1/transfers")).config().http_status_as_error(false).build().send_json(transfer(nonce)));
+
+        // Moving: ready, and a transfer goes on to the ingest thread.
+        let (code, ready) = get("/readyz");
+        assert_eq!((code, &ready["ready"]), (200, &json!(true)), "{ready}");
+        assert_eq!(post(0), (202, json!({"id": "1"})));
+        assert_eq!(*reached.lock().unwrap(), 1);
+
+        // Batch 2's refusal is recorded first, then batch 1's: batch 1, the earlier, is the cause.
+        for id in [2, 1] {
+            let txn = store.begin().unwrap();
+            txn.put_batch(&failed(id)).unwrap();
+            txn.commit().unwrap();
+        }
+        let (code, refused) = post(1);
+        assert_eq!((code, refused["rule"].as_str()), (503, Some("halted")), "{refused}");
+        assert!(refused["error"].as_str().unwrap().contains("batch 1 "), "{refused}");
+        assert_eq!(*reached.lock().unwrap(), 1, "a refused submission never reaches the ingest thread");
+        let (code, ready) = get("/readyz");
+        assert_eq!(code, 503, "{ready}");
+        assert_eq!(ready["blocked"]["pipeline"], json!("batch 1 was refused by L1"), "{ready}");
+        let (code, status) = get("/v1/status");
+        assert_eq!((code, &status["failed_batch"]), (200, &json!("1")), "{status}");
+        assert_eq!(status["blocked"]["pipeline"], ready["blocked"]["pipeline"]);
+        let metrics = ureq::get(&format!("{url}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+        assert!(metrics.lines().any(|l| l.contains("halted") && l.ends_with(" 1")), "{metrics}");
+
+        // Cleared (what a rewind does), the node is ready again; a stage that reports it cannot
+        // move makes it unready, with the stage's reason.
+        let txn = store.begin().unwrap();
+        txn.remove_meta("failed_batch").unwrap();
+        txn.commit().unwrap();
+        assert_eq!(get("/readyz").0, 200);
+        health.block("prover", "the fleet has no live worker");
+        let (code, ready) = get("/readyz");
+        assert_eq!((code, &ready["blocked"]["prover"]), (503, &json!("the fleet has no live worker")), "{ready}");
+        health.clear("prover");
+        assert_eq!(get("/readyz").0, 200);
+    }
+}

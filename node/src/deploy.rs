@@ -62,6 +62,7 @@ pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Re
     if state.depth() != shape.depth {
         bail!("the keys are for depth {}, {} has depth {}", shape.depth, a.genesis.display(), state.depth());
     }
+    l1.check_batches_fit_a_block(shape).map_err(|e| anyhow::anyhow!("these keys cannot be deployed: {e}"))?;
     let genesis = state.genesis()?;
     let value = U256::from(genesis.total) * U256::from(1_000_000_000u64);
     let balance = l1.balance(deployer.address())?;

@@ -246,6 +246,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
     let mut l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
     l1.set_fee_caps(rpc.fee_caps);
+    l1.set_shape(shape);
     l1.check_deployment(&vk, shape).map_err(|e| anyhow::anyhow!("the deployment at {} does not fit this node: {e}", rpc.rollup))?;
     let domain = field_of(l1.domain()?);
     let maturity = l1.maturity()?;

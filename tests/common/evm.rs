@@ -15,7 +15,7 @@ use revm::primitives::hardfork::SpecId;
 use revm::context_interface::ContextTr;
 use revm::primitives::{keccak256, Address, Bytes, Log, TxKind, U256};
 use revm::Database;
-use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -157,6 +157,38 @@ impl Chain {
             .expect("a well-formed transaction");
         *nonce += 1;
         self.evm.transact_commit(tx).expect("the transaction is valid")
+    }
+
+    /// The least gas limit with which `from` calling `to` with `data` succeeds (None: it fails
+    /// even at [`GAS_LIMIT`]), found by trying limits without committing anything: the gas a
+    /// transaction needs, refunds and the 63/64 rule included, which can be more than it uses.
+    pub fn gas_limit_needed(&mut self, from: Address, to: Address, data: &[u8]) -> Option<u64> {
+        let nonce = *self.nonces.get(&from).unwrap_or(&0);
+        let mut succeeds = |gas_limit: u64| {
+            let tx = TxEnv::builder()
+                .caller(from)
+                .kind(TxKind::Call(to))
+                .data(Bytes::from(data.to_vec()))
+                .gas_limit(gas_limit)
+                .gas_price(0)
+                .nonce(nonce)
+                .build()
+                .expect("a well-formed transaction");
+            self.evm.transact(tx).expect("the transaction is valid").result.is_success()
+        };
+        if !succeeds(GAS_LIMIT) {
+            return None;
+        }
+        let (mut fails, mut works) = (21_000, GAS_LIMIT);
+        while works - fails > 1 {
+            let mid = fails + (works - fails) / 2;
+            if succeeds(mid) {
+                works = mid;
+            } else {
+                fails = mid;
+            }
+        }
+        Some(works)
     }
 
     /// Deploy `bytecode ++ constructor_args`; the new address and the gas used.

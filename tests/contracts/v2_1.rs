@@ -359,7 +359,7 @@ fn the_index_counter_stops_at_the_last_slot_of_a_depth_16_tree() {
 }
 
 /// `ZKRollup`'s creation bytecode, compiled with the stubs (no proving key needed).
-fn keys_free_rollup_bytecode() -> Vec<u8> {
+pub fn keys_free_rollup_bytecode() -> Vec<u8> {
     static COMPILED: OnceLock<Vec<u8>> = OnceLock::new();
     COMPILED.get_or_init(|| evm::compile(&[&evm::root().join("verifier-sol/ZKRollup.sol")])["ZKRollup"].bytecode.clone()).clone()
 }

@@ -18,10 +18,6 @@ use alloy::signers::local::PrivateKeySigner;
 use super::{BlockRef, Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, l1_request_topic, selector, word_at};
 
-/// The gas limit of a `submitBatch` transaction when the L1 node cannot estimate one (one at
-/// N = 16, M = 4 uses about 360,000).
-pub const SUBMIT_GAS_LIMIT: u64 = 2_000_000;
-
 /// The most the node pays for gas, in wei: it never signs above these (audit F4: without a cap,
 /// 25% a resend compounds without end while a transaction cannot land).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +44,9 @@ pub struct RpcL1 {
     rollup: Address,
     chain_id: u64,
     caps: FeeCaps,
+    /// The gas limit of a batch the L1 node cannot estimate: the most one of the keys' shape
+    /// can cost (none before [`RpcL1::set_shape`]).
+    submit_gas_bound: Option<u64>,
 }
 
 /// A failed call, its text without the URL's secrets (see [`super::redact_urls`]).
@@ -65,7 +64,7 @@ impl RpcL1 {
         let signer: PrivateKeySigner =
             sequencer_key.trim().parse().map_err(|e| L1Error::Bad(format!("sequencer key: {e}")))?;
         let chain_id = rt.block_on(async { provider.get_chain_id().await }).map_err(unavailable)?;
-        Ok(RpcL1 { rt, provider, signer, rollup, chain_id, caps: FeeCaps::default() })
+        Ok(RpcL1 { rt, provider, signer, rollup, chain_id, caps: FeeCaps::default(), submit_gas_bound: None })
     }
 
     /// The sequencer's next nonce counting mined transactions only.
@@ -76,6 +75,12 @@ impl RpcL1 {
     /// Sign batches within these fee caps.
     pub fn set_fee_caps(&mut self, caps: FeeCaps) {
         self.caps = caps;
+    }
+
+    /// Send batches of this shape: a batch the L1 node cannot estimate gets the most gas one of
+    /// the shape can cost (audit F15).
+    pub fn set_shape(&mut self, shape: zkrollup::primitives::batch::Shape) {
+        self.submit_gas_bound = Some(zkrollup::export::gas::submit_batch_gas_bound(shape));
     }
 
     /// Point this connection at another rollup (after deploying one).
@@ -162,7 +167,8 @@ impl RpcL1 {
     /// The deployed contracts against this node's configuration (audit F18), so that a mistake
     /// is refused at start rather than found as a reverted batch: the rollup's sequencer is this
     /// key's address, its shape and its verifier's are the keys', the verifier's code holds the
-    /// verifying key's words, and exodus has not begun.
+    /// verifying key's words, exodus has not begun, and the dearest batch of the shape fits in
+    /// a block.
     pub fn check_deployment(&self, vk: &zkrollup::prover::VerifyingKey, shape: zkrollup::primitives::batch::Shape) -> Result<(), String> {
         let e = |e: L1Error| e.to_string();
         let sequencer = self.address_view("sequencer()").map_err(e)?;
@@ -189,7 +195,7 @@ impl RpcL1 {
         if self.view_u256("exodusMode()", None).map_err(e)? != U256::ZERO {
             return Err("the rollup is in exodus mode: no batch can land any more (users exit on L1)".into());
         }
-        Ok(())
+        self.check_batches_fit_a_block(shape)
     }
 
     /// `domain()`.
@@ -202,12 +208,28 @@ impl RpcL1 {
         Ok(self.view_u256("maturity()", None)?.saturating_to())
     }
 
+    /// Whether the dearest batch of `shape` fits in L1's latest block (audit F15: a batch an
+    /// attacker fills with payouts to owners never credited before must still land).
+    pub fn check_batches_fit_a_block(&self, shape: zkrollup::primitives::batch::Shape) -> Result<(), String> {
+        let bound = zkrollup::export::gas::submit_batch_gas_bound(shape);
+        let block = self.rt.block_on(async { self.provider.get_block_by_number(BlockNumberOrTag::Latest).await }).map_err(|e| unavailable(e).to_string())?;
+        let block_gas = block.ok_or("L1 has no latest block")?.header.gas_limit;
+        if bound > block_gas {
+            return Err(format!(
+                "a batch of N = {}, M = {} can cost up to {bound} gas, over L1's block gas limit {block_gas}: it could never land",
+                shape.batch_size, shape.l1_slots
+            ));
+        }
+        Ok(())
+    }
+
     /// The gas limit for `submitBatch(calldata)` sent at `nonce`: the L1 node's estimate from
     /// the sequencer at the latest block, with a quarter more as margin (audit F15: a fixed
     /// limit can be too small for a wide batch). When the batch is next to land (no earlier
     /// transaction of the sequencer's waits), a call that would revert is refused here, before
     /// any gas is paid for it, with the contract's error; behind batches still in flight the
-    /// estimate cannot see, the fixed [`SUBMIT_GAS_LIMIT`] is used.
+    /// estimate cannot see, the most a batch of the shape can cost is used
+    /// ([`zkrollup::export::gas::submit_batch_gas_bound`]).
     fn submit_gas(&self, calldata: &[u8], nonce: u64) -> Result<u64, L1Error> {
         let call = TransactionRequest::default()
             .with_from(self.signer.address())
@@ -216,7 +238,9 @@ impl RpcL1 {
         match self.rt.block_on(async { self.provider.estimate_gas(call).block(BlockId::latest()).await }) {
             Ok(gas) => Ok(gas + gas / 4 + 20_000),
             Err(e) => match e.as_error_resp() {
-                Some(_) if nonce > self.sequencer_latest_nonce()? => Ok(SUBMIT_GAS_LIMIT),
+                Some(_) if nonce > self.sequencer_latest_nonce()? => {
+                    self.submit_gas_bound.ok_or_else(|| L1Error::Bad("RpcL1::set_shape was not called: no gas bound for a batch".into()))
+                }
                 Some(resp) => Err(L1Error::Refused {
                     kind: "would_revert",
                     message: format!(
