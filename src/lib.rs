@@ -50,6 +50,7 @@ pub mod files;
 pub mod genesis;
 pub mod grouped;
 pub mod iden3;
+pub mod optimistic;
 pub mod prover;
 pub mod request;
 pub mod state;

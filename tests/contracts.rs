@@ -10,6 +10,9 @@ mod v2_1;
 /// The gas a batch of a wide shape can cost, against the engine's bound (audit F15).
 #[path = "contracts/gas_bound.rs"]
 mod gas_bound;
+/// The engine's `OptimisticRollup` calls and records against solc's ABI (SPEC-v3).
+#[path = "contracts/optimistic_abi.rs"]
+mod optimistic_abi;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -133,15 +133,18 @@ pub fn l1_data(public_data: &[u8], l1_slots: usize, requests: &[Request]) -> Res
     Ok(out)
 }
 
-/// The call `submitBatch(newRoot, l1Data, l2Data, proof)` for a proof, the public data of its
-/// batch with `l1_slots` L1 slots (as `zkrollup prove` writes `public_data.hex`) and the requests
-/// it consumed. The domain, batch id and old root are not sent: the contract has them.
-pub fn submit_batch_calldata(
-    proof: &Proof,
-    public_data: &[u8],
-    l1_slots: usize,
-    requests: &[Request],
-) -> Result<Vec<u8>, CalldataError> {
+/// What a batch call carries from its public data.
+pub(crate) struct BatchParts<'a> {
+    /// The new root's word.
+    pub new_root: [u8; 32],
+    /// `l1Data`.
+    pub l1: Vec<u8>,
+    /// `l2Data`.
+    pub l2: &'a [u8],
+}
+
+/// The new root, `l1Data` and `l2Data` of a batch call, from the public data.
+pub(crate) fn batch_parts<'a>(public_data: &'a [u8], l1_slots: usize, requests: &[Request]) -> Result<BatchParts<'a>, CalldataError> {
     let len = public_data.len();
     let l2_start = HEADER_BYTES + L1_SLOT_BYTES * l1_slots;
     if len < l2_start + SLOT_BYTES || !(len - l2_start).is_multiple_of(SLOT_BYTES) {
@@ -152,7 +155,19 @@ pub fn submit_batch_calldata(
         return Err(CalldataError::RootNotInField);
     }
     let l1 = l1_data(public_data, l1_slots, requests)?;
-    let l2 = &public_data[l2_start..];
+    Ok(BatchParts { new_root, l1, l2: &public_data[l2_start..] })
+}
+
+/// The call `submitBatch(newRoot, l1Data, l2Data, proof)` for a proof, the public data of its
+/// batch with `l1_slots` L1 slots (as `zkrollup prove` writes `public_data.hex`) and the requests
+/// it consumed. The domain, batch id and old root are not sent: the contract has them.
+pub fn submit_batch_calldata(
+    proof: &Proof,
+    public_data: &[u8],
+    l1_slots: usize,
+    requests: &[Request],
+) -> Result<Vec<u8>, CalldataError> {
+    let BatchParts { new_root, l1, l2 } = batch_parts(public_data, l1_slots, requests)?;
     let mut head = vec![new_root];
     head.push(usize_word(32 * 11));
     head.push(usize_word(32 * 11 + 32 + padded_len(l1.len())));
@@ -164,12 +179,12 @@ pub fn submit_batch_calldata(
     Ok(out)
 }
 
-fn padded_len(n: usize) -> usize {
+pub(crate) fn padded_len(n: usize) -> usize {
     n.div_ceil(32) * 32
 }
 
 /// ABI `bytes` tail: the length word, then the bytes padded to whole words.
-fn append_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn append_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&usize_word(bytes.len()));
     out.extend_from_slice(bytes);
     out.resize(out.len() + padded_len(bytes.len()) - bytes.len(), 0);
@@ -229,7 +244,7 @@ fn u64_word(x: u64) -> [u8; 32] {
     w
 }
 
-fn usize_word(n: usize) -> [u8; 32] {
+pub(crate) fn usize_word(n: usize) -> [u8; 32] {
     u64_word(n as u64)
 }
 
