@@ -13,6 +13,9 @@ mod gas_bound;
 /// The engine's `OptimisticRollup` calls and records against solc's ABI (SPEC-v3).
 #[path = "contracts/optimistic_abi.rs"]
 mod optimistic_abi;
+/// `OptimisticRollup` (SPEC-v3 section 3): posts, windows, challenges, proofs, reverts, exodus.
+#[path = "contracts/optimistic.rs"]
+mod optimistic;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -25,9 +25,8 @@ pub const SUBMIT_BATCH_BASE_GAS: u64 = 70_000;
 pub const L2_SLOT_GAS: u64 = 28_000;
 
 /// One L1 slot at its dearest, a FullExit paid to an owner never credited before: the 65-byte
-/// record's calldata and chain step, the `exitPending` flag cleared, then the credit as for a
-/// withdrawal (33,905 measured).
-pub const L1_SLOT_GAS: u64 = 36_000;
+/// record's calldata and chain step, then the credit as for a withdrawal (28,739 measured).
+pub const L1_SLOT_GAS: u64 = 30_500;
 
 /// The most gas a `submitBatch` of `shape` can use before refunds (the gas limit it needs).
 pub fn submit_batch_gas_bound(shape: Shape) -> u64 {

@@ -368,9 +368,9 @@ fn a_node_that_does_not_fit_the_deployment_is_refused_at_start() {
     let err = start(&other_keys, ANVIL_KEYS[1]);
     assert!(err.contains("is not for these keys"), "{err}");
     // Audit F15: blocks too small for the dearest batch of the keys' shape (N = 1, M = 1 can
-    // cost 344,000 gas, `zkrollup::export::gas`).
+    // cost 338,500 gas, `zkrollup::export::gas`).
     anvil.call("anvil_setBlockGasLimit", json!(["0x493e0"]));
     anvil.call("evm_mine", json!([]));
     let err = start(&keys, ANVIL_KEYS[1]);
-    assert!(err.contains("can cost up to 344000 gas, over L1's block gas limit 300000"), "{err}");
+    assert!(err.contains("can cost up to 338500 gas, over L1's block gas limit 300000"), "{err}");
 }
