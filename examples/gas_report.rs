@@ -1,5 +1,6 @@
-//! The gas table of BENCHMARKS.md: every entry point of `ZKRollup` v2 and the generated verifier,
-//! in revm (Osaka rules, solc from `verifier-sol/`), with real proofs at depth 16.
+//! The gas tables of BENCHMARKS.md: every entry point of `ZKRollup` v2, the generated verifier
+//! and `OptimisticRollup` (SPEC-v3), in revm (Osaka rules, solc from `verifier-sol/`), with real
+//! proofs at depth 16.
 //! Needs `npm ci --prefix verifier-sol`.
 //! Run: `cargo run --release --example gas_report -- [N M]` (default N = 16, M = 4).
 //!
@@ -8,6 +9,12 @@
 //! with four withdrawals (to the four new accounts' owners) and N - 4 transfers; an owner pulls
 //! its payout; then a full exit waits past the exodus delay, exodus starts, one account exits and
 //! the request is cancelled.
+//!
+//! `OptimisticRollup`'s story, on a deployment of its own with the same genesis: the four
+//! accounts open (post 1), then batches of four deposits, four withdrawals and N - 4 transfers
+//! are posted (posts 2 to 4), finalized one and two at a time, one more is challenged and
+//! proved, one with a wrong root is challenged and reverted, and a hybrid `submitBatch` follows,
+//! final at once, to compare with `ZKRollup`'s batch #3 (owners already credited).
 
 #[path = "../tests/common/evm.rs"]
 mod evm;
@@ -55,6 +62,7 @@ fn main() {
     let accounts = (0..genesis_count).map(|i| (i as u32 + 1, Account::new(keys[i].public_key(), 1_000_000, 0)));
     let mut state = State::from_accounts(DEPTH, accounts.collect()).unwrap();
     let g = state.genesis().unwrap();
+    let genesis_state = state.clone();
 
     let mut chain = Chain::new();
     chain.set_time(1_000_000);
@@ -193,4 +201,176 @@ fn main() {
     println!("| activateExodus | {activate} |");
     println!("| performExodus (D = {DEPTH}: 17 Poseidon hashes) | {exit} |");
     println!("| cancelOutstandingRequests, 1 record | {cancel_gas} |");
+    println!();
+    optimistic(&sol, &pk, &keys, genesis_state, n, m, batch3);
+}
+
+/// `OptimisticRollup`'s entry points (SPEC-v3 section 3), on its own deployment.
+#[allow(clippy::too_many_arguments)]
+fn optimistic(
+    verifier_sol: &std::path::Path,
+    pk: &zkrollup::prover::ProvingKey,
+    keys: &[PrivateKey],
+    mut state: State,
+    n: usize,
+    m: usize,
+    zk_batch3: u64,
+) {
+    use zkrollup::export::optimistic::{
+        challenge_batch_calldata, finalize_batches_calldata, post_batch_calldata, prove_batch_calldata, resolve_challenge_calldata,
+    };
+    use zkrollup::optimistic::{keccak256, payouts, sig_data, StoredBatch};
+    let root = evm::root();
+    let contracts = evm::compile(&[verifier_sol, &root.join("verifier-sol/OptimisticRollup.sol"), &root.join("verifier-sol/PoseidonT5.sol")]);
+    let g = state.genesis().unwrap();
+    let genesis_count = g.next_index as usize - 1;
+    let mut chain = Chain::new();
+    let mut now = 1_000_000;
+    chain.set_time(now);
+    chain.fund(account(1), gwei(1_000_000_000));
+    chain.fund(account(SEQUENCER), gwei(10_000_000_000));
+    let (verifier, _) = chain.deploy(account(1), &contracts["Groth16Verifier"].bytecode, &[]);
+    let (poseidon, _) = chain.deploy(account(1), &contracts["PoseidonT5"].bytecode, &[]);
+    let (window, response) = (7 * 24 * 3600u64, 24 * 3600u64);
+    let bond = gwei(50_000_000);
+    let ctor = [
+        address_word(verifier),
+        word(g.root),
+        u64_word(u64::from(g.next_index)),
+        address_word(account(OWNER)),
+        u64_word(g.total),
+        u64_word(n as u64),
+        u64_word(m as u64),
+        u64_word(DEPTH as u64),
+        address_word(account(SEQUENCER)),
+        u64_word(900),
+        u64_word(8 * 24 * 3600),
+        u64_word(1024),
+        u64_word(1_000_000),
+        u64_word(window),
+        u64_word(response),
+        bond.to_be_bytes::<32>(),
+        gwei(1_000_000_000).to_be_bytes::<32>(),
+        u64_word(5_000),
+        address_word(poseidon),
+    ]
+    .concat();
+    let (rollup, deploy) = chain.deploy_value(account(1), &contracts["OptimisticRollup"].bytecode, &ctor, gwei(g.total));
+    // Two bonds: the slash below leaves one, enough to go on posting.
+    ok("depositSequencerBond", chain.call_value(account(SEQUENCER), rollup, selector("depositSequencerBond()").to_vec(), gwei(2_000_000_000)));
+    let domain = Fr::from_be_bytes_mod_order(&chain.view_word(rollup, selector("domain()")));
+    let params = |id: u64| BatchParams::new(n, domain).with_l1_slots(m).with_batch_id(id);
+    let user = |i: usize| account(0xA0 + i as u8);
+    let owner = |i: usize| account(0xB0 + i as u8);
+    let bytes20 = |a: Address| a.0 .0;
+    let mut queued = Vec::new();
+    for i in 0..4 {
+        let k = keys[genesis_count + i].public_key();
+        chain.fund(user(i), gwei(100_000_000));
+        let call = deposit_new_calldata(k.x(), k.y(), &bytes20(owner(i)));
+        ok("depositNew", chain.call_value(user(i), rollup, call, gwei(5_000_000)));
+        queued.push(Request::deposit_new(g.next_index + i as u32, 5_000_000, (k.x(), k.y()), bytes20(user(i))));
+    }
+    let top_ups = |chain: &mut Chain, queued: &mut Vec<Request>| {
+        for i in 0..4 {
+            let index = g.next_index + i as u32;
+            queued.push(Request::deposit(index, 1_000_000, bytes20(user(i))));
+            ok("deposit", chain.call_value(user(i), rollup, deposit_calldata(index), gwei(1_000_000)));
+        }
+    };
+    let transfers = |nonce: u64, count: usize| -> Vec<Transfer> {
+        (0..count).map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1_000 + i as u64, nonce, domain)).collect()
+    };
+    let withdrawals = |nonce: u64, genesis_nonce: u64| -> Vec<Transfer> {
+        let mut l2: Vec<Transfer> =
+            (0..4).map(|i| Transfer::signed(&keys[genesis_count + i], g.next_index + i as u32, 0, 100_000, nonce, domain)).collect();
+        l2.extend(transfers(genesis_nonce, n - 4));
+        l2
+    };
+    // The genesis senders' next nonce, taken by a batch that has transfers (N = 4's batches of
+    // withdrawals have none).
+    let mut gn = 0u64;
+    let take = |gn: &mut u64, count: usize| -> u64 {
+        let nonce = *gn;
+        if count > 0 {
+            *gn += 1;
+        }
+        nonce
+    };
+    // Post a batch; its record, payouts and witness.
+    let post = |chain: &mut Chain, state: &mut State, id: u64, at: u64, requests: Vec<Request>, l2: Vec<Transfer>, wrong_root: bool| {
+        let batch = Batch::new(l2).with_requests(requests.clone());
+        let old_root = state.root();
+        let w = state.apply_batch(&batch, &params(id)).unwrap();
+        let mut data = w.public_data.clone();
+        if wrong_root {
+            data[72..104].copy_from_slice(&word(Fr::from(7u64)));
+        }
+        let sigs = sig_data(&batch.padded(n).unwrap());
+        let call = post_batch_calldata(&data, m, &requests, &sigs).unwrap();
+        let gas = ok("postBatch", chain.call(account(SEQUENCER), rollup, call));
+        let consumed_before = U256::from_be_bytes(chain.view_word(rollup, selector("consumed()"))).to::<u64>() - requests.len() as u64;
+        let record = StoredBatch {
+            batch_id: id,
+            posted_at: at,
+            consumed_before,
+            consumed_after: consumed_before + requests.len() as u64,
+            old_root,
+            new_root: Fr::from_be_bytes_mod_order(&data[72..104]),
+            commitment: zkrollup::primitives::commitment::commitment(&data),
+            payouts_hash: keccak256(&payouts(&w)),
+            sig_hash: keccak256(&sigs),
+            proven: false,
+        };
+        (gas, record, payouts(&w), w)
+    };
+    let (post1, r1, p1, _) = post(&mut chain, &mut state, 1, now, std::mem::take(&mut queued), transfers(take(&mut gn, n), n), false);
+    top_ups(&mut chain, &mut queued);
+    let (post2, r2, p2, _) = post(&mut chain, &mut state, 2, now, std::mem::take(&mut queued), withdrawals(0, take(&mut gn, n - 4)), false);
+    top_ups(&mut chain, &mut queued);
+    let (_, r3, p3, _) = post(&mut chain, &mut state, 3, now, std::mem::take(&mut queued), withdrawals(1, take(&mut gn, n - 4)), false);
+    top_ups(&mut chain, &mut queued);
+    let (_, r4, p4, _) = post(&mut chain, &mut state, 4, now, std::mem::take(&mut queued), withdrawals(2, take(&mut gn, n - 4)), false);
+    now += window + 1;
+    chain.set_time(now);
+    let fin1 = ok("finalizeBatches [1]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r1, p1)])));
+    let fin2 = ok("finalizeBatches [2]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r2, p2)])));
+    let fin34 = ok("finalizeBatches [3, 4]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r3, p3), (r4, p4)])));
+    // Batch 5 challenged and proved; batch 6, with a wrong root, challenged and reverted.
+    let (_, r5, p5, w5) = post(&mut chain, &mut state, 5, now, vec![], transfers(take(&mut gn, n), n), false);
+    let (after5, gn5) = (state.clone(), gn);
+    let (_, r6, _, _) = post(&mut chain, &mut state, 6, now, vec![], transfers(take(&mut gn, n), n), true);
+    chain.fund(account(0xCC), gwei(1_000_000_000));
+    let challenge = ok("challengeBatch", chain.call_value(account(0xCC), rollup, challenge_batch_calldata(&r5), bond));
+    ok("challengeBatch", chain.call_value(account(0xCC), rollup, challenge_batch_calldata(&r6), bond));
+    let proof = prove(pk, w5.circuit(DEPTH)).unwrap();
+    let prove_gas = ok("proveBatch", chain.call(account(0xAB), rollup, prove_batch_calldata(&r5, &proof)));
+    now += response + 1;
+    chain.set_time(now);
+    let resolve = ok("resolveChallenge", chain.call(account(0x78), rollup, resolve_challenge_calldata(&r6)));
+    (state, gn) = (after5, gn5);
+    let proven5 = StoredBatch { proven: true, ..r5 };
+    ok("finalizeBatches [5]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(proven5, p5)])));
+    // The hybrid, final at once: four deposits, four withdrawals to owners already credited.
+    top_ups(&mut chain, &mut queued);
+    let requests = std::mem::take(&mut queued);
+    let w = state.apply_batch(&Batch::new(withdrawals(3, take(&mut gn, n - 4))).with_requests(requests.clone()), &params(6)).unwrap();
+    let proof = prove(pk, w.circuit(DEPTH)).unwrap();
+    let hybrid = ok("submitBatch", chain.call(account(SEQUENCER), rollup, submit_batch_calldata(&proof, &w.public_data, m, &requests).unwrap()));
+    assert_eq!(U256::from_be_bytes(chain.view_word(rollup, selector("finalized()"))), U256::from(6), "final at once");
+
+    println!("OptimisticRollup, N = {n}, M = {m}, D = {DEPTH}; windows of 7 days and 1 day");
+    println!();
+    println!("| entry point | gas |");
+    println!("| --- | --- |");
+    println!("| deploy OptimisticRollup (PoseidonT5 deployed before it) | {deploy} |");
+    println!("| postBatch #1: 4 DepositNew, {n} transfers | {post1} |");
+    println!("| postBatch #2: 4 deposits, 4 withdrawals, {} transfers | {post2} |", n - 4);
+    println!("| finalizeBatches [1]: no payouts | {fin1} |");
+    println!("| finalizeBatches [2]: 4 withdrawals to owners with no pending balance | {fin2} |");
+    println!("| finalizeBatches [3, 4]: 4 withdrawals each, owners credited before | {fin34} |");
+    println!("| challengeBatch | {challenge} |");
+    println!("| proveBatch (answering a challenge) | {prove_gas} |");
+    println!("| resolveChallenge (reverting 1 batch) | {resolve} |");
+    println!("| submitBatch, final at once (as ZKRollup's #3: {zk_batch3}) | {hybrid} ({:+}) |", hybrid as i64 - zk_batch3 as i64);
 }
