@@ -278,24 +278,24 @@ fn optimistic(
             ok("deposit", chain.call_value(user(i), rollup, deposit_calldata(index), gwei(1_000_000)));
         }
     };
-    let transfers = |nonce: u64, count: usize| -> Vec<Transfer> {
-        (0..count).map(|i| Transfer::signed(&keys[2 * i], 2 * i as u32 + 1, 2 * i as u32 + 2, 1_000 + i as u64, nonce, domain)).collect()
+    // Signed at each sender's nonce in `state`.
+    let transfers = |state: &State, count: usize| -> Vec<Transfer> {
+        (0..count)
+            .map(|i| {
+                let from = 2 * i as u32 + 1;
+                Transfer::signed(&keys[2 * i], from, from + 1, 1_000 + i as u64, state.account(from).unwrap().nonce, domain)
+            })
+            .collect()
     };
-    let withdrawals = |nonce: u64, genesis_nonce: u64| -> Vec<Transfer> {
-        let mut l2: Vec<Transfer> =
-            (0..4).map(|i| Transfer::signed(&keys[genesis_count + i], g.next_index + i as u32, 0, 100_000, nonce, domain)).collect();
-        l2.extend(transfers(genesis_nonce, n - 4));
+    let withdrawals = |state: &State| -> Vec<Transfer> {
+        let mut l2: Vec<Transfer> = (0..4)
+            .map(|i| {
+                let from = g.next_index + i as u32;
+                Transfer::signed(&keys[genesis_count + i], from, 0, 100_000, state.account(from).unwrap().nonce, domain)
+            })
+            .collect();
+        l2.extend(transfers(state, n - 4));
         l2
-    };
-    // The genesis senders' next nonce, taken by a batch that has transfers (N = 4's batches of
-    // withdrawals have none).
-    let mut gn = 0u64;
-    let take = |gn: &mut u64, count: usize| -> u64 {
-        let nonce = *gn;
-        if count > 0 {
-            *gn += 1;
-        }
-        nonce
     };
     // Post a batch; its record, payouts and witness.
     let post = |chain: &mut Chain, state: &mut State, id: u64, at: u64, requests: Vec<Request>, l2: Vec<Transfer>, wrong_root: bool| {
@@ -324,37 +324,47 @@ fn optimistic(
         };
         (gas, record, payouts(&w), w)
     };
-    let (post1, r1, p1, _) = post(&mut chain, &mut state, 1, now, std::mem::take(&mut queued), transfers(take(&mut gn, n), n), false);
+    let l2 = transfers(&state, n);
+    let (post1, r1, p1, _) = post(&mut chain, &mut state, 1, now, std::mem::take(&mut queued), l2, false);
     top_ups(&mut chain, &mut queued);
-    let (post2, r2, p2, _) = post(&mut chain, &mut state, 2, now, std::mem::take(&mut queued), withdrawals(0, take(&mut gn, n - 4)), false);
+    let l2 = withdrawals(&state);
+    let (post2, r2, p2, _) = post(&mut chain, &mut state, 2, now, std::mem::take(&mut queued), l2, false);
     top_ups(&mut chain, &mut queued);
-    let (_, r3, p3, _) = post(&mut chain, &mut state, 3, now, std::mem::take(&mut queued), withdrawals(1, take(&mut gn, n - 4)), false);
+    let l2 = withdrawals(&state);
+    let (_, r3, p3, _) = post(&mut chain, &mut state, 3, now, std::mem::take(&mut queued), l2, false);
     top_ups(&mut chain, &mut queued);
-    let (_, r4, p4, _) = post(&mut chain, &mut state, 4, now, std::mem::take(&mut queued), withdrawals(2, take(&mut gn, n - 4)), false);
+    let l2 = withdrawals(&state);
+    let (_, r4, p4, _) = post(&mut chain, &mut state, 4, now, std::mem::take(&mut queued), l2, false);
     now += window + 1;
     chain.set_time(now);
     let fin1 = ok("finalizeBatches [1]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r1, p1)])));
     let fin2 = ok("finalizeBatches [2]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r2, p2)])));
     let fin34 = ok("finalizeBatches [3, 4]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(r3, p3), (r4, p4)])));
     // Batch 5 challenged and proved; batch 6, with a wrong root, challenged and reverted.
-    let (_, r5, p5, w5) = post(&mut chain, &mut state, 5, now, vec![], transfers(take(&mut gn, n), n), false);
-    let (after5, gn5) = (state.clone(), gn);
-    let (_, r6, _, _) = post(&mut chain, &mut state, 6, now, vec![], transfers(take(&mut gn, n), n), true);
+    let l2 = transfers(&state, n);
+    let (_, r5, p5, w5) = post(&mut chain, &mut state, 5, now, vec![], l2, false);
+    let after5 = state.clone();
+    let l2 = transfers(&state, n);
+    let (_, r6, _, _) = post(&mut chain, &mut state, 6, now, vec![], l2, true);
+    // The prover and batch 6's challenger are owners already credited (a first credit of an
+    // address adds about 17,100 gas, as for submitBatch's first-time owners).
     chain.fund(account(0xCC), gwei(1_000_000_000));
+    chain.fund(owner(1), gwei(1_000_000_000));
     let challenge = ok("challengeBatch", chain.call_value(account(0xCC), rollup, challenge_batch_calldata(&r5), bond));
-    ok("challengeBatch", chain.call_value(account(0xCC), rollup, challenge_batch_calldata(&r6), bond));
+    ok("challengeBatch", chain.call_value(owner(1), rollup, challenge_batch_calldata(&r6), bond));
     let proof = prove(pk, w5.circuit(DEPTH)).unwrap();
-    let prove_gas = ok("proveBatch", chain.call(account(0xAB), rollup, prove_batch_calldata(&r5, &proof)));
+    let prove_gas = ok("proveBatch", chain.call(owner(0), rollup, prove_batch_calldata(&r5, &proof)));
     now += response + 1;
     chain.set_time(now);
     let resolve = ok("resolveChallenge", chain.call(account(0x78), rollup, resolve_challenge_calldata(&r6)));
-    (state, gn) = (after5, gn5);
+    state = after5;
     let proven5 = StoredBatch { proven: true, ..r5 };
     ok("finalizeBatches [5]", chain.call(account(0x77), rollup, finalize_batches_calldata(&[(proven5, p5)])));
     // The hybrid, final at once: four deposits, four withdrawals to owners already credited.
     top_ups(&mut chain, &mut queued);
     let requests = std::mem::take(&mut queued);
-    let w = state.apply_batch(&Batch::new(withdrawals(3, take(&mut gn, n - 4))).with_requests(requests.clone()), &params(6)).unwrap();
+    let l2 = withdrawals(&state);
+    let w = state.apply_batch(&Batch::new(l2).with_requests(requests.clone()), &params(6)).unwrap();
     let proof = prove(pk, w.circuit(DEPTH)).unwrap();
     let hybrid = ok("submitBatch", chain.call(account(SEQUENCER), rollup, submit_batch_calldata(&proof, &w.public_data, m, &requests).unwrap()));
     assert_eq!(U256::from_be_bytes(chain.view_word(rollup, selector("finalized()"))), U256::from(6), "final at once");
@@ -370,7 +380,7 @@ fn optimistic(
     println!("| finalizeBatches [2]: 4 withdrawals to owners with no pending balance | {fin2} |");
     println!("| finalizeBatches [3, 4]: 4 withdrawals each, owners credited before | {fin34} |");
     println!("| challengeBatch | {challenge} |");
-    println!("| proveBatch (answering a challenge) | {prove_gas} |");
-    println!("| resolveChallenge (reverting 1 batch) | {resolve} |");
+    println!("| proveBatch (answering a challenge; the prover credited before) | {prove_gas} |");
+    println!("| resolveChallenge (reverting 1 batch; the challenger credited before) | {resolve} |");
     println!("| submitBatch, final at once (as ZKRollup's #3: {zk_batch3}) | {hybrid} ({:+}) |", hybrid as i64 - zk_batch3 as i64);
 }

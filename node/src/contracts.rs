@@ -18,6 +18,10 @@ use zkrollup::prover::VerifyingKey;
 
 /// `ZKRollup`'s creation bytecode (with `PoseidonT5`'s, which its constructor deploys).
 pub const ZKROLLUP_HEX: &str = include_str!("../contracts/ZKRollup.hex");
+/// `OptimisticRollup`'s creation bytecode (SPEC-v3; deployed after a `PoseidonT5` of its own).
+pub const OPTIMISTIC_ROLLUP_HEX: &str = include_str!("../contracts/OptimisticRollup.hex");
+/// `PoseidonT5`'s creation bytecode, for `OptimisticRollup`.
+pub const POSEIDON_T5_HEX: &str = include_str!("../contracts/PoseidonT5.hex");
 /// The batch verifier's creation bytecode with stand-in key words.
 pub const VERIFIER_TEMPLATE_HEX: &str = include_str!("../contracts/Groth16Verifier.template.hex");
 
@@ -179,6 +183,48 @@ pub fn rollup_constructor_args(a: &RollupArgs) -> Vec<u8> {
         uint_word(U256::from(a.params.min_deposit)),
     ];
     words.concat()
+}
+
+/// `OptimisticRollup`'s windows and bonds (SPEC-v3 section 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptimisticParams {
+    /// Seconds after a post during which the batch may be challenged.
+    pub challenge_window: u64,
+    /// Seconds after a challenge during which the batch may be proved.
+    pub response_window: u64,
+    /// Wei a challenger puts up.
+    pub challenge_bond_wei: u128,
+    /// Wei the sequencer must have bonded to post, and the most one revert slashes.
+    pub min_sequencer_bond_wei: u128,
+    /// The share of a slash paid to the challenger, in basis points.
+    pub slash_reward_bps: u16,
+}
+
+impl Default for OptimisticParams {
+    /// SPEC-v3's deployment defaults: 7 days, 1 day, 0.05 ether, 1 ether, 5,000.
+    fn default() -> OptimisticParams {
+        OptimisticParams {
+            challenge_window: 7 * 24 * 3600,
+            response_window: 24 * 3600,
+            challenge_bond_wei: 50_000_000_000_000_000,
+            min_sequencer_bond_wei: 1_000_000_000_000_000_000,
+            slash_reward_bps: 5_000,
+        }
+    }
+}
+
+/// `OptimisticRollup`'s ABI-encoded constructor arguments: `ZKRollup`'s, the windows and bonds,
+/// and the `PoseidonT5` it hashes exits with.
+pub fn optimistic_constructor_args(a: &RollupArgs, o: &OptimisticParams, poseidon: Address) -> Vec<u8> {
+    let words = [
+        uint_word(U256::from(o.challenge_window)),
+        uint_word(U256::from(o.response_window)),
+        uint_word(U256::from(o.challenge_bond_wei)),
+        uint_word(U256::from(o.min_sequencer_bond_wei)),
+        uint_word(U256::from(o.slash_reward_bps)),
+        address_word(poseidon),
+    ];
+    [rollup_constructor_args(a), words.concat()].concat()
 }
 
 /// `keccak256("L1Request(uint256,bytes)")`, the event's topic 0.

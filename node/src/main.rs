@@ -21,9 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Deploy the keys' verifier and ZKRollup on a real L1 and print their addresses (JSON). The
-    /// deployer's private key (hex) is read from ZKROLLUP_DEPLOYER_KEY; it pays the genesis
-    /// balances in.
+    /// Deploy the keys' verifier and ZKRollup (OptimisticRollup with --settlement optimistic) on a
+    /// real L1 and print their addresses (JSON). The deployer's private key (hex) is read from
+    /// ZKROLLUP_DEPLOYER_KEY; it pays the genesis balances in.
     Deploy(DeployCli),
     /// The prover fleet's jobs (JSON): counts by status, the failed ones with every attempt's
     /// error, and the quarantined workers. With --retry BATCH a failed job goes back in the
@@ -99,6 +99,40 @@ struct DeployCli {
     /// sign`, `apply` and `prove` take it as `--deployment FILE` for the domain.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// How batches settle: `validity` (ZKRollup: each with its proof) or `optimistic`
+    /// (OptimisticRollup, SPEC-v3: posted, final after a challenge window, proved when
+    /// challenged). Optimistic deploys a PoseidonT5 first and, with a bond, deposits it from the
+    /// sequencer's key in ZKROLLUP_SEQUENCER_KEY.
+    #[arg(long, value_enum, default_value_t = Settlement::Validity)]
+    settlement: Settlement,
+    /// Optimistic: seconds after a post during which the batch may be challenged (SPEC-v3: 7 days).
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    challenge_window: u64,
+    /// Optimistic: seconds after a challenge during which the batch may be proved (SPEC-v3: 1 day).
+    #[arg(long, default_value_t = 24 * 3600)]
+    response_window: u64,
+    /// Optimistic: wei a challenger puts up (SPEC-v3: 0.05 ether).
+    #[arg(long, default_value_t = 50_000_000_000_000_000)]
+    challenge_bond_wei: u128,
+    /// Optimistic: wei the sequencer must have bonded to post, the most a revert slashes
+    /// (SPEC-v3: 1 ether).
+    #[arg(long, default_value_t = 1_000_000_000_000_000_000)]
+    min_sequencer_bond_wei: u128,
+    /// Optimistic: the challenger's share of a slash, in basis points (SPEC-v3: 5,000).
+    #[arg(long, default_value_t = 5_000)]
+    slash_reward_bps: u16,
+    /// Optimistic: wei the sequencer bonds at once (default: --min-sequencer-bond-wei; 0 for none).
+    #[arg(long)]
+    sequencer_bond_wei: Option<u128>,
+}
+
+/// How a deployment settles its batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Settlement {
+    /// ZKRollup: every batch with its proof.
+    Validity,
+    /// OptimisticRollup (SPEC-v3).
+    Optimistic,
 }
 
 #[derive(Args)]
@@ -260,6 +294,26 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
             exodus_delay: d.exodus_delay,
             max_open_requests: d.max_open_requests,
             min_deposit: d.min_deposit,
+        },
+        optimistic: match d.settlement {
+            Settlement::Validity => None,
+            Settlement::Optimistic => {
+                let sequencer_key = match std::env::var("ZKROLLUP_SEQUENCER_KEY") {
+                    Ok(k) => Some(k.trim().parse().map_err(|e| anyhow::anyhow!("ZKROLLUP_SEQUENCER_KEY: {e}"))?),
+                    Err(_) => None,
+                };
+                Some(zkrollup_node::deploy::Optimistic {
+                    params: zkrollup_node::contracts::OptimisticParams {
+                        challenge_window: d.challenge_window,
+                        response_window: d.response_window,
+                        challenge_bond_wei: d.challenge_bond_wei,
+                        min_sequencer_bond_wei: d.min_sequencer_bond_wei,
+                        slash_reward_bps: d.slash_reward_bps,
+                    },
+                    sequencer_bond_wei: d.sequencer_bond_wei.unwrap_or(d.min_sequencer_bond_wei),
+                    sequencer_key,
+                })
+            }
         },
     };
     let mut l1 = zkrollup_node::l1::rpc::RpcL1::connect(&d.rpc, alloy::primitives::Address::ZERO, &key)?;

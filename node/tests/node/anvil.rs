@@ -374,3 +374,43 @@ fn a_node_that_does_not_fit_the_deployment_is_refused_at_start() {
     let err = start(&keys, ANVIL_KEYS[1]);
     assert!(err.contains("can cost up to 338500 gas, over L1's block gas limit 300000"), "{err}");
 }
+
+/// A word-returning view of `contract` on anvil.
+fn view(anvil: &Anvil, contract: &str, signature: &str) -> U256 {
+    let data = format!("0x{}", hex::encode(zkrollup_node::contracts::selector(signature)));
+    let out = anvil.call("eth_call", json!([{"to": contract, "data": data}, "latest"]));
+    U256::from_str_radix(out.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// `deploy --settlement optimistic`: a PoseidonT5, then OptimisticRollup with the windows and
+/// bonds given and the sequencer's bond deposited. The node, unchanged, submits every batch with
+/// its proof: on OptimisticRollup that is the hybrid, each batch final at once (SPEC-v3).
+#[test]
+fn an_optimistic_deployment_takes_the_nodes_proved_batches_final_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+    let extra = ["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
+    let (keys, g, d) = crate::anvil::deployed_with(&anvil, dir.path(), shape, 2, &extra);
+    assert_eq!(d["settlement"], "optimistic", "{d}");
+    assert!(d["poseidon"].is_string(), "{d}");
+    let rollup = d["rollup"].as_str().unwrap();
+    let ether = U256::from(10u64).pow(U256::from(18));
+    assert_eq!(d["sequencer_bond_wei"].as_str(), Some(ether.to_string().as_str()), "the default bond: SPEC-v3's minimum");
+    assert_eq!(view(&anvil, rollup, "sequencerBond()"), ether);
+    assert_eq!(view(&anvil, rollup, "challengeWindow()"), U256::from(600));
+    assert_eq!(view(&anvil, rollup, "responseWindow()"), U256::from(60));
+    assert_eq!(view(&anvil, rollup, "challengeBond()"), ether / U256::from(20));
+    assert_eq!(view(&anvil, rollup, "slashRewardBps()"), U256::from(5_000));
+
+    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200"]);
+    for nonce in 0..3 {
+        node.transfer(&key(1), 1, 2, 5, nonce).unwrap();
+    }
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    let batches = view(&anvil, rollup, "batchCount()");
+    assert!(batches >= U256::from(1), "{s}");
+    assert_eq!(view(&anvil, rollup, "finalized()"), batches, "every proved batch final at once");
+    assert_eq!(view(&anvil, rollup, "finalizedRoot()"), view(&anvil, rollup, "stateRoot()"));
+}

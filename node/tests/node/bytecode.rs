@@ -8,7 +8,8 @@ use std::process::Command;
 use zkrollup::export::solidity::render_verifier;
 use zkrollup::prover::bundle;
 use zkrollup_node::contracts::{
-    bytecode, strip_metadata, verifier_bytecode, verifier_template_source, VERIFIER_TEMPLATE_HEX, ZKROLLUP_HEX,
+    bytecode, strip_metadata, verifier_bytecode, verifier_template_source, OPTIMISTIC_ROLLUP_HEX, POSEIDON_T5_HEX,
+    VERIFIER_TEMPLATE_HEX, ZKROLLUP_HEX,
 };
 
 fn root() -> PathBuf {
@@ -48,12 +49,21 @@ fn committed_bytecode_is_solcs_compilation_of_the_sources() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("Groth16Verifier.sol");
     std::fs::write(&template, verifier_template_source()).unwrap();
-    let out = compile(&[root().join("verifier-sol/ZKRollup.sol"), template]);
-    check_or_write("ZKRollup.hex", &code_of(&out, "ZKRollup"));
-    check_or_write("Groth16Verifier.template.hex", &code_of(&out, "Groth16Verifier"));
+    let sol = |name: &str| root().join("verifier-sol").join(name);
+    let out = compile(&[sol("ZKRollup.sol"), template, sol("OptimisticRollup.sol"), sol("PoseidonT5.sol")]);
+    let files = [
+        ("ZKRollup.hex", "ZKRollup", ZKROLLUP_HEX),
+        ("Groth16Verifier.template.hex", "Groth16Verifier", VERIFIER_TEMPLATE_HEX),
+        ("OptimisticRollup.hex", "OptimisticRollup", OPTIMISTIC_ROLLUP_HEX),
+        ("PoseidonT5.hex", "PoseidonT5", POSEIDON_T5_HEX),
+    ];
+    for (file, name, _) in files {
+        check_or_write(file, &code_of(&out, name));
+    }
     // The constants the node reads at compile time are these files.
-    assert_eq!(ZKROLLUP_HEX.trim(), code_of(&out, "ZKRollup"));
-    assert_eq!(VERIFIER_TEMPLATE_HEX.trim(), code_of(&out, "Groth16Verifier"));
+    for (file, name, constant) in files {
+        assert_eq!(constant.trim(), code_of(&out, name), "{file}");
+    }
 }
 
 #[test]

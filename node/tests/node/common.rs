@@ -303,6 +303,8 @@ pub fn deploy_with(anvil: &Anvil, keys: &Path, genesis: &Path, extra: &[&str]) -
         .args(["--min-deposit", "1"])
         .args(extra)
         .env("ZKROLLUP_DEPLOYER_KEY", ANVIL_KEYS[0])
+        // With --settlement optimistic, the sequencer deposits its bond.
+        .env("ZKROLLUP_SEQUENCER_KEY", ANVIL_KEYS[1])
         .output()
         .unwrap();
     assert!(out.status.success(), "deploy: {}", String::from_utf8_lossy(&out.stderr));
