@@ -300,7 +300,7 @@ contract OptimisticRollup is RollupBase {
     /// @dev keccak256 of the payouts: each FullExit's (index, amount) in L1 slot order, then each
     ///      withdrawal's (from, amount) in L2 slot order, 12 bytes each.
     function _payoutsHash(bytes calldata l1Data, uint256 n, bytes calldata l2Data) internal pure returns (bytes32 h) {
-        uint256 slots = batchSizeOf(l2Data);
+        uint256 slots = l2Data.length / SLOT_BYTES;
         // 32 bytes of room: each payout is written as a whole word.
         bytes memory out = new bytes(12 * (n + slots) + 32);
         uint256 len = 0;
@@ -334,11 +334,6 @@ contract OptimisticRollup is RollupBase {
         assembly ("memory-safe") {
             h := keccak256(add(out, 32), len)
         }
-    }
-
-    /// @dev N, from l2Data's length (checked by _checkBatch).
-    function batchSizeOf(bytes calldata l2Data) internal pure returns (uint256) {
-        return l2Data.length / SLOT_BYTES;
     }
 
     /// @dev The record's hash, and whether it is a pending batch: stored and within the tip,
