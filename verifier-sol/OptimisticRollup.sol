@@ -230,7 +230,8 @@ contract OptimisticRollup is RollupBase {
         uint256 n = _checkBatch(c, newRoot, l1Data, l2Data);
         if (bonds.sequencerBond < minSequencerBond) revert InsufficientSequencerBond();
         if (sigData.length != 64 * batchSize) revert WrongDataLength();
-        _store(c, newRoot, l1Data, n, l2Data, keccak256(sigData), false);
+        uint256 commitment = _commitment(uint256(c.batchCount) + 1, stateRoot, newRoot, l1Data, n, l2Data);
+        _store(c, newRoot, commitment, l1Data, n, l2Data, keccak256(sigData), false);
     }
 
     /// @notice The hybrid: a batch with its proof. Final at once (credited inline, as in
@@ -242,9 +243,10 @@ contract OptimisticRollup is RollupBase {
         uint256 n = _checkBatch(c, newRoot, l1Data, l2Data);
         if (bonds.sequencerBond < minSequencerBond) revert InsufficientSequencerBond();
         uint256 batchId = uint256(c.batchCount) + 1;
-        _verify(proof, _commitment(batchId, stateRoot, newRoot, l1Data, n, l2Data));
+        uint256 commitment = _commitment(batchId, stateRoot, newRoot, l1Data, n, l2Data);
+        _verify(proof, commitment);
         if (fin.finalized + 1 != batchId) {
-            _store(c, newRoot, l1Data, n, l2Data, noSignaturesHash, true);
+            _store(c, newRoot, commitment, l1Data, n, l2Data, noSignaturesHash, true);
             return;
         }
         c.openDeposits -= uint24(_takeRecords(l1Data, n, false));
@@ -260,10 +262,12 @@ contract OptimisticRollup is RollupBase {
         stateRoot = newRoot;
     }
 
-    /// @dev Store batch `c.batchCount + 1`'s record and move the tip past it.
+    /// @dev Store batch `c.batchCount + 1`'s record (its commitment computed by the caller) and
+    ///      move the tip past it.
     function _store(
         Counters memory c,
         uint256 newRoot,
+        uint256 commitment,
         bytes calldata l1Data,
         uint256 n,
         bytes calldata l2Data,
@@ -277,7 +281,7 @@ contract OptimisticRollup is RollupBase {
         b.consumedAfter = c.consumed + uint64(n);
         b.oldRoot = stateRoot;
         b.newRoot = newRoot;
-        b.commitment = _commitment(b.batchId, b.oldRoot, newRoot, l1Data, n, l2Data);
+        b.commitment = commitment;
         b.payoutsHash = _payoutsHash(l1Data, n, l2Data);
         b.sigHash = sigHash;
         b.proven = proven;

@@ -129,7 +129,7 @@ pub fn router(api: Api) -> Router {
             .route("/v1/dev/deposits", post(crate::dev_api::deposit))
             .route("/v1/dev/withdraw", post(crate::dev_api::withdraw))
             .route("/v1/dev/l1/{address}", get(crate::dev_api::l1_account))
-            .route("/v1/dev/chain", get(crate::dev_api::chain))
+            .route("/v1/dev/chain", get(crate::dev_api::chain).post(crate::dev_api::advance_clock))
             .route("/v1/dev/prover", post(crate::dev_api::prover));
     }
     r.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(api)

@@ -34,6 +34,13 @@ struct ProverControl {
     hold: bool,
 }
 
+/// `POST /v1/dev/chain`: move the chain's clock ahead.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockControl {
+    advance_s: u64,
+}
+
 /// `POST /v1/dev/withdraw`: the owner pulls `amount_wei` of its pending balance to `to`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,14 +151,32 @@ pub async fn l1_account(State(api): State<Api>, Path(a): Path<String>) -> Result
     Ok(Json(json!({"eth_balance": eth.to_string(), "pending_balance": pending.to_string()})))
 }
 
-/// The dev chain's head and the sequencer's transactions (sent, reverted): a batch sent twice
-/// would show as a second transaction.
+/// The dev chain's head, its time and the sequencer's transactions (sent, reverted): a batch
+/// sent twice would show as a second transaction.
 pub async fn chain(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     let dev = api.dev.clone().ok_or_else(|| ApiError::from_parts(StatusCode::NOT_FOUND, "not_found", "dev mode only"))?;
-    let (head, (sent, reverted)) = tokio::task::spawn_blocking(move || dev.with(|c| (c.head().number, c.sequencer_txs)))
+    let (head, (sent, reverted)) = tokio::task::spawn_blocking(move || dev.with(|c| (c.head(), c.sequencer_txs)))
         .await
         .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
-    Ok(Json(json!({"head": head.to_string(), "sequencer_txs": sent.to_string(), "sequencer_reverts": reverted.to_string()})))
+    Ok(Json(json!({
+        "head": head.number.to_string(),
+        "time": head.timestamp.to_string(),
+        "sequencer_txs": sent.to_string(),
+        "sequencer_reverts": reverted.to_string(),
+    })))
+}
+
+/// Move the dev chain's clock ahead (`{"advance_s": N}`) and mine a block at the new time, so
+/// that the contract's maturity, exodus delay or windows pass without waiting: its head and time.
+pub async fn advance_clock(State(api): State<Api>, b: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+    let bytes = body(b)?;
+    let c: ClockControl = serde_json::from_slice(&bytes).map_err(|e| bad(format!("malformed request: {e}")))?;
+    let dev = api.dev.clone().ok_or_else(|| ApiError::from_parts(StatusCode::NOT_FOUND, "not_found", "dev mode only"))?;
+    let moved = tokio::task::spawn_blocking(move || dev.with(move |chain| chain.advance(c.advance_s).map(|t| (chain.head().number, t))))
+        .await
+        .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    let (head, time) = moved.map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "l1", e))?;
+    Ok(Json(json!({"head": head.to_string(), "time": time.to_string()})))
 }
 
 /// Hold the proving stage (`{"hold": true}`: no proof is started until `{"hold": false}`; one

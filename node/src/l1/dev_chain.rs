@@ -73,6 +73,9 @@ pub struct DevChain {
     /// Contracts created by transactions so far; the second is the rollup.
     created: usize,
     rollup: Option<Address>,
+    /// Seconds the chain's clock runs ahead of the wall clock (moved by [`DevChain::advance`];
+    /// on open, what the last block's time is ahead by).
+    ahead_s: u64,
 }
 
 /// What a dev transaction did, for its caller.
@@ -95,7 +98,7 @@ impl DevChain {
             .with_db(CacheDB::<EmptyDB>::default())
             .with_cfg(CfgEnv::new_with_spec(SpecId::OSAKA))
             .build_mainnet();
-        let mut chain = DevChain { db, evm, blocks: Vec::new(), sequencer_txs: (0, 0), created: 0, rollup: None };
+        let mut chain = DevChain { db, evm, blocks: Vec::new(), sequencer_txs: (0, 0), created: 0, rollup: None, ahead_s: 0 };
         let logged: Vec<LoggedTx> = {
             let w = chain.db.begin_write().map_err(|e| bad(&e))?;
             w.open_table(TXS).map_err(|e| bad(&e))?;
@@ -112,7 +115,26 @@ impl DevChain {
         for tx in logged {
             chain.execute(&tx)?;
         }
+        // A clock moved forward stays forward across restarts: the blocks keep its time.
+        let last = chain.blocks.last().map_or(0, |b| b.timestamp);
+        chain.ahead_s = last.saturating_sub(crate::store::now_ms() / 1000);
         Ok(chain)
+    }
+
+    /// The time of the next block: the wall clock plus how far the chain was moved ahead, never
+    /// before the last block.
+    fn clock(&self) -> u64 {
+        let last = self.blocks.last().map_or(0, |b| b.timestamp);
+        (crate::store::now_ms() / 1000 + self.ahead_s).max(last)
+    }
+
+    /// Move the chain's clock `seconds` ahead, and mine an empty block at the new time (so the
+    /// windows, maturity and exodus delay of the contracts can be shown without waiting): the
+    /// head's time.
+    pub fn advance(&mut self, seconds: u64) -> Result<u64, L1Error> {
+        self.ahead_s = self.ahead_s.saturating_add(seconds);
+        self.mine_empty()?;
+        Ok(self.head().timestamp)
     }
 
     /// The rollup's address, once deployed.
@@ -142,15 +164,13 @@ impl DevChain {
     /// outright (not a revert) is not mined and not logged. If the log cannot be written the
     /// process stops (exit 70): the chain in memory would be ahead of its log.
     pub fn send(&mut self, from: Address, to: Option<Address>, data: Vec<u8>, value: U256) -> Result<Sent, L1Error> {
-        let last = self.blocks.last().map_or(0, |b| b.timestamp);
-        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let timestamp = self.clock();
         self.mine(LoggedTx { timestamp, from, to, value, data: hex::encode(&data), empty: false, hash: None })
     }
 
     /// Mine an empty block (the chain's clock goes on while no one sends).
     pub fn mine_empty(&mut self) -> Result<(), L1Error> {
-        let last = self.blocks.last().map_or(0, |b| b.timestamp);
-        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let timestamp = self.clock();
         let tx = LoggedTx {
             timestamp,
             from: Address::ZERO,
@@ -372,8 +392,7 @@ impl DevChain {
             return Err(L1Error::Bad(format!("nonce {} is ahead of the sequencer's {current}", tx.nonce)));
         }
         let to = self.rollup.ok_or_else(|| L1Error::Bad("no rollup deployed".into()))?;
-        let last = self.blocks.last().map_or(0, |b| b.timestamp);
-        let timestamp = (crate::store::now_ms() / 1000).max(last);
+        let timestamp = self.clock();
         let data = hex::encode(&tx.raw[8..]);
         let hash = Some(hex::encode(tx.hash));
         self.mine(LoggedTx { timestamp, from: addresses::SEQUENCER, to: Some(to), value: U256::ZERO, data, empty: false, hash })

@@ -145,3 +145,29 @@ fn a_backlog_of_sealed_batches_holds_submissions_back_until_the_prover_catches_u
     assert_eq!(s["last_confirmed"], "8");
     assert_eq!(s["node_root"], s["l1_root"]);
 }
+
+/// `POST /v1/dev/chain {"advance_s": N}` moves the dev chain's clock ahead: a block at the new
+/// time, batches landing after it, and the lead kept across a restart (the blocks keep the time).
+#[test]
+fn the_dev_chains_clock_moves_ahead_and_stays_ahead_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(dir.path(), 4, 2, 1_000);
+    let mut node = Node::start(&g, &dir.path().join("data"), &["--batch-size", "2", "--l1-slots", "1", "--batch-timeout-ms", "200"]);
+    let time = |node: &Node| -> u64 { node.get("/v1/dev/chain").1["time"].as_str().unwrap().parse().unwrap() };
+    let t0 = time(&node);
+    let (code, moved) = node.post("/v1/dev/chain", &json!({"advance_s": 7 * 24 * 3600}));
+    assert_eq!(code, 200, "{moved}");
+    let t1: u64 = moved["time"].as_str().unwrap().parse().unwrap();
+    assert!(t1 >= t0 + 7 * 24 * 3600, "{t0} -> {t1}");
+    let (code, refused) = node.post("/v1/dev/chain", &json!({"advance_s": -1}));
+    assert_eq!((code, refused["rule"].as_str()), (400, Some("bad_value")), "{refused}");
+    node.transfer(&key(1), 1, 2, 1, 0).unwrap();
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    node.restart();
+    assert!(time(&node) >= t1, "the clock stays ahead after a restart");
+    node.transfer(&key(1), 1, 2, 1, 1).unwrap();
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    assert!(time(&node) >= t1);
+}
