@@ -97,6 +97,14 @@ pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Re
         bail!("the keys are for depth {}, {} has depth {}", shape.depth, a.genesis.display(), state.depth());
     }
     l1.check_batches_fit_a_block(shape).map_err(|e| anyhow::anyhow!("these keys cannot be deployed: {e}"))?;
+    // The bond's depositor, before anything is deployed.
+    let bond_from = match &a.optimistic {
+        Some(o) if o.sequencer_bond_wei > 0 => match &o.sequencer_key {
+            Some(k) if k.address() == a.sequencer => Some((k, o.sequencer_bond_wei)),
+            _ => bail!("the sequencer's bond is deposited by the sequencer: set ZKROLLUP_SEQUENCER_KEY to {}'s key (or bond 0)", a.sequencer),
+        },
+        _ => None,
+    };
     let genesis = state.genesis()?;
     let value = U256::from(genesis.total) * U256::from(1_000_000_000u64);
     let balance = l1.balance(deployer.address())?;
@@ -121,15 +129,12 @@ pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Re
     };
     let mut gas_used = r.gas_used;
     let (mut poseidon, mut bonded) = (None, None);
-    let (name, code, block) = match &a.optimistic {
+    let (name, code, gas) = match &a.optimistic {
         None => {
             let args = rollup_constructor_args(&rollup_args);
             ("ZKRollup", [bytecode(ZKROLLUP_HEX), args].concat(), ROLLUP_GAS)
         }
         Some(o) => {
-            if o.sequencer_bond_wei > 0 && o.sequencer_key.as_ref().map(|k| k.address()) != Some(a.sequencer) {
-                bail!("the sequencer's bond is deposited by the sequencer: set ZKROLLUP_SEQUENCER_KEY to {}'s key (or bond 0)", a.sequencer);
-            }
             let (rp, p) = l1.send_as(deployer, None, bytecode(POSEIDON_T5_HEX), U256::ZERO, POSEIDON_GAS)?;
             let p = match (rp.success, p) {
                 (true, Some(p)) => p,
@@ -141,19 +146,18 @@ pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Re
             ("OptimisticRollup", [bytecode(OPTIMISTIC_ROLLUP_HEX), args].concat(), OPTIMISTIC_GAS)
         }
     };
-    let (r2, rollup) = l1.send_as(deployer, None, code, value, block)?;
+    let (r2, rollup) = l1.send_as(deployer, None, code, value, gas)?;
     let rollup = match (r2.success, rollup) {
         (true, Some(v)) => v,
         _ => bail!("{name}'s deployment reverted in block {} (the verifier is at {verifier})", r2.block),
     };
     gas_used += r2.gas_used;
-    if let Some(o) = a.optimistic.as_ref().filter(|o| o.sequencer_bond_wei > 0) {
-        let key = o.sequencer_key.as_ref().expect("checked above");
-        let (rb, _) = l1.send_as(key, Some(rollup), selector("depositSequencerBond()").to_vec(), U256::from(o.sequencer_bond_wei), BOND_GAS)?;
+    if let Some((key, bond_wei)) = bond_from {
+        let (rb, _) = l1.send_as(key, Some(rollup), selector("depositSequencerBond()").to_vec(), U256::from(bond_wei), BOND_GAS)?;
         if !rb.success {
             bail!("depositSequencerBond reverted in block {} (the rollup is at {rollup})", rb.block);
         }
-        bonded = Some(o.sequencer_bond_wei.to_string());
+        bonded = Some(bond_wei.to_string());
     }
     l1.set_rollup(rollup);
     let domain = l1.domain()?;
