@@ -38,6 +38,23 @@ fn optimistic_bytecode() -> &'static (Vec<u8>, Vec<u8>) {
     })
 }
 
+/// What these tests prove and verify with: the proving key and the verifier's creation code of
+/// the parent module's keys (M = 2, N = 2, D = 4).
+struct OptimisticKeys {
+    pk: ProvingKey,
+    verifier: Vec<u8>,
+}
+
+/// The keys, made once for the test binary (a setup and a solc run each time cost seconds);
+/// their folder is removed once they are loaded.
+fn optimistic_keys() -> &'static OptimisticKeys {
+    static KEYS: OnceLock<OptimisticKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let k = keys();
+        OptimisticKeys { verifier: k.contracts["Groth16Verifier"].bytecode.clone(), pk: k.pk }
+    })
+}
+
 /// A posted batch not yet final, as the engine knows it.
 #[derive(Clone)]
 struct Pending {
@@ -52,7 +69,7 @@ struct Pending {
 
 /// A deployed `OptimisticRollup` and the engine's model of it.
 struct Opt<'k> {
-    keys: &'k Keys,
+    keys: &'k OptimisticKeys,
     chain: Chain,
     address: Address,
     domain: Fr,
@@ -86,13 +103,13 @@ struct Opt<'k> {
 }
 
 impl<'k> Opt<'k> {
-    fn deploy(keys: &'k Keys) -> Opt<'k> {
+    fn deploy(keys: &'k OptimisticKeys) -> Opt<'k> {
         let mut chain = Chain::new();
         chain.set_time(START);
         let state = genesis();
         let g = state.genesis().unwrap();
         chain.fund(account(DEPLOYER), gwei(10_000_000));
-        let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.contracts["Groth16Verifier"].bytecode, &[]);
+        let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.verifier, &[]);
         let (code, poseidon_code) = optimistic_bytecode();
         let (poseidon, _) = chain.deploy(account(DEPLOYER), poseidon_code, &[]);
         let args = [
@@ -509,7 +526,7 @@ fn commitment_of(w: &BatchWitness, old_root: Fr, new_root: Fr) -> Fr {
 /// not finalizable until one second past the window, both finalized in one call, then paid.
 #[test]
 fn the_honest_life_posts_waits_finalizes_and_pays() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let carol_owner = account(0xC2);
     r.deposit_new(3, carol_owner, 5_000);
@@ -556,7 +573,7 @@ fn the_honest_life_posts_waits_finalizes_and_pays() {
 /// posted again under the same ids and become final.
 #[test]
 fn a_wrong_root_is_challenged_cannot_be_proved_and_is_reverted() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     r.deposit_new(3, account(0xC2), 5_000);
@@ -623,7 +640,7 @@ fn a_wrong_root_is_challenged_cannot_be_proved_and_is_reverted() {
 #[test]
 fn a_forged_transfer_is_challenged_and_reverted() {
     use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     // Bob's 40,000 to account 1, "signed" by key 9.
@@ -656,7 +673,7 @@ fn a_forged_transfer_is_challenged_and_reverted() {
 /// A challenged batch proved one second late is refused.
 #[test]
 fn an_honest_batch_challenged_is_proved_by_anyone_in_time() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     let b1 = r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
@@ -688,7 +705,7 @@ fn an_honest_batch_challenged_is_proved_by_anyone_in_time() {
 /// challenger reclaims its bond (not before: the challenge is live while batch 4 is pending).
 #[test]
 fn a_revert_drops_a_later_challenged_batch_whose_challenger_reclaims() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
@@ -716,7 +733,7 @@ fn a_revert_drops_a_later_challenged_batch_whose_challenger_reclaims() {
 /// resolved and paid; then the sequencer's bond comes free.
 #[test]
 fn exodus_with_batches_pending_pays_from_the_final_root_and_settles_bonds() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     let carol_owner = account(0xC2);
@@ -787,7 +804,7 @@ fn withdraw_sequencer_bond(to: Address, wei: U256) -> Vec<u8> {
 /// constructor's checks of the optimistic parameters and of the Poseidon contract.
 #[test]
 fn refusals_name_their_error_and_change_nothing() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     let b1 = r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
@@ -817,7 +834,7 @@ fn refusals_name_their_error_and_change_nothing() {
     chain.set_time(START);
     chain.fund(account(DEPLOYER), gwei(10_000_000));
     let g = genesis().genesis().unwrap();
-    let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.contracts["Groth16Verifier"].bytecode, &[]);
+    let (verifier, _) = chain.deploy(account(DEPLOYER), &keys.verifier, &[]);
     let (code, poseidon_code) = optimistic_bytecode();
     let (poseidon, _) = chain.deploy(account(DEPLOYER), poseidon_code, &[]);
     let args = |window: u64, response: u64, bond: U256, min_bond: U256, bps: u64, poseidon: Address| {
@@ -854,7 +871,7 @@ fn refusals_name_their_error_and_change_nothing() {
 /// its own window would end; unchallengeable either way.
 #[test]
 fn the_hybrid_is_final_at_once_when_every_earlier_batch_is() {
-    let keys = keys();
+    let keys = optimistic_keys();
     let mut r = Opt::deploy(&keys);
     let d = r.domain;
     r.full_exit(2);
@@ -882,7 +899,7 @@ fn the_hybrid_is_final_at_once_when_every_earlier_batch_is() {
 #[test]
 fn random_operations_agree_with_the_model() {
     use rand::{Rng, SeedableRng};
-    let keys = keys();
+    let keys = optimistic_keys();
     // (kind, succeeded): how often, over the seeds (deterministic), so that the coverage shows.
     let mut tally: std::collections::BTreeMap<(&str, bool), u32> = Default::default();
     for seed in 0..4u64 {
