@@ -527,7 +527,7 @@ fn commitment_of(w: &BatchWitness, old_root: Fr, new_root: Fr) -> Fr {
 #[test]
 fn the_honest_life_posts_waits_finalizes_and_pays() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let carol_owner = account(0xC2);
     r.deposit_new(3, carol_owner, 5_000);
     // Batch 1: Carol's account opens (index 3); Alice pays Carol.
@@ -574,7 +574,7 @@ fn the_honest_life_posts_waits_finalizes_and_pays() {
 #[test]
 fn a_wrong_root_is_challenged_cannot_be_proved_and_is_reverted() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     r.deposit_new(3, account(0xC2), 5_000);
     let b1 = r.post(1, vec![Transfer::signed(&key(1), 1, 3, 300, 0, d)]);
@@ -641,7 +641,7 @@ fn a_wrong_root_is_challenged_cannot_be_proved_and_is_reverted() {
 fn a_forged_transfer_is_challenged_and_reverted() {
     use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     // Bob's 40,000 to account 1, "signed" by key 9.
     let stolen = Transfer::signed(&key(2), 2, 1, 40_000, 0, d);
@@ -674,7 +674,7 @@ fn a_forged_transfer_is_challenged_and_reverted() {
 #[test]
 fn an_honest_batch_challenged_is_proved_by_anyone_in_time() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     let b1 = r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
     let b2 = r.post(0, vec![Transfer::signed(&key(2), 2, 1, 10, 0, d)]);
@@ -706,7 +706,7 @@ fn an_honest_batch_challenged_is_proved_by_anyone_in_time() {
 #[test]
 fn a_revert_drops_a_later_challenged_batch_whose_challenger_reclaims() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
     let b2 = r.post_dishonest(0, vec![Transfer::signed(&key(1), 1, 2, 10, 1, d)], Some(Fr::from(77u64)), None);
@@ -734,7 +734,7 @@ fn a_revert_drops_a_later_challenged_batch_whose_challenger_reclaims() {
 #[test]
 fn exodus_with_batches_pending_pays_from_the_final_root_and_settles_bonds() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     let carol_owner = account(0xC2);
     // Two bonds' worth: one slash leaves one.
@@ -805,7 +805,7 @@ fn withdraw_sequencer_bond(to: Address, wei: U256) -> Vec<u8> {
 #[test]
 fn refusals_name_their_error_and_change_nothing() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     let b1 = r.post(0, vec![Transfer::signed(&key(1), 1, 2, 10, 0, d)]);
     let sigs = sig_data(&[Transfer::signed(&key(1), 1, 2, 10, 1, d), Transfer::PADDING]);
@@ -872,7 +872,7 @@ fn refusals_name_their_error_and_change_nothing() {
 #[test]
 fn the_hybrid_is_final_at_once_when_every_earlier_batch_is() {
     let keys = optimistic_keys();
-    let mut r = Opt::deploy(&keys);
+    let mut r = Opt::deploy(keys);
     let d = r.domain;
     r.full_exit(2);
     r.submit(1, vec![Transfer::signed(&key(1), 1, 0, 700, 0, d)]);
@@ -904,7 +904,7 @@ fn random_operations_agree_with_the_model() {
     let mut tally: std::collections::BTreeMap<(&str, bool), u32> = Default::default();
     for seed in 0..4u64 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut r = Opt::deploy(&keys);
+        let mut r = Opt::deploy(keys);
         let challengers = [account(0xC1), account(0xC2), account(0xC3)];
         for step in 0..50 {
             let before = r.snapshot();
