@@ -40,6 +40,26 @@ fn gwei(x: u64) -> U256 {
     U256::from(x) * U256::from(1_000_000_000u64)
 }
 
+/// `ZKRollup`'s constructor arguments (`OptimisticRollup`'s first ones): the genesis owned by
+/// OWNER, SEQUENCER, a maturity of 900 s, this exodus delay, 1,024 open deposits, 10^6 gwei at least.
+fn rollup_args(verifier: Address, g: &zkrollup::Genesis, n: usize, m: usize, exodus_delay: u64) -> Vec<[u8; 32]> {
+    vec![
+        address_word(verifier),
+        word(g.root),
+        u64_word(u64::from(g.next_index)),
+        address_word(account(OWNER)),
+        u64_word(g.total),
+        u64_word(n as u64),
+        u64_word(m as u64),
+        u64_word(DEPTH as u64),
+        address_word(account(SEQUENCER)),
+        u64_word(900),
+        u64_word(exodus_delay),
+        u64_word(1024),
+        u64_word(1_000_000),
+    ]
+}
+
 fn ok(what: &str, out: Outcome) -> u64 {
     assert!(matches!(out, Outcome::Success { .. }), "{what}: {out:?}");
     out.gas()
@@ -68,22 +88,7 @@ fn main() {
     chain.set_time(1_000_000);
     chain.fund(account(1), gwei(1_000_000_000));
     let (verifier, deploy_verifier) = chain.deploy(account(1), &contracts["Groth16Verifier"].bytecode, &[]);
-    let ctor = [
-        address_word(verifier),
-        word(g.root),
-        u64_word(u64::from(g.next_index)),
-        address_word(account(OWNER)),
-        u64_word(g.total),
-        u64_word(n as u64),
-        u64_word(m as u64),
-        u64_word(DEPTH as u64),
-        address_word(account(SEQUENCER)),
-        u64_word(900),
-        u64_word(7 * 24 * 3600),
-        u64_word(1024),
-        u64_word(1_000_000),
-    ]
-    .concat();
+    let ctor = rollup_args(verifier, &g, n, m, 7 * 24 * 3600).concat();
     let (rollup, deploy_rollup) = chain.deploy_value(account(1), &contracts["ZKRollup"].bytecode, &ctor, gwei(g.total));
     let domain = Fr::from_be_bytes_mod_order(&chain.view_word(rollup, selector("domain()")));
     let params = |id: u64| BatchParams::new(n, domain).with_l1_slots(m).with_batch_id(id);
@@ -233,28 +238,16 @@ fn optimistic(
     let (poseidon, _) = chain.deploy(account(1), &contracts["PoseidonT5"].bytecode, &[]);
     let (window, response) = (7 * 24 * 3600u64, 24 * 3600u64);
     let bond = gwei(50_000_000);
-    let ctor = [
-        address_word(verifier),
-        word(g.root),
-        u64_word(u64::from(g.next_index)),
-        address_word(account(OWNER)),
-        u64_word(g.total),
-        u64_word(n as u64),
-        u64_word(m as u64),
-        u64_word(DEPTH as u64),
-        address_word(account(SEQUENCER)),
-        u64_word(900),
-        u64_word(8 * 24 * 3600),
-        u64_word(1024),
-        u64_word(1_000_000),
+    let mut ctor = rollup_args(verifier, &g, n, m, 8 * 24 * 3600);
+    ctor.extend([
         u64_word(window),
         u64_word(response),
         bond.to_be_bytes::<32>(),
         gwei(1_000_000_000).to_be_bytes::<32>(),
         u64_word(5_000),
         address_word(poseidon),
-    ]
-    .concat();
+    ]);
+    let ctor = ctor.concat();
     let (rollup, deploy) = chain.deploy_value(account(1), &contracts["OptimisticRollup"].bytecode, &ctor, gwei(g.total));
     // Two bonds: the slash below leaves one, enough to go on posting.
     ok("depositSequencerBond", chain.call_value(account(SEQUENCER), rollup, selector("depositSequencerBond()").to_vec(), gwei(2_000_000_000)));
