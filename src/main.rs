@@ -58,6 +58,17 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Watch an OptimisticRollup: re-apply every posted batch, challenge what cannot be proved,
+    /// prove challenged batches that can.
+    ///
+    /// The watcher is part of the node's program (`zkrollup-node watch`, on the node's L1
+    /// parts); `zkrollup watch ARGS` runs it with ARGS. `zkrollup watch --help` lists them.
+    #[command(disable_help_flag = true)]
+    Watch {
+        /// The watcher's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Run a prover of the fleet: claims proof jobs from the node's PostgreSQL queue and proves
     /// them.
     ///
@@ -607,6 +618,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Node { args } => run_sibling("zkrollup-node", "zkrollup-node", &args),
+        Command::Watch { args } => {
+            let args: Vec<std::ffi::OsString> = std::iter::once("watch".into()).chain(args).collect();
+            run_sibling("zkrollup-node", "zkrollup-node", &args)
+        }
         Command::Worker { args } => run_sibling("zkrollup-worker", "zkrollup-fleet", &args),
         Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {

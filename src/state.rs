@@ -140,13 +140,24 @@ impl State {
 
     /// Check a batch against this state without changing it.
     pub fn check_batch(&self, batch: &Batch, params: &BatchParams) -> Result<(), BatchError> {
-        self.plan(batch, params).map(|_| ())
+        self.plan(batch, params, true).map(|_| ())
     }
 
     /// Validate a batch and, only if every slot is valid, apply it; returns the circuit's witness.
     /// On error the state is exactly as before.
     pub fn apply_batch(&mut self, batch: &Batch, params: &BatchParams) -> Result<BatchWitness, BatchError> {
-        let (requests, slots) = self.plan(batch, params)?;
+        self.apply_checked(batch, params, true)
+    }
+
+    /// [`State::apply_batch`] without the signature rules, for a batch whose proof L1 has
+    /// verified (the proof attests the signatures, which never reach L1): a watcher following
+    /// proved batches from their public data alone. Every other rule is checked.
+    pub fn apply_proved_batch(&mut self, batch: &Batch, params: &BatchParams) -> Result<BatchWitness, BatchError> {
+        self.apply_checked(batch, params, false)
+    }
+
+    fn apply_checked(&mut self, batch: &Batch, params: &BatchParams, signatures: bool) -> Result<BatchWitness, BatchError> {
+        let (requests, slots) = self.plan(batch, params, signatures)?;
         // Nothing below can fail: every index and value was checked by `plan`.
         let old_root = self.root();
         let mut request_witnesses: Vec<RequestWitness> = requests.into_iter().map(|p| self.write_request(p)).collect();
@@ -214,8 +225,8 @@ impl State {
     }
 
     /// Every rule of SPEC-v2 sections 2-4, slot by slot (L1 first), against an overlay of the
-    /// accounts that the earlier slots change.
-    fn plan(&self, batch: &Batch, params: &BatchParams) -> Result<(Vec<PlannedRequest>, Vec<Planned>), BatchError> {
+    /// accounts that the earlier slots change; the signature rules only when `signatures`.
+    fn plan(&self, batch: &Batch, params: &BatchParams, signatures: bool) -> Result<(Vec<PlannedRequest>, Vec<Planned>), BatchError> {
         if batch.requests.len() > params.l1_slots {
             return Err(BatchError::TooManyRequests { requests: batch.requests.len(), l1_slots: params.l1_slots });
         }
@@ -243,7 +254,7 @@ impl State {
                 continue;
             }
             let (sender_after, receiver_after) =
-                transfer_effect(&t, capacity, |i| lookup(&overlay, i), Some(params.domain)).map_err(fail)?;
+                transfer_effect(&t, capacity, |i| lookup(&overlay, i), signatures.then_some(params.domain)).map_err(fail)?;
             overlay.insert(t.from, sender_after);
             if let Some(r) = receiver_after {
                 overlay.insert(t.to, r);

@@ -242,6 +242,30 @@ fn node_runs_the_node_program_beside_it() {
     }
 }
 
+/// `zkrollup watch` runs `zkrollup-node watch`; a watcher that must move refuses to start
+/// without its key, naming the variable.
+#[test]
+fn watch_runs_the_nodes_watcher_and_asks_for_its_key() {
+    let run = zkrollup(&["watch", "--help"]);
+    let node = std::path::Path::new(env!("CARGO_BIN_EXE_zkrollup")).with_file_name("zkrollup-node");
+    if node.exists() {
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let help = String::from_utf8(run.stdout).unwrap();
+        assert!(help.contains("--challenge") && help.contains("--defend") && help.contains("--first-block"), "{help}");
+        let args = ["watch", "--rpc", "http://127.0.0.1:9", "--rollup", "0x0000000000000000000000000000000000000001", "--genesis", "g.json", "--data", "d"];
+        let no_key = Command::new(env!("CARGO_BIN_EXE_zkrollup")).args(args).arg("--challenge").env_remove("ZKROLLUP_WATCHER_KEY").output().unwrap();
+        assert_eq!(no_key.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&no_key.stderr).contains("ZKROLLUP_WATCHER_KEY"), "{}", String::from_utf8_lossy(&no_key.stderr));
+        let bad = zkrollup(&["watch", "--rpc", "x", "--rollup", "0x12", "--genesis", "g", "--data", "d"]);
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("--rollup"), "{}", String::from_utf8_lossy(&bad.stderr));
+        let defend_without_keys = zkrollup(&["watch", "--rpc", "x", "--rollup", "0x12", "--genesis", "g", "--data", "d", "--defend"]);
+        assert_eq!(defend_without_keys.status.code(), Some(2), "clap refuses --defend without --keys");
+    } else {
+        assert!(!run.status.success());
+        assert!(String::from_utf8_lossy(&run.stderr).contains("zkrollup-node"));
+    }
+}
+
 #[test]
 fn worker_runs_the_worker_program_beside_it() {
     let run = zkrollup(&["worker", "--help"]);

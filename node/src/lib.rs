@@ -30,3 +30,4 @@ pub mod rewind;
 pub mod secrets;
 pub mod sequencer;
 pub mod store;
+pub mod watch;

@@ -34,6 +34,61 @@ enum Command {
     /// confirmed one are dropped and their operations sealed again, L1 requests first (a node
     /// rewinds by itself when L1 refuses a batch; this is for the operator who wants it now).
     Rewind(RewindCli),
+    /// Watch an OptimisticRollup (SPEC-v3 section 4): re-apply every posted batch from the
+    /// genesis state and L1 data alone, challenge the ones that cannot be proved (--challenge),
+    /// prove challenged ones that can (--defend). The key that moves is read from
+    /// ZKROLLUP_WATCHER_KEY.
+    Watch(WatchCli),
+}
+
+#[derive(Args)]
+struct WatchCli {
+    /// The L1 node's JSON-RPC URL.
+    #[arg(long)]
+    rpc: String,
+    /// The OptimisticRollup's address.
+    #[arg(long)]
+    rollup: String,
+    /// The rollup's published genesis state file.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// The watcher's data folder (its store; one watcher a folder).
+    #[arg(long)]
+    data: PathBuf,
+    /// The block that deployed the rollup (`deploy` prints it).
+    #[arg(long, default_value_t = 0)]
+    first_block: u64,
+    /// When an L1 block's events are final enough to act on: `finalized` or a depth in blocks.
+    #[arg(long, default_value = "finalized")]
+    confirmations: zkrollup_node::l1::Finality,
+    /// Challenge the first pending batch the model refuses (the bond and gas from the key), and
+    /// resolve it after its deadline.
+    #[arg(long)]
+    challenge: bool,
+    /// Prove any challenged batch the model accepts, with the proving key of this key folder.
+    #[arg(long)]
+    defend: bool,
+    /// With --defend: the key folder (the deployment's keys).
+    #[arg(long, required_if_eq("defend", "true"))]
+    keys: Option<PathBuf>,
+    /// Serve GET /metrics and GET /v1/status on this address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Milliseconds between two rounds.
+    #[arg(long, default_value_t = 3_000)]
+    poll_ms: u64,
+    /// The most blocks one eth_getLogs query spans.
+    #[arg(long, default_value_t = zkrollup_node::l1_stage::LOG_RANGE)]
+    log_range: u64,
+    /// Milliseconds to wait for a move's receipt before the next round.
+    #[arg(long, default_value_t = 60_000)]
+    tx_wait_ms: u64,
+    /// The most the watcher pays a gas, in wei.
+    #[arg(long, default_value_t = 500_000_000_000)]
+    max_fee_per_gas: u128,
+    /// The most priority fee a gas, in wei.
+    #[arg(long, default_value_t = 10_000_000_000)]
+    max_priority_fee_per_gas: u128,
 }
 
 #[derive(Args)]
@@ -262,6 +317,7 @@ fn main() -> ExitCode {
         Some(Command::Deploy(d)) => deploy(d),
         Some(Command::ProverJobs(j)) => prover_jobs(j),
         Some(Command::Rewind(r)) => rewind(r),
+        Some(Command::Watch(w)) => watch(w),
         None => run(cli.run),
     };
     match result {
@@ -324,6 +380,34 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn watch(w: WatchCli) -> anyhow::Result<ExitCode> {
+    let key = match std::env::var("ZKROLLUP_WATCHER_KEY") {
+        Ok(k) => {
+            // Out of the environment once read (the process is single-threaded still).
+            std::env::remove_var("ZKROLLUP_WATCHER_KEY");
+            Some(zeroize::Zeroizing::new(k))
+        }
+        Err(_) => None,
+    };
+    zkrollup_node::watch::run(zkrollup_node::watch::WatchConfig {
+        rpc: w.rpc,
+        rollup: address("--rollup", &w.rollup)?,
+        genesis: w.genesis,
+        data: w.data,
+        first_block: w.first_block,
+        confirmations: w.confirmations,
+        poll: Duration::from_millis(w.poll_ms.max(1)),
+        log_range: w.log_range.max(1),
+        key,
+        challenge: w.challenge,
+        defend: if w.defend { w.keys } else { None },
+        listen: w.listen,
+        tx_wait: Duration::from_millis(w.tx_wait_ms),
+        fee_caps: zkrollup_node::l1::rpc::FeeCaps { max_fee_per_gas: w.max_fee_per_gas, max_priority_fee_per_gas: w.max_priority_fee_per_gas },
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

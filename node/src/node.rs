@@ -145,14 +145,14 @@ impl Deployment {
 }
 
 /// The genesis state file and what the contract knows of it.
-fn load_genesis(path: &Path) -> Result<(State, zkrollup::Genesis)> {
+pub(crate) fn load_genesis(path: &Path) -> Result<(State, zkrollup::Genesis)> {
     let text = zkrollup::files::read(path)?;
     let state = zkrollup::files::parse_state(&text).with_context(|| path.display().to_string())?;
     let genesis = state.genesis()?;
     Ok((state, genesis))
 }
 
-fn field_of(word: U256) -> Fr {
+pub(crate) fn field_of(word: U256) -> Fr {
     Fr::from_be_bytes_mod_order(&word.to_be_bytes::<32>())
 }
 
@@ -628,7 +628,7 @@ fn ingest(seq: Arc<Mutex<Sequencer>>, rx: Receiver<Submission>) -> Result<(), St
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -44,50 +44,76 @@ pub fn post_batch_calldata(public_data: &[u8], l1_slots: usize, requests: &[Requ
     Ok(out)
 }
 
-/// Why call data is not a `postBatch` call.
+/// Why call data is not the batch call expected.
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
 pub enum PostDecodeError {
     /// Another function's selector.
-    #[error("not a postBatch call (selector {0:02x?})")]
-    Selector([u8; 4]),
+    #[error("not a {expected} call (selector {got:02x?})")]
+    Selector {
+        /// The function expected.
+        expected: &'static str,
+        /// The selector found.
+        got: [u8; 4],
+    },
     /// A length or an offset points outside the call data.
-    #[error("postBatch call data is malformed: {0}")]
+    #[error("batch call data is malformed: {0}")]
     Malformed(&'static str),
     /// `newRoot` is not a field element.
-    #[error("postBatch: newRoot is not below the field modulus")]
+    #[error("batch call: newRoot is not below the field modulus")]
     RootNotInField,
 }
 
 /// The batch a `postBatch` call posts.
 pub fn decode_post_batch(calldata: &[u8]) -> Result<PostedBatch, PostDecodeError> {
-    let sel: [u8; 4] = calldata.get(..4).ok_or(PostDecodeError::Malformed("shorter than a selector"))?.try_into().expect("4 bytes");
-    if sel != post_batch_selector() {
-        return Err(PostDecodeError::Selector(sel));
+    let args = call_args(calldata, post_batch_selector(), "postBatch")?;
+    Ok(PostedBatch { new_root: root_arg(args)?, l1_data: bytes_arg(args, 32)?, l2_data: bytes_arg(args, 64)?, sig_data: bytes_arg(args, 96)? })
+}
+
+/// The batch a `submitBatch(newRoot, l1Data, l2Data, proof)` call takes (on either rollup), its
+/// `sig_data` empty: a proved batch carries no signatures.
+pub fn decode_submit_batch(calldata: &[u8]) -> Result<PostedBatch, PostDecodeError> {
+    let args = call_args(calldata, super::calldata::SUBMIT_BATCH_SELECTOR, "submitBatch")?;
+    Ok(PostedBatch { new_root: root_arg(args)?, l1_data: bytes_arg(args, 32)?, l2_data: bytes_arg(args, 64)?, sig_data: Vec::new() })
+}
+
+/// The arguments of a call to the function with `selector`.
+fn call_args<'a>(calldata: &'a [u8], selector: [u8; 4], name: &'static str) -> Result<&'a [u8], PostDecodeError> {
+    let got: [u8; 4] = calldata.get(..4).ok_or(PostDecodeError::Malformed("shorter than a selector"))?.try_into().expect("4 bytes");
+    if got != selector {
+        return Err(PostDecodeError::Selector { expected: name, got });
     }
-    let args = &calldata[4..];
-    let word = |at: usize| -> Result<[u8; 32], PostDecodeError> {
-        Ok(args.get(at..at + 32).ok_or(PostDecodeError::Malformed("a word past the end"))?.try_into().expect("32 bytes"))
-    };
-    let small = |at: usize| -> Result<usize, PostDecodeError> {
-        let w = word(at)?;
-        if w[..24].iter().any(|&b| b != 0) {
-            return Err(PostDecodeError::Malformed("an offset or length over 2^64"));
-        }
-        usize::try_from(u64::from_be_bytes(w[24..].try_into().expect("8 bytes"))).map_err(|_| PostDecodeError::Malformed("an offset over the address space"))
-    };
-    let bytes = |head: usize| -> Result<Vec<u8>, PostDecodeError> {
-        let at = small(head)?;
-        let len = small(at)?;
-        let start = at.checked_add(32).ok_or(PostDecodeError::Malformed("an offset overflows"))?;
-        let end = start.checked_add(len).ok_or(PostDecodeError::Malformed("a length overflows"))?;
-        Ok(args.get(start..end).ok_or(PostDecodeError::Malformed("bytes past the end"))?.to_vec())
-    };
-    let root_word = word(0)?;
+    Ok(&calldata[4..])
+}
+
+fn word_arg(args: &[u8], at: usize) -> Result<[u8; 32], PostDecodeError> {
+    Ok(args.get(at..at + 32).ok_or(PostDecodeError::Malformed("a word past the end"))?.try_into().expect("32 bytes"))
+}
+
+fn small_arg(args: &[u8], at: usize) -> Result<usize, PostDecodeError> {
+    let w = word_arg(args, at)?;
+    if w[..24].iter().any(|&b| b != 0) {
+        return Err(PostDecodeError::Malformed("an offset or length over 2^64"));
+    }
+    usize::try_from(u64::from_be_bytes(w[24..].try_into().expect("8 bytes"))).map_err(|_| PostDecodeError::Malformed("an offset over the address space"))
+}
+
+/// The `bytes` argument whose offset is the word at `head`.
+fn bytes_arg(args: &[u8], head: usize) -> Result<Vec<u8>, PostDecodeError> {
+    let at = small_arg(args, head)?;
+    let len = small_arg(args, at)?;
+    let start = at.checked_add(32).ok_or(PostDecodeError::Malformed("an offset overflows"))?;
+    let end = start.checked_add(len).ok_or(PostDecodeError::Malformed("a length overflows"))?;
+    Ok(args.get(start..end).ok_or(PostDecodeError::Malformed("bytes past the end"))?.to_vec())
+}
+
+/// The first argument, `newRoot`, a field element.
+fn root_arg(args: &[u8]) -> Result<Fr, PostDecodeError> {
+    let root_word = word_arg(args, 0)?;
     let new_root = Fr::from_be_bytes_mod_order(&root_word);
     if super::calldata::word(new_root) != root_word {
         return Err(PostDecodeError::RootNotInField);
     }
-    Ok(PostedBatch { new_root, l1_data: bytes(32)?, l2_data: bytes(64)?, sig_data: bytes(96)? })
+    Ok(new_root)
 }
 
 /// `challengeBatch(b)` (send the challenge bond as the call's value).
@@ -161,12 +187,31 @@ mod tests {
         assert_eq!(decode_post_batch(&call[..call.len() - 1]), Err(PostDecodeError::Malformed("bytes past the end")));
         let mut other = call.clone();
         other[0] ^= 1;
-        assert!(matches!(decode_post_batch(&other), Err(PostDecodeError::Selector(_))));
+        assert!(matches!(decode_post_batch(&other), Err(PostDecodeError::Selector { expected: "postBatch", .. })));
         let mut far = call.clone();
         far[4 + 32 + 23] = 1; // l1Data's offset past 2^64
         assert_eq!(decode_post_batch(&far), Err(PostDecodeError::Malformed("an offset or length over 2^64")));
         let mut big_root = call;
         big_root[4..36].fill(0xff);
         assert_eq!(decode_post_batch(&big_root), Err(PostDecodeError::RootNotInField));
+    }
+
+    #[test]
+    fn a_submit_decodes_back_without_signatures() {
+        let mut public_data = vec![0u8; 104 + 45 + 32];
+        public_data[103] = 9;
+        public_data[104] = 2;
+        public_data[108] = 5;
+        public_data[116] = 7;
+        public_data[104 + 45 + 3] = 5;
+        let requests = [Request::deposit(5, 7, [0xaa; 20])];
+        let call = super::super::calldata::submit_batch_calldata(&Proof::default(), &public_data, 1, &requests).unwrap();
+        let posted = decode_submit_batch(&call).unwrap();
+        assert_eq!(posted.new_root, Fr::from(9u64));
+        assert_eq!(posted.l1_data, requests[0].record().to_vec());
+        assert_eq!(posted.l2_data, public_data[149..].to_vec());
+        assert!(posted.sig_data.is_empty());
+        assert!(matches!(decode_submit_batch(&post_batch_calldata(&public_data, 1, &requests, &[0; 64]).unwrap()), Err(PostDecodeError::Selector { expected: "submitBatch", .. })));
+        assert_eq!(decode_submit_batch(&call[..100]), Err(PostDecodeError::Malformed("a word past the end")));
     }
 }

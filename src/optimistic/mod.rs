@@ -15,5 +15,5 @@ pub mod replay;
 pub mod sig_data;
 
 pub use record::{keccak256, payouts, StoredBatch};
-pub use replay::{replay, PostedBatch, ReplayError};
+pub use replay::{replay, replay_proved, PostedBatch, ReplayError};
 pub use sig_data::{parse_sig_data, sig_data, SigDataError, SIG_BYTES};

@@ -110,6 +110,17 @@ impl ReplayError {
 /// success the state is after it and the witness is the one to prove it with; on error the
 /// state is unchanged.
 pub fn replay(state: &mut State, posted: &PostedBatch, params: &BatchParams) -> Result<BatchWitness, ReplayError> {
+    replay_with(state, posted, params, true)
+}
+
+/// [`replay`] for a batch L1 took with its proof (the hybrid's `submitBatch`), which carries no
+/// `sigData`: the proof attested the signatures, so only the other rules are checked (a watcher
+/// still needs the state after it). `posted.sig_data` is not read.
+pub fn replay_proved(state: &mut State, posted: &PostedBatch, params: &BatchParams) -> Result<BatchWitness, ReplayError> {
+    replay_with(state, posted, params, false)
+}
+
+fn replay_with(state: &mut State, posted: &PostedBatch, params: &BatchParams, signed: bool) -> Result<BatchWitness, ReplayError> {
     let (n, m) = (params.batch_size, params.l1_slots);
     if !posted.l1_data.len().is_multiple_of(RECORD_BYTES) || posted.l1_data.len() / RECORD_BYTES > m {
         return Err(ReplayError::L1DataLength { len: posted.l1_data.len(), l1_slots: m });
@@ -117,7 +128,7 @@ pub fn replay(state: &mut State, posted: &PostedBatch, params: &BatchParams) -> 
     if posted.l2_data.len() != SLOT_BYTES * n {
         return Err(ReplayError::L2DataLength { len: posted.l2_data.len(), slots: n, expected: SLOT_BYTES * n });
     }
-    let signatures = parse_sig_data(&posted.sig_data, n).map_err(ReplayError::SigDataLength)?;
+    let signatures = if signed { parse_sig_data(&posted.sig_data, n).map_err(ReplayError::SigDataLength)? } else { vec![Ok(None); n] };
 
     let mut requests = Vec::new();
     let mut posted_exits = Vec::new();
@@ -152,7 +163,8 @@ pub fn replay(state: &mut State, posted: &PostedBatch, params: &BatchParams) -> 
     }
 
     let mut after = state.clone();
-    let witness = after.apply_batch(&Batch::new(transfers).with_requests(requests), params).map_err(ReplayError::Batch)?;
+    let batch = Batch::new(transfers).with_requests(requests);
+    let witness = if signed { after.apply_batch(&batch, params) } else { after.apply_proved_batch(&batch, params) }.map_err(ReplayError::Batch)?;
     for (slot, posted_amount) in posted_exits {
         let proved = &witness.requests[slot];
         if proved.amount != posted_amount {
@@ -234,6 +246,29 @@ mod tests {
         let next = Batch::new(vec![Transfer::signed(&key(1), 1, 3, 1, 2, d), Transfer::signed(&key(1), 1, 3, 1, 3, d)]);
         let (w2, posted2) = post(&state, &next, &params(2));
         assert_eq!(replay(&mut state, &posted2, &params(2)), Ok(w2));
+    }
+
+    /// A proved batch (no `sigData`) replays to the same witness without its signatures; every
+    /// other rule still holds (an overdraft is refused, the state untouched).
+    #[test]
+    fn a_proved_batch_replays_without_signatures_and_other_rules_hold() {
+        let (mut state, batch) = story();
+        let (w, posted) = post(&state, &batch, &params(1));
+        let mut forged = posted.clone();
+        forged.sig_data = vec![0x11; 64 * N];
+        assert!(replay(&mut state.clone(), &forged, &params(1)).is_err(), "with signatures checked, garbage is refused");
+        let proved = PostedBatch { sig_data: Vec::new(), ..posted.clone() };
+        let mut overdraft = proved.clone();
+        overdraft.l2_data[8..16].copy_from_slice(&1_000u64.to_be_bytes());
+        let before = state.root();
+        let refused = replay_proved(&mut state, &overdraft, &params(1)).unwrap_err();
+        assert_eq!(refused.name(), "insufficient_balance", "{refused}");
+        assert_eq!(state.root(), before);
+        // The same witness, its transfers without signatures (which L1 never saw).
+        let again = replay_proved(&mut state, &proved, &params(1)).unwrap();
+        assert!((again.new_root, again.commitment, &again.public_data) == (w.new_root, w.commitment, &w.public_data));
+        assert!(again.slots.iter().all(|s| s.transfer.signature.is_none()));
+        assert_eq!(state.root(), w.new_root);
     }
 
     /// Each way a post can be wrong is refused with its slot and rule, the state untouched.

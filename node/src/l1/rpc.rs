@@ -36,6 +36,30 @@ impl Default for FeeCaps {
     }
 }
 
+/// A log as `eth_getLogs` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawLog {
+    /// The block that holds it.
+    pub block: u64,
+    /// The transaction that emitted it.
+    pub tx: [u8; 32],
+    /// Its index in the block.
+    pub index: u64,
+    /// Its topics (the event's signature first).
+    pub topics: Vec<[u8; 32]>,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+/// What a transaction called: its recipient (None: a deployment) and its call data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxCall {
+    /// The recipient.
+    pub to: Option<Address>,
+    /// The call data.
+    pub input: Vec<u8>,
+}
+
 /// A JSON-RPC L1.
 pub struct RpcL1 {
     rt: tokio::runtime::Runtime,
@@ -88,7 +112,12 @@ impl RpcL1 {
         self.rollup = rollup;
     }
 
-    /// The sequencer's address.
+    /// The rollup's address.
+    pub fn rollup_address(&self) -> Address {
+        self.rollup
+    }
+
+    /// The sequencer's address (this connection's key's).
     pub fn sequencer(&self) -> Address {
         self.signer.address()
     }
@@ -295,6 +324,92 @@ impl RpcL1 {
             .collect()
     }
 
+    /// Logs of the rollup in blocks `from ..= to` whose first topic is one of `topics`, in
+    /// chain order (a watcher's events).
+    pub fn logs(&self, topics: &[[u8; 32]], from: u64, to: u64) -> Result<Vec<RawLog>, L1Error> {
+        let filter = Filter::new()
+            .address(self.rollup)
+            .event_signature(topics.iter().map(|t| B256::from(*t)).collect::<Vec<_>>())
+            .from_block(from)
+            .to_block(to);
+        let logs = self.rt.block_on(self.provider.get_logs(&filter)).map_err(unavailable)?;
+        let mut out = logs
+            .into_iter()
+            .map(|log| {
+                let (Some(block), Some(tx), Some(index)) = (log.block_number, log.transaction_hash, log.log_index) else {
+                    return Err(L1Error::Bad("a log without its block, transaction or index".into()));
+                };
+                let topics = log.topics().iter().map(|t| t.0).collect();
+                Ok(RawLog { block, tx: tx.0, index, topics, data: log.data().data.to_vec() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(|l| (l.block, l.index));
+        Ok(out)
+    }
+
+    /// A mined transaction's recipient and call data (None: the L1 node does not know it).
+    pub fn transaction_call(&self, hash: [u8; 32]) -> Result<Option<TxCall>, L1Error> {
+        let tx = self.rt.block_on(async { self.provider.get_transaction_by_hash(B256::from(hash)).await }).map_err(unavailable)?;
+        Ok(tx.map(|t| TxCall { to: t.to(), input: t.input().to_vec() }))
+    }
+
+    /// A view of the rollup at the latest block: its raw answer.
+    pub fn call_view(&self, data: Vec<u8>) -> Result<Vec<u8>, L1Error> {
+        self.view(data, BlockId::latest())
+    }
+
+    /// Send a call to the rollup from this connection's key and wait up to `wait` for its
+    /// receipt (None: not mined yet). It is signed at the key's next mined nonce, so a call sent
+    /// again while `replaces` (the last one sent) waits replaces it at a higher fee. A call that
+    /// would revert is refused before signing ([`L1Error::Refused`], kind `would_revert`, with
+    /// the contract's error), so nothing is paid for a move someone else already made.
+    pub fn send_call(&self, data: Vec<u8>, value: U256, replaces: Option<&SignedTx>, wait: std::time::Duration) -> Result<(SignedTx, Option<Receipt>), L1Error> {
+        let from = self.signer.address();
+        let call = TransactionRequest::default().with_from(from).with_to(self.rollup).with_value(value).with_input(Bytes::from(data.clone()));
+        let gas = match self.rt.block_on(async { self.provider.estimate_gas(call).block(BlockId::latest()).await }) {
+            Ok(gas) => gas + gas / 4 + 20_000,
+            Err(e) => match e.as_error_resp() {
+                Some(resp) => {
+                    let data = resp.data.as_ref().map_or("none".to_string(), |d| d.get().to_string());
+                    return Err(L1Error::Refused { kind: "would_revert", message: format!("{} (data {data})", resp.message) });
+                }
+                None => return Err(unavailable(e)),
+            },
+        };
+        let nonce = self.rt.block_on(async { self.provider.get_transaction_count(from).latest().await }).map_err(unavailable)?;
+        let replaces = replaces.filter(|r| r.nonce == nonce);
+        let tx = self.sign(&self.signer, TxKind::Call(self.rollup), data, value, gas, nonce, replaces)?;
+        self.broadcast_raw(&tx)?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let r = self.rt.block_on(async { self.provider.get_transaction_receipt(B256::from(tx.hash)).await }).map_err(unavailable)?;
+            if let Some(r) = r {
+                let receipt = Receipt { block: r.block_number().unwrap_or(0), success: r.status(), gas_used: r.gas_used(), revert: vec![] };
+                return Ok((tx, Some(receipt)));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok((tx, None));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Broadcast a signed transaction; one already in the pool is no error.
+    fn broadcast_raw(&self, tx: &SignedTx) -> Result<(), L1Error> {
+        match self.rt.block_on(self.provider.send_raw_transaction(&tx.raw)) {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_error_resp().is_some() => {
+                let message = super::redact_urls(&e.to_string());
+                match super::refusal_kind(&message) {
+                    // In the pool already: the receipt will tell.
+                    None => Ok(()),
+                    Some(kind) => Err(L1Error::Refused { kind, message }),
+                }
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,
@@ -432,18 +547,7 @@ impl L1 for RpcL1 {
     }
 
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error> {
-        match self.rt.block_on(self.provider.send_raw_transaction(&tx.raw)) {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_error_resp().is_some() => {
-                let message = super::redact_urls(&e.to_string());
-                match super::refusal_kind(&message) {
-                    // In the pool already: the receipt will tell.
-                    None => Ok(()),
-                    Some(kind) => Err(L1Error::Refused { kind, message }),
-                }
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.broadcast_raw(tx)
     }
 
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error> {

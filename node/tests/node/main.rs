@@ -15,3 +15,4 @@ mod l1_faults;
 mod lan;
 mod proxy;
 mod signals;
+mod watch;

@@ -1,0 +1,221 @@
+//! `zkrollup watch` as its own process against anvil and an `OptimisticRollup`: the sequencer
+//! posts an honest batch and then one with a wrong root; the watcher challenges the bad one
+//! within a few blocks, is killed with SIGKILL while its challenge is open and, started again
+//! from its store, resolves it after the deadline (the batch reverted, the sequencer slashed,
+//! the watcher paid bond and reward). The sequencer re-posts batch 2 honestly; a griefer
+//! challenges it and the watcher (`--defend`) proves it and takes the griefer's bond.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use serde_json::{json, Value};
+use zkrollup::export::calldata::word;
+use zkrollup::export::optimistic::{challenge_batch_calldata, post_batch_calldata};
+use zkrollup::optimistic::{sig_data, StoredBatch};
+use zkrollup::primitives::batch::Shape;
+use zkrollup::{Batch, BatchParams, Fr, State, Transfer};
+use zkrollup_node::l1::rpc::RpcL1;
+
+use crate::common::{anvil_signer, free_port, key, Anvil, ANVIL_KEYS};
+
+/// anvil's development accounts 4 and 5 (its default mnemonic): the watcher and a griefer.
+const WATCHER_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+const GRIEFER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
+
+/// A watcher process, its log in a file.
+struct Watcher {
+    child: Child,
+    args: Vec<String>,
+    log: PathBuf,
+    port: u16,
+}
+
+impl Watcher {
+    fn start(args: Vec<String>, log: PathBuf) -> Watcher {
+        let port = free_port();
+        let child = Watcher::spawn(&args, &log, port);
+        let w = Watcher { child, args, log, port };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(120), "the watcher does not listen: {}", w.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        w
+    }
+
+    fn spawn(args: &[String], log: &Path, port: u16) -> Child {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+            .arg("watch")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("ZKROLLUP_WATCHER_KEY", WATCHER_KEY)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap()
+    }
+
+    fn kill_and_start_again(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        *self = Watcher::start(self.args.clone(), self.log.clone());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn status(&self) -> Value {
+        ureq::get(&format!("http://127.0.0.1:{}/v1/status", self.port)).call().unwrap().body_mut().read_json().unwrap()
+    }
+
+    /// A metric's value (the first sample whose line starts with `name`).
+    fn metric(&self, name: &str) -> f64 {
+        let text = ureq::get(&format!("http://127.0.0.1:{}/metrics", self.port)).call().unwrap().body_mut().read_to_string().unwrap();
+        text.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).map_or(0.0, |v| v.parse().unwrap())
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn view(anvil: &Anvil, rollup: &str, signature: &str, arg: Option<&[u8]>) -> U256 {
+    let mut data = zkrollup_node::contracts::selector(signature).to_vec();
+    if let Some(a) = arg {
+        data.extend_from_slice(a);
+    }
+    let out = anvil.call("eth_call", json!([{"to": rollup, "data": format!("0x{}", hex::encode(data))}, "latest"]));
+    U256::from_str_radix(&out.as_str().unwrap().trim_start_matches("0x")[..64], 16).unwrap()
+}
+
+fn address_word(a: Address) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[12..].copy_from_slice(a.as_slice());
+    w
+}
+
+/// Wait until `done` holds, at most `blocks` L1 blocks (anvil mines one a second).
+fn within_blocks(anvil: &Anvil, blocks: u64, watcher: &Watcher, what: &str, mut done: impl FnMut() -> bool) {
+    let head = |a: &Anvil| u64::from_str_radix(a.call("eth_blockNumber", json!([])).as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let start = head(anvil);
+    while !done() {
+        assert!(head(anvil) <= start + blocks, "{what}: not within {blocks} blocks; the watcher's log:\n{}", watcher.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The record `BatchPosted` logged for batch `id` (the last one).
+fn posted_record(anvil: &Anvil, rollup: &str, id: u64) -> StoredBatch {
+    let topic = zkrollup::optimistic::keccak256(format!("BatchPosted(uint256,{})", zkrollup::export::optimistic::STORED_BATCH_TUPLE).as_bytes());
+    let logs = anvil.call("eth_getLogs", json!([{"address": rollup, "fromBlock": "0x0", "toBlock": "latest", "topics": [format!("0x{}", hex::encode(topic)), format!("0x{:064x}", id)]}]));
+    let data = logs.as_array().unwrap().last().expect("a BatchPosted log")["data"].as_str().unwrap().to_string();
+    StoredBatch::abi_decode(&hex::decode(data.trim_start_matches("0x")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_honest_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+    let extra = ["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
+    let (keys, g, d) = crate::anvil::deployed_with(&anvil, dir.path(), shape, 2, &extra);
+    let rollup = d["rollup"].as_str().unwrap().to_string();
+    let rollup_address: Address = rollup.parse().unwrap();
+    let sequencer = RpcL1::connect(&anvil.url(), rollup_address, ANVIL_KEYS[1]).unwrap();
+    let ether = U256::from(10u64).pow(U256::from(18));
+    let bond = ether / U256::from(20);
+
+    let args: Vec<String> = [
+        "--rpc", &anvil.url(), "--rollup", &rollup, "--genesis", g.to_str().unwrap(), "--data", dir.path().join("watch").to_str().unwrap(),
+        "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100", "--tx-wait-ms", "20000",
+        "--challenge", "--defend", "--keys", keys.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut watcher = Watcher::start(args, dir.path().join("watch.log"));
+    let watcher_address: Address = WATCHER_KEY.parse::<alloy::signers::local::PrivateKeySigner>().unwrap().address();
+
+    // The sequencer's batches, made with the engine from the genesis file.
+    let mut state: State = zkrollup::files::parse_state(&std::fs::read_to_string(&g).unwrap()).unwrap();
+    let domain: Fr = d["domain"].as_str().unwrap().parse().unwrap();
+    let params = |id: u64| BatchParams::new(shape.batch_size, domain).with_l1_slots(shape.l1_slots).with_batch_id(id);
+    let post = |state: &mut State, id: u64, transfers: Vec<Transfer>, bad_root: bool| {
+        let batch = Batch::new(transfers);
+        let w = state.apply_batch(&batch, &params(id)).unwrap();
+        let mut call = post_batch_calldata(&w.public_data, shape.l1_slots, &[], &sig_data(&batch.padded(shape.batch_size).unwrap())).unwrap();
+        if bad_root {
+            call[4..36].copy_from_slice(&word(Fr::from(12_345u64)));
+        }
+        let (r, _) = sequencer.send_as(&anvil_signer(1), Some(rollup_address), call, U256::ZERO, 3_000_000).unwrap();
+        assert!(r.success, "postBatch {id}");
+        r.block
+    };
+
+    // Batch 1, honest; batch 2 claims a wrong root.
+    post(&mut state, 1, vec![Transfer::signed(&key(1), 1, 2, 5, 0, domain)], false);
+    let mut after_1 = state.clone();
+    post(&mut state, 2, vec![Transfer::signed(&key(2), 2, 1, 3, 0, domain)], true);
+    within_blocks(&anvil, 10, &watcher, "the challenge", || view(&anvil, &rollup, "openChallenges()", None) == U256::from(1));
+    let bad = posted_record(&anvil, &rollup, 2);
+    let (challenger, _) = challenge_of(&anvil, &rollup, &bad);
+    assert_eq!(challenger, watcher_address, "the watcher challenged batch 2");
+    within_blocks(&anvil, 10, &watcher, "the status", || watcher.status()["first_refused"] == 2);
+    assert_eq!(watcher.status()["accepted"], 1);
+    assert_eq!(watcher.metric("zkrollup_watch_challenges_opened_total"), 1.0);
+    assert_eq!(watcher.metric("zkrollup_watch_batches_refused_total{name=\"wrong_root\"}"), 1.0);
+
+    // Killed with its challenge open; started again, it resolves from its store.
+    watcher.kill_and_start_again();
+    anvil.call("evm_increaseTime", json!([61]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 10, &watcher, "the revert", || view(&anvil, &rollup, "batchCount()", None) == U256::from(1));
+    assert_eq!(view(&anvil, &rollup, "openChallenges()", None), U256::ZERO);
+    assert_eq!(view(&anvil, &rollup, "sequencerBond()", None), U256::ZERO, "the sequencer's whole bond slashed");
+    let reward = ether / U256::from(2);
+    assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&address_word(watcher_address))), bond + reward, "bond plus half the slash");
+    assert_eq!(view(&anvil, &rollup, "burned()", None), ether - reward);
+
+    // The sequencer bonds again and re-posts batch 2, honest, under the same id.
+    let (r, _) = sequencer.send_as(&anvil_signer(1), Some(rollup_address), zkrollup_node::contracts::selector("depositSequencerBond()").to_vec(), ether, 200_000).unwrap();
+    assert!(r.success);
+    post(&mut after_1, 2, vec![Transfer::signed(&key(2), 2, 1, 3, 0, domain)], false);
+    within_blocks(&anvil, 10, &watcher, "batch 2 re-applied", || watcher.status()["accepted"] == 2);
+    assert_eq!(watcher.status()["first_refused"], Value::Null);
+
+    // A griefer challenges the honest batch 2; the watcher proves it and takes the bond.
+    let griefer: alloy::signers::local::PrivateKeySigner = GRIEFER_KEY.parse().unwrap();
+    let honest_2 = posted_record(&anvil, &rollup, 2);
+    let (r, _) = sequencer.send_as(&griefer, Some(rollup_address), challenge_batch_calldata(&honest_2), bond, 300_000).unwrap();
+    assert!(r.success, "the griefing challenge");
+    within_blocks(&anvil, 60, &watcher, "the defence", || view(&anvil, &rollup, "openChallenges()", None) == U256::ZERO);
+    assert_eq!(view(&anvil, &rollup, "batchCount()", None), U256::from(2), "batch 2 stands");
+    assert_eq!(
+        view(&anvil, &rollup, "pendingBalance(address)", Some(&address_word(watcher_address))),
+        bond + reward + bond,
+        "the griefer's bond went to the prover"
+    );
+    within_blocks(&anvil, 10, &watcher, "the defence counted", || watcher.metric("zkrollup_watch_defences_total") == 1.0);
+    assert_eq!(watcher.metric("zkrollup_watch_challenges_opened_total"), 0.0, "the new life opened none");
+    assert_eq!(watcher.status()["root"], state_root_text(&after_1));
+}
+
+/// `challengeOf(hash(b))`: (challenger, deadline).
+fn challenge_of(anvil: &Anvil, rollup: &str, b: &StoredBatch) -> (Address, u64) {
+    let mut data = zkrollup_node::contracts::selector("challengeOf(bytes32)").to_vec();
+    data.extend_from_slice(&b.hash());
+    let out = anvil.call("eth_call", json!([{"to": rollup, "data": format!("0x{}", hex::encode(data))}, "latest"]));
+    let bytes = hex::decode(out.as_str().unwrap().trim_start_matches("0x")).unwrap();
+    (Address::from_slice(&bytes[12..32]), u64::from_be_bytes(bytes[56..64].try_into().unwrap()))
+}
+
+fn state_root_text(s: &State) -> String {
+    s.root().to_string()
+}
