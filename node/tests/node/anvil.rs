@@ -413,4 +413,24 @@ fn an_optimistic_deployment_takes_the_nodes_proved_batches_final_at_once() {
     assert!(batches >= U256::from(1), "{s}");
     assert_eq!(view(&anvil, rollup, "finalized()"), batches, "every proved batch final at once");
     assert_eq!(view(&anvil, rollup, "finalizedRoot()"), view(&anvil, rollup, "stateRoot()"));
+
+    // A watcher, reading only, re-applies every hybrid batch from submitBatch's data (no
+    // signatures: L1 verified the proofs) to L1's root.
+    let args: Vec<String> = [
+        "--rpc", &anvil.url(), "--rollup", rollup, "--genesis", g.to_str().unwrap(), "--data", dir.path().join("watch").to_str().unwrap(),
+        "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let watcher = crate::watch::Watcher::start(args, dir.path().join("watch.log"));
+    let start = std::time::Instant::now();
+    while watcher.status()["accepted"] != json!(batches.to::<u64>()) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the watcher did not catch up: {}", watcher.status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = watcher.status();
+    assert_eq!(s["root"].as_str().unwrap(), view(&anvil, rollup, "stateRoot()").to_string(), "{s}");
+    assert_eq!(s["finalized"], json!(batches.to::<u64>()), "{s}");
+    assert_eq!(s["first_refused"], Value::Null, "{s}");
 }

@@ -3,7 +3,8 @@
 //! within a few blocks, is killed with SIGKILL while its challenge is open and, started again
 //! from its store, resolves it after the deadline (the batch reverted, the sequencer slashed,
 //! the watcher paid bond and reward). The sequencer re-posts batch 2 honestly; a griefer
-//! challenges it and the watcher (`--defend`) proves it and takes the griefer's bond.
+//! challenges it and the watcher (`--defend`) proves it and takes the griefer's bond. Then a
+//! forged transfer (the right root, another message's signature) is challenged and reverted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,7 +26,7 @@ const WATCHER_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639
 const GRIEFER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 
 /// A watcher process, its log in a file.
-struct Watcher {
+pub struct Watcher {
     child: Child,
     args: Vec<String>,
     log: PathBuf,
@@ -33,7 +34,8 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn start(args: Vec<String>, log: PathBuf) -> Watcher {
+    /// Start `zkrollup-node watch ARGS`, serving its status on a free port.
+    pub fn start(args: Vec<String>, log: PathBuf) -> Watcher {
         let port = free_port();
         let child = Watcher::spawn(&args, &log, port);
         let w = Watcher { child, args, log, port };
@@ -68,7 +70,8 @@ impl Watcher {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn status(&self) -> Value {
+    /// Its `/v1/status`.
+    pub fn status(&self) -> Value {
         ureq::get(&format!("http://127.0.0.1:{}/v1/status", self.port)).call().unwrap().body_mut().read_json().unwrap()
     }
 
@@ -205,6 +208,26 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     within_blocks(&anvil, 10, &watcher, "the defence counted", || watcher.metric("zkrollup_watch_defences_total") == 1.0);
     assert_eq!(watcher.metric("zkrollup_watch_challenges_opened_total"), 0.0, "the new life opened none");
     assert_eq!(watcher.status()["root"], state_root_text(&after_1));
+
+    // Batch 3 forges a transfer: the root it claims is the one the transfer leads to, but the
+    // signature is another message's. Refused by the replay (a bad signature), challenged, and
+    // reverted after the deadline; the sequencer's new bond slashed in turn.
+    let mut forged = after_1.clone();
+    let mut t = Transfer::signed(&key(1), 1, 2, 4, 1, domain);
+    t.signature = Transfer::signed(&key(1), 1, 2, 40, 1, domain).signature;
+    let batch = Batch::new(vec![t]);
+    let w = forged.apply_proved_batch(&batch, &params(3)).unwrap();
+    let call = post_batch_calldata(&w.public_data, shape.l1_slots, &[], &sig_data(&batch.padded(shape.batch_size).unwrap())).unwrap();
+    let (r, _) = sequencer.send_as(&anvil_signer(1), Some(rollup_address), call, U256::ZERO, 3_000_000).unwrap();
+    assert!(r.success, "the forged post lands: L1 checks no signature");
+    within_blocks(&anvil, 10, &watcher, "the forged batch challenged", || view(&anvil, &rollup, "openChallenges()", None) == U256::from(1));
+    assert_eq!(watcher.metric("zkrollup_watch_batches_refused_total{name=\"bad_signature\"}"), 1.0);
+    anvil.call("evm_increaseTime", json!([61]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 10, &watcher, "the forged batch reverted", || view(&anvil, &rollup, "batchCount()", None) == U256::from(2));
+    within_blocks(&anvil, 10, &watcher, "the win counted", || watcher.metric("zkrollup_watch_challenges_won_total") == 1.0);
+    assert_eq!(view(&anvil, &rollup, "sequencerBond()", None), U256::ZERO);
+    assert_eq!(watcher.status()["root"], state_root_text(&after_1), "the model back at batch 2");
 }
 
 /// `challengeOf(hash(b))`: (challenger, deadline).
