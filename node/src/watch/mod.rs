@@ -113,6 +113,9 @@ enum RoundError {
     /// again from the first block.
     #[error("L1's events do not follow from what was read: {0}")]
     Inconsistent(String),
+    /// Reading again cannot help (the genesis file is not the rollup's): the watcher stops.
+    #[error("{0}")]
+    Fatal(String),
 }
 
 /// The watcher.
@@ -145,6 +148,8 @@ pub struct Watcher {
     done: HashSet<[u8; 32]>,
     /// The last transaction sent and not seen mined: a call sent again replaces it.
     last_sent: Option<SignedTx>,
+    /// Refused batches whose window closed unchallenged, said once.
+    warned: HashSet<u64>,
 }
 
 /// Run a watcher until SIGINT or SIGTERM.
@@ -178,6 +183,7 @@ pub fn run(cfg: WatchConfig) -> Result<()> {
                 eprintln!("zkrollup watch: {e}: reading the store again");
                 watcher.load()?;
             }
+            Err(RoundError::Fatal(why)) => bail!(why),
             Err(RoundError::Inconsistent(why)) => {
                 eprintln!("zkrollup watch: {why}: reading everything again from block {}", watcher.first_block);
                 watcher.forget()?;
@@ -291,6 +297,7 @@ impl Watcher {
             accepted: 0,
             done: HashSet::new(),
             last_sent: None,
+            warned: HashSet::new(),
         };
         w.load()?;
         Ok(w)
@@ -534,12 +541,12 @@ impl Watcher {
         if let Some(r) = record {
             if r.old_root != self.state.root() {
                 // Every earlier batch was accepted, so L1's root before it is the model's.
-                return Err(RoundError::Inconsistent(format!(
-                    "batch {id} starts from root {}, the model is at {}{}",
-                    r.old_root,
-                    self.state.root(),
-                    if id == 1 { ": --genesis is not this rollup's genesis" } else { "" }
-                )));
+                let why = format!("batch {id} starts from root {}, the model is at {}", r.old_root, self.state.root());
+                return Err(if id == 1 {
+                    RoundError::Fatal(format!("{why}: --genesis is not this rollup's genesis state"))
+                } else {
+                    RoundError::Inconsistent(why)
+                });
             }
         }
         let posted = match self.read_call(record, proved_on_l1, call) {
@@ -640,6 +647,13 @@ impl Watcher {
         if self.challenge {
             let refused = self.batches.iter().find(|b| matches!(b.verdict, Verdict::Refused { .. }) && b.id > self.finalized).and_then(WatchedBatch::record);
             if let Some(r) = refused {
+                if now > r.posted_at + self.challenge_window && !self.challenges.contains_key(&r.hash()) && self.warned.insert(r.batch_id) {
+                    eprintln!(
+                        "zkrollup watch: WARNING batch {} cannot be proved, and its challenge window closed unchallenged: it can become \
+                         final; later batches go unchecked",
+                        r.batch_id
+                    );
+                }
                 if !r.proven
                     && !self.challenges.contains_key(&r.hash())
                     && now <= r.posted_at + self.challenge_window

@@ -172,8 +172,21 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     assert_eq!(challenger, watcher_address, "the watcher challenged batch 2");
     within_blocks(&anvil, 10, &watcher, "the status", || watcher.status()["first_refused"] == 2);
     assert_eq!(watcher.status()["accepted"], 1);
-    assert_eq!(watcher.metric("zkrollup_watch_challenges_opened_total"), 1.0);
+    // Counted once its receipt is in (the watcher polls for it after the chain has it).
+    within_blocks(&anvil, 10, &watcher, "the challenge counted", || watcher.metric("zkrollup_watch_challenges_opened_total") == 1.0);
     assert_eq!(watcher.metric("zkrollup_watch_batches_refused_total{name=\"wrong_root\"}"), 1.0);
+
+    // A watcher given another genesis state stops at batch 1, saying so.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_genesis = crate::common::genesis(&other, shape.depth, 3, 1_000_000);
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["watch", "--rpc", &anvil.url(), "--rollup", &rollup, "--genesis", other_genesis.to_str().unwrap()])
+        .args(["--data", other.join("watch").to_str().unwrap(), "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--genesis is not this rollup's genesis state"), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Killed with its challenge open; started again, it resolves from its store.
     watcher.kill_and_start_again();
