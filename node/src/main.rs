@@ -68,6 +68,10 @@ struct WatchCli {
     /// Prove any challenged batch the model accepts, with the proving key of this key folder.
     #[arg(long)]
     defend: bool,
+    /// Finalize the batches the model accepts once they are finalizable (past their window
+    /// unchallenged, or proved), crediting their payouts: anyone may, and someone must.
+    #[arg(long)]
+    finalize: bool,
     /// With --defend: the key folder (the deployment's keys).
     #[arg(long, required_if_eq("defend", "true"))]
     keys: Option<PathBuf>,
@@ -404,6 +408,7 @@ fn watch(w: WatchCli) -> anyhow::Result<ExitCode> {
         key,
         challenge: w.challenge,
         defend: if w.defend { w.keys } else { None },
+        finalize: w.finalize,
         listen: w.listen,
         tx_wait: Duration::from_millis(w.tx_wait_ms),
         fee_caps: zkrollup_node::l1::rpc::FeeCaps { max_fee_per_gas: w.max_fee_per_gas, max_priority_fee_per_gas: w.max_priority_fee_per_gas },

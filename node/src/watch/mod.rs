@@ -28,8 +28,8 @@ use alloy::primitives::{Address, U256};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use zkrollup::export::optimistic::{
-    challenge_batch_calldata, decode_post_batch, decode_submit_batch, prove_batch_calldata, reclaim_challenge_bond_calldata,
-    resolve_challenge_calldata,
+    challenge_batch_calldata, decode_post_batch, decode_submit_batch, finalize_batches_calldata, prove_batch_calldata,
+    reclaim_challenge_bond_calldata, resolve_challenge_calldata,
 };
 use zkrollup::optimistic::{keccak256, payouts, replay, replay_proved, PostedBatch, StoredBatch};
 use zkrollup::primitives::batch::Shape;
@@ -67,6 +67,8 @@ pub struct WatchConfig {
     pub challenge: bool,
     /// Prove challenged batches the model accepts, with the proving key in this folder.
     pub defend: Option<PathBuf>,
+    /// Finalize the batches the model accepts as they become finalizable.
+    pub finalize: bool,
     /// Serve `/metrics` and `/v1/status` here.
     pub listen: Option<SocketAddr>,
     /// How long to wait for a transaction's receipt before the next round.
@@ -74,6 +76,9 @@ pub struct WatchConfig {
     /// The most the watcher pays a gas.
     pub fee_caps: FeeCaps,
 }
+
+/// The most batches one `finalizeBatches` call takes (each credits at most N + M payouts).
+const FINALIZE_AT_ONCE: usize = 16;
 
 /// The key used to read only: it never signs (the watcher refuses every move without a key).
 const READ_ONLY_KEY: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
@@ -133,6 +138,7 @@ pub struct Watcher {
     /// The key's address, when it may move.
     me: Option<Address>,
     challenge: bool,
+    finalize: bool,
     defender: Option<Defender>,
     challenge_window: u64,
     challenge_bond: U256,
@@ -154,8 +160,8 @@ pub struct Watcher {
 
 /// Run a watcher until SIGINT or SIGTERM.
 pub fn run(cfg: WatchConfig) -> Result<()> {
-    if (cfg.challenge || cfg.defend.is_some()) && cfg.key.is_none() {
-        bail!("--challenge and --defend send transactions: set ZKROLLUP_WATCHER_KEY to a funded key (hex)");
+    if (cfg.challenge || cfg.defend.is_some() || cfg.finalize) && cfg.key.is_none() {
+        bail!("--challenge, --defend and --finalize send transactions: set ZKROLLUP_WATCHER_KEY to a funded key (hex)");
     }
     let stop = Arc::new(AtomicBool::new(false));
     let metrics = Arc::new(WatchMetrics::new());
@@ -287,6 +293,7 @@ impl Watcher {
             tx_wait: cfg.tx_wait,
             me,
             challenge: cfg.challenge,
+            finalize: cfg.finalize,
             defender,
             challenge_window,
             challenge_bond,
@@ -532,6 +539,7 @@ impl Watcher {
             data: None,
             proved_on_l1,
             verdict: Verdict::Accepted,
+            payouts: None,
             block,
         };
         if let Some(earlier) = self.batches.iter().find(|b| b.verdict != Verdict::Accepted) {
@@ -564,6 +572,7 @@ impl Watcher {
         match replayed {
             Ok(w) => match record.map(|r| agrees(&r, &w)).unwrap_or(Ok(())) {
                 Ok(()) => {
+                    b.payouts = Some(hex::encode(payouts(&w)));
                     self.state = after;
                     self.accepted = id;
                 }
@@ -643,6 +652,15 @@ impl Watcher {
                 }
             }
         }
+        // Finalize the next batches the model accepts that are past their window unchallenged,
+        // or proved.
+        if self.finalize {
+            let ready = self.finalizable(now);
+            if let Some((first, _)) = ready.first() {
+                let first = first.batch_id;
+                self.send("finalize", first, finalize_batches_calldata(&ready), U256::ZERO)?;
+            }
+        }
         // Challenge the first pending batch the model refuses, within its window.
         if self.challenge {
             let refused = self.batches.iter().find(|b| matches!(b.verdict, Verdict::Refused { .. }) && b.id > self.finalized).and_then(WatchedBatch::record);
@@ -664,6 +682,22 @@ impl Watcher {
             }
         }
         Ok(())
+    }
+
+    /// The next batches after the final ones that `finalizeBatches` takes at `now` (at most
+    /// [`FINALIZE_AT_ONCE`]), each with its payouts: accepted by the model (a batch it refuses is
+    /// never helped to finality), and proved, or past its window with no challenge.
+    fn finalizable(&self, now: u64) -> Vec<(StoredBatch, Vec<u8>)> {
+        let mut out = Vec::new();
+        for b in self.batches.iter().skip(self.finalized as usize).take(FINALIZE_AT_ONCE) {
+            let (Some(r), Some(p)) = (b.record(), b.payouts.as_deref().and_then(|p| hex::decode(p).ok())) else { break };
+            let unchallenged = !self.challenges.contains_key(&r.hash());
+            if b.verdict != Verdict::Accepted || !(r.proven || (unchallenged && now > r.posted_at + self.challenge_window)) {
+                break;
+            }
+            out.push((r, p));
+        }
+        out
     }
 
     /// The `proveBatch` call for a challenged record the model accepted.

@@ -55,6 +55,9 @@ pub struct WatchedBatch {
     pub proved_on_l1: bool,
     /// The verdict.
     pub verdict: Verdict,
+    /// Its payouts bytes (hex), once accepted: what `finalizeBatches` is given for it.
+    #[serde(default)]
+    pub payouts: Option<String>,
     /// The block that logged it.
     pub block: u64,
 }

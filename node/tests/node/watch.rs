@@ -4,7 +4,8 @@
 //! from its store, resolves it after the deadline (the batch reverted, the sequencer slashed,
 //! the watcher paid bond and reward). The sequencer re-posts batch 2 honestly; a griefer
 //! challenges it and the watcher (`--defend`) proves it and takes the griefer's bond. Then a
-//! forged transfer (the right root, another message's signature) is challenged and reverted.
+//! forged transfer (the right root, another message's signature) is challenged and reverted,
+//! and past the window the watcher (`--finalize`) makes batches 1 and 2 final.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,7 +139,7 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     let args: Vec<String> = [
         "--rpc", &anvil.url(), "--rollup", &rollup, "--genesis", g.to_str().unwrap(), "--data", dir.path().join("watch").to_str().unwrap(),
         "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100", "--tx-wait-ms", "20000",
-        "--challenge", "--defend", "--keys", keys.to_str().unwrap(),
+        "--challenge", "--defend", "--keys", keys.to_str().unwrap(), "--finalize",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -163,7 +164,7 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     };
 
     // Batch 1, honest; batch 2 claims a wrong root.
-    post(&mut state, 1, vec![Transfer::signed(&key(1), 1, 2, 5, 0, domain)], false);
+    post(&mut state, 1, vec![Transfer::signed(&key(1), 1, 2, 5, 0, domain), Transfer::signed(&key(1), 1, 0, 2, 1, domain)], false);
     let mut after_1 = state.clone();
     post(&mut state, 2, vec![Transfer::signed(&key(2), 2, 1, 3, 0, domain)], true);
     within_blocks(&anvil, 10, &watcher, "the challenge", || view(&anvil, &rollup, "openChallenges()", None) == U256::from(1));
@@ -226,8 +227,8 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     // signature is another message's. Refused by the replay (a bad signature), challenged, and
     // reverted after the deadline; the sequencer's new bond slashed in turn.
     let mut forged = after_1.clone();
-    let mut t = Transfer::signed(&key(1), 1, 2, 4, 1, domain);
-    t.signature = Transfer::signed(&key(1), 1, 2, 40, 1, domain).signature;
+    let mut t = Transfer::signed(&key(1), 1, 2, 4, 2, domain);
+    t.signature = Transfer::signed(&key(1), 1, 2, 40, 2, domain).signature;
     let batch = Batch::new(vec![t]);
     let w = forged.apply_proved_batch(&batch, &params(3)).unwrap();
     let call = post_batch_calldata(&w.public_data, shape.l1_slots, &[], &sig_data(&batch.padded(shape.batch_size).unwrap())).unwrap();
@@ -241,6 +242,19 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     within_blocks(&anvil, 10, &watcher, "the win counted", || watcher.metric("zkrollup_watch_challenges_won_total") == 1.0);
     assert_eq!(view(&anvil, &rollup, "sequencerBond()", None), U256::ZERO);
     assert_eq!(watcher.status()["root"], state_root_text(&after_1), "the model back at batch 2");
+
+    // Past batch 1's window (never challenged), with batch 2 proved: the watcher finalizes both
+    // in one call, in order.
+    assert_eq!(view(&anvil, &rollup, "finalized()", None), U256::ZERO);
+    let genesis_owner = address_word(anvil_signer(0).address());
+    let before = view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner));
+    anvil.call("evm_increaseTime", json!([600]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 10, &watcher, "batches 1 and 2 final", || view(&anvil, &rollup, "finalized()", None) == U256::from(2));
+    assert_eq!(view(&anvil, &rollup, "finalizedRoot()", None).to_string(), state_root_text(&after_1));
+    within_blocks(&anvil, 10, &watcher, "the status", || watcher.status()["finalized"] == 2);
+    let gwei = U256::from(1_000_000_000u64);
+    assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before + U256::from(2) * gwei, "batch 1's withdrawal credited when final");
 }
 
 /// `challengeOf(hash(b))`: (challenger, deadline).
