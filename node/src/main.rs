@@ -303,6 +303,13 @@ struct RunArgs {
     /// bursts of as many. Behind a reverse proxy every client shares the proxy's.
     #[arg(long, default_value_t = 100)]
     rate_limit: u32,
+    /// Without --dev: how the rollup settles. `validity`: every batch with its proof
+    /// (`submitBatch`; on an OptimisticRollup that is the hybrid, each batch final at once).
+    /// `optimistic`: batches posted without a proof (`postBatch` with their signatures, SPEC-v3),
+    /// final after the challenge window; run `zkrollup watch --defend --finalize` beside it to
+    /// prove challenged batches and finalize.
+    #[arg(long, value_enum, default_value_t = Settlement::Validity)]
+    settlement: Settlement,
     /// Dev chain: seconds before a queued request must be taken by a batch with a free L1 slot.
     #[arg(long, default_value_t = 3600)]
     maturity: u64,
@@ -524,6 +531,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         max_in_flight: cli.max_in_flight.max(1),
         two_phase_commit: cli.two_phase_commit,
         prover_queue: cli.prover_queue,
+        post_unproved: cli.settlement == Settlement::Optimistic,
         keys_listen: cli.keys_listen,
         http: zkrollup_node::http::HttpLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms.max(1)),
@@ -537,6 +545,10 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
              or add --insecure-dev-listen-public",
             cli.listen
         );
+        return Ok(ExitCode::from(2));
+    }
+    if cli.dev && cli.settlement == Settlement::Optimistic {
+        eprintln!("error: --settlement optimistic: the dev chain deploys ZKRollup; run against an OptimisticRollup with --rpc");
         return Ok(ExitCode::from(2));
     }
     if cli.dev {

@@ -78,6 +78,9 @@ pub struct Config {
     pub two_phase_commit: bool,
     /// Prove with a fleet of workers through this PostgreSQL database instead of in process.
     pub prover_queue: Option<String>,
+    /// Post batches without a proof (`postBatch` on an OptimisticRollup, SPEC-v3); false: every
+    /// batch goes with its proof (`submitBatch`; on an OptimisticRollup, the hybrid).
+    pub post_unproved: bool,
     /// Where the workers fetch the proving key (with a fleet): never the public listener.
     pub keys_listen: Option<SocketAddr>,
     /// Without `--dev`: the L1 to settle on.
@@ -241,10 +244,13 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     if shape.depth != genesis_state.depth() {
         bail!("the keys are for depth {}, the genesis state has depth {}", shape.depth, genesis_state.depth());
     }
-    let pk = load_proving_unless_fleet(&rpc.keys, &info, &cfg)?;
+    let pk = if cfg.post_unproved { None } else { load_proving_unless_fleet(&rpc.keys, &info, &cfg)? };
     let vk = bundle::load_verifying(&rpc.keys)?;
     let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
     let mut l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
+    if cfg.post_unproved && l1.view_of(rpc.rollup, "challengeWindow()").is_err() {
+        bail!("--settlement optimistic: the rollup at {} is no OptimisticRollup (it has no challengeWindow())", rpc.rollup);
+    }
     l1.set_fee_caps(rpc.fee_caps);
     l1.set_shape(shape);
     l1.check_deployment(&vk, shape).map_err(|e| anyhow::anyhow!("the deployment at {} does not fit this node: {e}", rpc.rollup))?;
@@ -371,6 +377,10 @@ fn start<B: L1 + 'static>(
         Fleet(Box<crate::fleet_stage::FleetStage>),
     }
     let prover = match (&cfg.prover_queue, pk) {
+        // Posting without proofs: the stage re-derives and checks each batch's witness only.
+        _ if cfg.post_unproved => Proving::InProcess(Box::new(
+            ProverStage::load(store.clone(), metrics.clone(), shape, domain, None, vk, heads[1], proved_root).map_err(anyhow::Error::msg)?,
+        )),
         (Some(url), _) => Proving::Fleet(Box::new(
             crate::fleet_stage::FleetStage::load(
                 store.clone(),
@@ -387,7 +397,7 @@ fn start<B: L1 + 'static>(
             .map_err(anyhow::Error::msg)?,
         )),
         (None, Some((pk, fast))) => Proving::InProcess(Box::new(
-            ProverStage::load(store.clone(), metrics.clone(), shape, domain, pk, fast, vk, heads[1], proved_root)
+            ProverStage::load(store.clone(), metrics.clone(), shape, domain, Some((fast, pk)), vk, heads[1], proved_root)
                 .map_err(anyhow::Error::msg)?,
         )),
         (None, None) => bail!("no proving key loaded"),

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zkrollup::export::calldata::submit_batch_calldata;
+use zkrollup::export::optimistic::post_batch_calldata;
+use zkrollup::optimistic::sig_data;
 use zkrollup::primitives::batch::Shape;
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::{snarkjs, Proof, ProvingKey, VerifyingKey};
@@ -70,7 +72,7 @@ pub fn derive_witness(
 /// accounts, in one transaction.
 pub fn store_proved(
     store: &Store,
-    mut b: StoredBatch,
+    b: StoredBatch,
     proof: &Proof,
     witness: &BatchWitness,
     requests: &[Request],
@@ -78,8 +80,20 @@ pub fn store_proved(
     elapsed: Duration,
 ) -> Result<(), String> {
     let calldata = submit_batch_calldata(proof, &witness.public_data, shape.l1_slots, requests).map_err(|e| e.to_string())?;
+    store_ready(store, b, Some(proof), calldata, elapsed)
+}
+
+/// Store batch `b` ready for L1 without a proof (optimistic settlement, SPEC-v3): its
+/// `postBatch` call data, with the signatures, and the accounts, in one transaction.
+pub fn store_unproved(store: &Store, b: StoredBatch, witness: &BatchWitness, requests: &[Request], shape: Shape, elapsed: Duration) -> Result<(), String> {
+    let slots: Vec<zkrollup::Transfer> = witness.slots.iter().map(|s| s.transfer).collect();
+    let calldata = post_batch_calldata(&witness.public_data, shape.l1_slots, requests, &sig_data(&slots)).map_err(|e| e.to_string())?;
+    store_ready(store, b, None, calldata, elapsed)
+}
+
+fn store_ready(store: &Store, mut b: StoredBatch, proof: Option<&Proof>, calldata: Vec<u8>, elapsed: Duration) -> Result<(), String> {
     b.status = BatchStatus::Proved;
-    b.proof = Some(snarkjs::proof_json(proof));
+    b.proof = proof.map(snarkjs::proof_json);
     b.calldata = Some(hex::encode(calldata));
     b.prove_ms = Some(elapsed.as_millis() as u64);
     let writes: Vec<(u32, Account)> = b.writes.iter().map(|(i, a)| (*i, a.0)).collect();
@@ -95,8 +109,9 @@ pub struct ProverStage {
     metrics: Arc<Metrics>,
     shape: Shape,
     domain: Fr,
-    prover: FastProver,
-    pk: ProvingKey,
+    /// The prover and its key; None: batches are posted without a proof (optimistic
+    /// settlement), the stage only re-derives and checks each one's witness.
+    prover: Option<(FastProver, ProvingKey)>,
     vk: VerifyingKey,
     state: State,
     /// The last batch proved.
@@ -111,14 +126,13 @@ impl ProverStage {
         metrics: Arc<Metrics>,
         shape: Shape,
         domain: Fr,
-        pk: ProvingKey,
-        prover: FastProver,
+        prover: Option<(FastProver, ProvingKey)>,
         vk: VerifyingKey,
         proved: u64,
         expected_root: Fr,
     ) -> Result<ProverStage, String> {
         let state = store.state(Stage::Proved, shape.depth, expected_root)?;
-        Ok(ProverStage { store, metrics, shape, domain, prover, pk, vk, state, proved })
+        Ok(ProverStage { store, metrics, shape, domain, prover, vk, state, proved })
     }
 
     /// Prove the next sealed batch, if any; its id.
@@ -129,13 +143,23 @@ impl ProverStage {
         let t0 = Instant::now();
         let mut next = self.state.clone();
         let (witness, requests) = derive_witness(&self.store, &mut next, self.shape, self.domain, &b)?;
-        let proof = self.prover.prove(&self.pk, witness.circuit(self.shape.depth)).map_err(|e| e.to_string())?;
-        // Every proof is checked before it leaves the node.
-        if !zkrollup::prover::verify(&self.vk, &[witness.commitment], &proof).map_err(|e| e.to_string())? {
-            return Err(format!("batch {}: the proof does not verify", b.id));
-        }
-        let elapsed = t0.elapsed();
-        store_proved(&self.store, b, &proof, &witness, &requests, self.shape, elapsed)?;
+        let elapsed = match &self.prover {
+            Some((prover, pk)) => {
+                let proof = prover.prove(pk, witness.circuit(self.shape.depth)).map_err(|e| e.to_string())?;
+                // Every proof is checked before it leaves the node.
+                if !zkrollup::prover::verify(&self.vk, &[witness.commitment], &proof).map_err(|e| e.to_string())? {
+                    return Err(format!("batch {}: the proof does not verify", b.id));
+                }
+                let elapsed = t0.elapsed();
+                store_proved(&self.store, b, &proof, &witness, &requests, self.shape, elapsed)?;
+                elapsed
+            }
+            None => {
+                let elapsed = t0.elapsed();
+                store_unproved(&self.store, b, &witness, &requests, self.shape, elapsed)?;
+                elapsed
+            }
+        };
         self.state = next;
         self.proved = witness.batch_id;
         self.metrics.proving_seconds.observe(elapsed.as_secs_f64());

@@ -416,13 +416,7 @@ fn an_optimistic_deployment_takes_the_nodes_proved_batches_final_at_once() {
 
     // A watcher, reading only, re-applies every hybrid batch from submitBatch's data (no
     // signatures: L1 verified the proofs) to L1's root.
-    let args: Vec<String> = [
-        "--rpc", &anvil.url(), "--rollup", rollup, "--genesis", g.to_str().unwrap(), "--data", dir.path().join("watch").to_str().unwrap(),
-        "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = crate::watch::watch_args(&anvil, &d, &g, dir.path(), &[]);
     let watcher = crate::watch::Watcher::start(args, dir.path().join("watch.log"));
     let start = std::time::Instant::now();
     while watcher.status()["accepted"] != json!(batches.to::<u64>()) {

@@ -123,38 +123,54 @@ fn posted_record(anvil: &Anvil, rollup: &str, id: u64) -> StoredBatch {
     StoredBatch::abi_decode(&hex::decode(data.trim_start_matches("0x")).unwrap()).unwrap()
 }
 
+/// The shape of these tests' rollups.
+const SHAPE: Shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
+
+/// anvil with an OptimisticRollup of [`SHAPE`] (windows of 600 and 60 seconds), two genesis
+/// accounts: (anvil, keys, genesis, the deployment's JSON).
+fn optimistic_deployment(dir: &Path) -> (Anvil, PathBuf, PathBuf, Value) {
+    let anvil = Anvil::start(dir);
+    let extra = ["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
+    let (keys, g, d) = crate::anvil::deployed_with(&anvil, dir, SHAPE, 2, &extra);
+    (anvil, keys, g, d)
+}
+
+/// `watch`'s arguments for the deployment `d` (its genesis `g`), its data under `dir`, reading
+/// one block deep every 100 ms, and `extra`.
+pub fn watch_args(anvil: &Anvil, d: &Value, g: &Path, dir: &Path, extra: &[&str]) -> Vec<String> {
+    let (rollup, block) = (d["rollup"].as_str().unwrap(), d["block"].to_string());
+    let data = dir.join("watch");
+    let mut args = vec!["--rpc", &anvil.url(), "--rollup", rollup, "--genesis", g.to_str().unwrap(), "--data", data.to_str().unwrap()]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    args.extend(["--first-block", &block, "--confirmations", "1", "--poll-ms", "100"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 #[test]
 fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_honest_one() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::start(dir.path());
-    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
-    let extra = ["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
-    let (keys, g, d) = crate::anvil::deployed_with(&anvil, dir.path(), shape, 2, &extra);
+    let (anvil, keys, g, d) = optimistic_deployment(dir.path());
     let rollup = d["rollup"].as_str().unwrap().to_string();
     let rollup_address: Address = rollup.parse().unwrap();
     let sequencer = RpcL1::connect(&anvil.url(), rollup_address, ANVIL_KEYS[1]).unwrap();
     let ether = U256::from(10u64).pow(U256::from(18));
     let bond = ether / U256::from(20);
 
-    let args: Vec<String> = [
-        "--rpc", &anvil.url(), "--rollup", &rollup, "--genesis", g.to_str().unwrap(), "--data", dir.path().join("watch").to_str().unwrap(),
-        "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100", "--tx-wait-ms", "20000",
-        "--challenge", "--defend", "--keys", keys.to_str().unwrap(), "--finalize",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = watch_args(&anvil, &d, &g, dir.path(), &["--tx-wait-ms", "20000", "--challenge", "--defend", "--keys", keys.to_str().unwrap(), "--finalize"]);
     let mut watcher = Watcher::start(args, dir.path().join("watch.log"));
     let watcher_address: Address = WATCHER_KEY.parse::<alloy::signers::local::PrivateKeySigner>().unwrap().address();
 
     // The sequencer's batches, made with the engine from the genesis file.
     let mut state: State = zkrollup::files::parse_state(&std::fs::read_to_string(&g).unwrap()).unwrap();
     let domain: Fr = d["domain"].as_str().unwrap().parse().unwrap();
-    let params = |id: u64| BatchParams::new(shape.batch_size, domain).with_l1_slots(shape.l1_slots).with_batch_id(id);
+    let params = |id: u64| BatchParams::new(SHAPE.batch_size, domain).with_l1_slots(SHAPE.l1_slots).with_batch_id(id);
     let post = |state: &mut State, id: u64, transfers: Vec<Transfer>, bad_root: bool| {
         let batch = Batch::new(transfers);
         let w = state.apply_batch(&batch, &params(id)).unwrap();
-        let mut call = post_batch_calldata(&w.public_data, shape.l1_slots, &[], &sig_data(&batch.padded(shape.batch_size).unwrap())).unwrap();
+        let mut call = post_batch_calldata(&w.public_data, SHAPE.l1_slots, &[], &sig_data(&batch.padded(SHAPE.batch_size).unwrap())).unwrap();
         if bad_root {
             call[4..36].copy_from_slice(&word(Fr::from(12_345u64)));
         }
@@ -180,7 +196,7 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     // A watcher given another genesis state stops at batch 1, saying so.
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
-    let other_genesis = crate::common::genesis(&other, shape.depth, 3, 1_000_000);
+    let other_genesis = crate::common::genesis(&other, SHAPE.depth, 3, 1_000_000);
     let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
         .args(["watch", "--rpc", &anvil.url(), "--rollup", &rollup, "--genesis", other_genesis.to_str().unwrap()])
         .args(["--data", other.join("watch").to_str().unwrap(), "--first-block", &d["block"].to_string(), "--confirmations", "1", "--poll-ms", "100"])
@@ -231,7 +247,7 @@ fn a_watcher_challenges_a_bad_post_resolves_it_across_a_kill_and_defends_an_hone
     t.signature = Transfer::signed(&key(1), 1, 2, 40, 2, domain).signature;
     let batch = Batch::new(vec![t]);
     let w = forged.apply_proved_batch(&batch, &params(3)).unwrap();
-    let call = post_batch_calldata(&w.public_data, shape.l1_slots, &[], &sig_data(&batch.padded(shape.batch_size).unwrap())).unwrap();
+    let call = post_batch_calldata(&w.public_data, SHAPE.l1_slots, &[], &sig_data(&batch.padded(SHAPE.batch_size).unwrap())).unwrap();
     let (r, _) = sequencer.send_as(&anvil_signer(1), Some(rollup_address), call, U256::ZERO, 3_000_000).unwrap();
     assert!(r.success, "the forged post lands: L1 checks no signature");
     within_blocks(&anvil, 10, &watcher, "the forged batch challenged", || view(&anvil, &rollup, "openChallenges()", None) == U256::from(1));
@@ -268,4 +284,57 @@ fn challenge_of(anvil: &Anvil, rollup: &str, b: &StoredBatch) -> (Address, u64) 
 
 fn state_root_text(s: &State) -> String {
     s.root().to_string()
+}
+
+/// The node with `--settlement optimistic` posts its batches without proofs (`postBatch`, with
+/// their signatures); a watcher re-applies every one from L1 data alone and accepts it (the
+/// signatures the node packs are the ones L2 signed), and, once the window is over, finalizes
+/// them: the withdrawal among them is credited only then.
+#[test]
+fn an_optimistic_node_posts_unproved_batches_that_a_watcher_accepts_and_finalizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (anvil, keys, g, d) = optimistic_deployment(dir.path());
+    let rollup = d["rollup"].as_str().unwrap().to_string();
+    let node = crate::anvil::rpc_node_via(&anvil.url(), dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200", "--settlement", "optimistic"]);
+    for nonce in 0..3 {
+        node.transfer(&key(1), 1, 2, 5, nonce).unwrap();
+    }
+    node.transfer(&key(2), 2, 0, 7, 0).unwrap();
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    let batches = view(&anvil, &rollup, "batchCount()", None);
+    assert!(batches >= U256::from(2), "{s}");
+    assert_eq!(view(&anvil, &rollup, "finalized()", None), U256::ZERO, "posted, not proved: nothing final yet");
+    assert!(!posted_record(&anvil, &rollup, 1).proven);
+    let genesis_owner = address_word(anvil_signer(0).address());
+    let before = view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner));
+
+    let args = watch_args(&anvil, &d, &g, dir.path(), &["--challenge", "--finalize"]);
+    let watcher = Watcher::start(args, dir.path().join("watch.log"));
+    let count = batches.to::<u64>();
+    within_blocks(&anvil, 20, &watcher, "every batch accepted", || watcher.status()["accepted"] == count);
+    assert_eq!(watcher.status()["first_refused"], Value::Null);
+    assert_eq!(watcher.status()["root"].as_str().unwrap(), view(&anvil, &rollup, "stateRoot()", None).to_string());
+    assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before, "nothing credited before final");
+
+    anvil.call("evm_increaseTime", json!([601]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 10, &watcher, "every batch final", || view(&anvil, &rollup, "finalized()", None) == batches);
+    assert_eq!(view(&anvil, &rollup, "finalizedRoot()", None), view(&anvil, &rollup, "stateRoot()", None));
+    let gwei = U256::from(1_000_000_000u64);
+    assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before + U256::from(7) * gwei, "the withdrawal credited when final");
+    assert_eq!(view(&anvil, &rollup, "openChallenges()", None), U256::ZERO, "the watcher challenged none of the node's batches");
+}
+
+/// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start.
+#[test]
+fn a_dev_node_refuses_optimistic_settlement() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = crate::common::genesis(dir.path(), 4, 2, 1_000);
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["--dev", "--settlement", "optimistic", "--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--settlement optimistic"), "{}", String::from_utf8_lossy(&out.stderr));
 }
