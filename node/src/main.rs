@@ -208,6 +208,12 @@ struct RunArgs {
     /// only, instead of the environment variable ZKROLLUP_SEQUENCER_KEY.
     #[arg(long)]
     sequencer_key_file: Option<PathBuf>,
+    /// With --settlement optimistic: read the settler's private key (hex) from this file,
+    /// readable by its owner only. The node then proves its challenged batches and finalizes,
+    /// paying gas from that key (another than the sequencer's); its state is kept under
+    /// --data/settler.
+    #[arg(long, requires = "rpc")]
+    settler_key_file: Option<PathBuf>,
     /// Without --dev: the deployed ZKRollup's address.
     #[arg(long)]
     rollup: Option<String>,
@@ -502,7 +508,8 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
                 max_fee_per_gas: cli.max_fee_per_gas,
                 max_priority_fee_per_gas: cli.max_priority_fee_per_gas,
             };
-            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block: cli.first_block, fee_caps })
+            let settler_key = cli.settler_key_file.as_deref().map(zkrollup_node::secrets::read_key_file).transpose()?;
+            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block: cli.first_block, fee_caps, settler_key })
         }
         _ => None,
     };

@@ -104,6 +104,10 @@ pub struct RpcConfig {
     pub first_block: u64,
     /// The most the node pays for gas.
     pub fee_caps: crate::l1::rpc::FeeCaps,
+    /// Optimistic settlement: the key (hex) with which the node proves its challenged batches
+    /// and finalizes (a watcher on the node's stages); another key than the sequencer's, whose
+    /// nonces the batches use. None: someone else must (`zkrollup watch --defend --finalize`).
+    pub settler_key: Option<zeroize::Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for RpcConfig {
@@ -230,7 +234,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
 
     let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
-    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, maturity, &cfg)
+    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, maturity, &cfg, None)
 }
 
 /// Run a node against a JSON-RPC L1 until SIGINT or SIGTERM.
@@ -261,7 +265,35 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
     pin_chain_id(&store, l1.chain_id())?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", crate::l1::redact_url(&rpc.url), l1.chain_id(), rpc.rollup, l1.sequencer());
-    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, maturity, &cfg)
+    let settler = match (&rpc.settler_key, cfg.post_unproved) {
+        (Some(key), true) => Some(crate::watch::WatchConfig {
+            rpc: rpc.url.clone(),
+            rollup: rpc.rollup,
+            genesis: cfg.genesis.clone(),
+            data: cfg.data.join("settler"),
+            first_block: rpc.first_block,
+            confirmations: cfg.finality,
+            poll: cfg.l1_poll,
+            log_range: cfg.log_range,
+            key: Some(key.clone()),
+            challenge: false,
+            defend: Some(rpc.keys.clone()),
+            finalize: true,
+            listen: None,
+            tx_wait: cfg.resend_after,
+            fee_caps: rpc.fee_caps,
+        }),
+        (Some(_), false) => bail!("a settler key is for --settlement optimistic only"),
+        (None, true) => {
+            eprintln!(
+                "zkrollup-node: WARNING no settler key: this node neither proves its challenged batches nor finalizes them; \
+                 run `zkrollup watch --defend --finalize` beside it"
+            );
+            None
+        }
+        (None, false) => None,
+    };
+    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, maturity, &cfg, settler)
 }
 
 /// The proving key and the prover (its matrices), when this node proves itself (a fleet's
@@ -357,6 +389,7 @@ fn start<B: L1 + 'static>(
     keys: Keys,
     maturity: u64,
     cfg: &Config,
+    settler: Option<crate::watch::WatchConfig>,
 ) -> Result<()> {
     let mut l1_backend = l1_backend;
     // A rewind asked for before this start is carried out before any stage runs.
@@ -465,6 +498,13 @@ fn start<B: L1 + 'static>(
         let stop = stop.clone();
         let poll = cfg.l1_poll;
         threads.push(spawn("l1", move || l1.run(poll, stop)));
+    }
+    if let Some(wc) = settler {
+        // The settler: a watcher on the node's own stages that proves the node's challenged
+        // batches and finalizes them, from a key of its own.
+        let mut watcher = crate::watch::Watcher::open(&wc, Arc::new(crate::watch::metrics::WatchMetrics::new()))?;
+        let stop = stop.clone();
+        threads.push(spawn("settler", move || watcher.run_until(&stop, wc.poll).map_err(|e| format!("{e:#}"))));
     }
 
     let api = Api {

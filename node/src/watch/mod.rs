@@ -167,40 +167,51 @@ pub fn run(cfg: WatchConfig) -> Result<()> {
     let metrics = Arc::new(WatchMetrics::new());
     let mut watcher = Watcher::open(&cfg, metrics.clone())?;
     let server = spawn_signals_and_http(cfg.listen, metrics, stop.clone())?;
-    eprintln!(
-        "zkrollup watch: rollup {} (N = {}, M = {}, depth {}), {} batches read, from block {}{}{}",
-        cfg.rollup,
-        watcher.shape.batch_size,
-        watcher.shape.l1_slots,
-        watcher.shape.depth,
-        watcher.batches.len(),
-        cfg.first_block,
-        watcher.me.map_or(String::new(), |a| format!(", moving as {a}")),
-        if cfg.challenge { ", challenging" } else { "" },
-    );
-    while !stop.load(Ordering::Relaxed) {
-        match watcher.round() {
-            Ok(()) => {}
-            Err(RoundError::L1(e)) => {
-                watcher.metrics.l1_errors.inc();
-                eprintln!("zkrollup watch: L1: {e} (trying again)");
-            }
-            Err(RoundError::Store(e)) => {
-                eprintln!("zkrollup watch: {e}: reading the store again");
-                watcher.load()?;
-            }
-            Err(RoundError::Fatal(why)) => bail!(why),
-            Err(RoundError::Inconsistent(why)) => {
-                eprintln!("zkrollup watch: {why}: reading everything again from block {}", watcher.first_block);
-                watcher.forget()?;
-            }
-        }
-        watcher.publish_status();
-        sleep_unless(&stop, cfg.poll);
-    }
+    watcher.run_until(&stop, cfg.poll)?;
     drop(server);
     eprintln!("zkrollup watch: stopped");
     Ok(())
+}
+
+impl Watcher {
+    /// Run rounds every `poll` until `stop` is set; an error only when reading again cannot
+    /// help (the genesis is not the rollup's, the store fails).
+    pub fn run_until(&mut self, stop: &AtomicBool, poll: Duration) -> Result<()> {
+        eprintln!(
+            "zkrollup watch: rollup {} (N = {}, M = {}, depth {}), {} batches read, from block {}{}{}{}{}",
+            self.l1.rollup_address(),
+            self.shape.batch_size,
+            self.shape.l1_slots,
+            self.shape.depth,
+            self.batches.len(),
+            self.first_block,
+            self.me.map_or(String::new(), |a| format!(", moving as {a}")),
+            if self.challenge { ", challenging" } else { "" },
+            if self.defender.is_some() { ", defending" } else { "" },
+            if self.finalize { ", finalizing" } else { "" },
+        );
+        while !stop.load(Ordering::Relaxed) {
+            match self.round() {
+                Ok(()) => {}
+                Err(RoundError::L1(e)) => {
+                    self.metrics.l1_errors.inc();
+                    eprintln!("zkrollup watch: L1: {e} (trying again)");
+                }
+                Err(RoundError::Store(e)) => {
+                    eprintln!("zkrollup watch: {e}: reading the store again");
+                    self.load()?;
+                }
+                Err(RoundError::Fatal(why)) => bail!(why),
+                Err(RoundError::Inconsistent(why)) => {
+                    eprintln!("zkrollup watch: {why}: reading everything again from block {}", self.first_block);
+                    self.forget()?;
+                }
+            }
+            self.publish_status();
+            sleep_unless(stop, poll);
+        }
+        Ok(())
+    }
 }
 
 fn sleep_unless(stop: &AtomicBool, total: Duration) {

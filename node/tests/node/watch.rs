@@ -25,6 +25,8 @@ use crate::common::{anvil_signer, free_port, key, Anvil, ANVIL_KEYS};
 /// anvil's development accounts 4 and 5 (its default mnemonic): the watcher and a griefer.
 const WATCHER_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 const GRIEFER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
+/// anvil's development account 6: an optimistic node's settler.
+const SETTLER_KEY: &str = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
 
 /// A watcher process, its log in a file.
 pub struct Watcher {
@@ -287,15 +289,21 @@ fn state_root_text(s: &State) -> String {
 }
 
 /// The node with `--settlement optimistic` posts its batches without proofs (`postBatch`, with
-/// their signatures); a watcher re-applies every one from L1 data alone and accepts it (the
-/// signatures the node packs are the ones L2 signed), and, once the window is over, finalizes
-/// them: the withdrawal among them is credited only then.
+/// their signatures); a read-only watcher re-applies every one from L1 data alone and accepts it
+/// (the signatures the node packs are the ones L2 signed). The node's settler (its own key)
+/// proves a batch a griefer challenges, taking the griefer's bond, and once the window is over
+/// finalizes every batch: the withdrawal among them is credited only then.
 #[test]
-fn an_optimistic_node_posts_unproved_batches_that_a_watcher_accepts_and_finalizes() {
+fn an_optimistic_node_posts_unproved_batches_defends_and_finalizes_them() {
     let dir = tempfile::tempdir().unwrap();
     let (anvil, keys, g, d) = optimistic_deployment(dir.path());
     let rollup = d["rollup"].as_str().unwrap().to_string();
-    let node = crate::anvil::rpc_node_via(&anvil.url(), dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200", "--settlement", "optimistic"]);
+    let rollup_address: Address = rollup.parse().unwrap();
+    let settler_file = dir.path().join("settler.key");
+    std::fs::write(&settler_file, SETTLER_KEY).unwrap();
+    std::fs::set_permissions(&settler_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let extra = ["--batch-timeout-ms", "200", "--settlement", "optimistic", "--settler-key-file", settler_file.to_str().unwrap()];
+    let node = crate::anvil::rpc_node_via(&anvil.url(), dir.path(), &keys, &g, &d, &extra);
     for nonce in 0..3 {
         node.transfer(&key(1), 1, 2, 5, nonce).unwrap();
     }
@@ -309,21 +317,31 @@ fn an_optimistic_node_posts_unproved_batches_that_a_watcher_accepts_and_finalize
     let genesis_owner = address_word(anvil_signer(0).address());
     let before = view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner));
 
-    let args = watch_args(&anvil, &d, &g, dir.path(), &["--challenge", "--finalize"]);
-    let watcher = Watcher::start(args, dir.path().join("watch.log"));
+    let watcher = Watcher::start(watch_args(&anvil, &d, &g, dir.path(), &[]), dir.path().join("watch.log"));
     let count = batches.to::<u64>();
     within_blocks(&anvil, 20, &watcher, "every batch accepted", || watcher.status()["accepted"] == count);
     assert_eq!(watcher.status()["first_refused"], Value::Null);
     assert_eq!(watcher.status()["root"].as_str().unwrap(), view(&anvil, &rollup, "stateRoot()", None).to_string());
     assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before, "nothing credited before final");
 
+    // A griefer challenges batch 1; the node's settler proves it.
+    let bond = view(&anvil, &rollup, "challengeBond()", None);
+    let griefer: alloy::signers::local::PrivateKeySigner = GRIEFER_KEY.parse().unwrap();
+    let chain = RpcL1::connect(&anvil.url(), rollup_address, ANVIL_KEYS[0]).unwrap();
+    let (r, _) = chain.send_as(&griefer, Some(rollup_address), challenge_batch_calldata(&posted_record(&anvil, &rollup, 1)), bond, 300_000).unwrap();
+    assert!(r.success, "the griefing challenge");
+    assert_eq!(view(&anvil, &rollup, "openChallenges()", None), U256::from(1));
+    within_blocks(&anvil, 120, &watcher, "the node's defence", || view(&anvil, &rollup, "openChallenges()", None) == U256::ZERO);
+    let settler: alloy::signers::local::PrivateKeySigner = SETTLER_KEY.parse().unwrap();
+    assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&address_word(settler.address()))), bond, "the griefer's bond to the settler");
+    assert_eq!(view(&anvil, &rollup, "batchCount()", None), batches, "nothing reverted");
+
     anvil.call("evm_increaseTime", json!([601]));
     anvil.call("evm_mine", json!([]));
-    within_blocks(&anvil, 10, &watcher, "every batch final", || view(&anvil, &rollup, "finalized()", None) == batches);
+    within_blocks(&anvil, 20, &watcher, "every batch final", || view(&anvil, &rollup, "finalized()", None) == batches);
     assert_eq!(view(&anvil, &rollup, "finalizedRoot()", None), view(&anvil, &rollup, "stateRoot()", None));
     let gwei = U256::from(1_000_000_000u64);
     assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before + U256::from(7) * gwei, "the withdrawal credited when final");
-    assert_eq!(view(&anvil, &rollup, "openChallenges()", None), U256::ZERO, "the watcher challenged none of the node's batches");
 }
 
 /// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start.
