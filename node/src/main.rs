@@ -316,6 +316,10 @@ struct RunArgs {
     /// prove challenged batches and finalize.
     #[arg(long, value_enum, default_value_t = Settlement::Validity)]
     settlement: Settlement,
+    /// With --settlement optimistic: prove every batch and send it with its proof (the hybrid
+    /// `submitBatch`: final at once when every earlier batch is, else stored proved).
+    #[arg(long)]
+    prove_all: bool,
     /// Dev chain: seconds before a queued request must be taken by a batch with a free L1 slot.
     #[arg(long, default_value_t = 3600)]
     maturity: u64,
@@ -538,7 +542,8 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         max_in_flight: cli.max_in_flight.max(1),
         two_phase_commit: cli.two_phase_commit,
         prover_queue: cli.prover_queue,
-        post_unproved: cli.settlement == Settlement::Optimistic,
+        optimistic: cli.settlement == Settlement::Optimistic,
+        post_unproved: cli.settlement == Settlement::Optimistic && !cli.prove_all,
         keys_listen: cli.keys_listen,
         http: zkrollup_node::http::HttpLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms.max(1)),
@@ -552,6 +557,10 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
              or add --insecure-dev-listen-public",
             cli.listen
         );
+        return Ok(ExitCode::from(2));
+    }
+    if cli.prove_all && cli.settlement != Settlement::Optimistic {
+        eprintln!("error: --prove-all is for --settlement optimistic (in validity mode every batch is proved)");
         return Ok(ExitCode::from(2));
     }
     if cli.dev && cli.settlement == Settlement::Optimistic {

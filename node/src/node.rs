@@ -78,8 +78,10 @@ pub struct Config {
     pub two_phase_commit: bool,
     /// Prove with a fleet of workers through this PostgreSQL database instead of in process.
     pub prover_queue: Option<String>,
-    /// Post batches without a proof (`postBatch` on an OptimisticRollup, SPEC-v3); false: every
-    /// batch goes with its proof (`submitBatch`; on an OptimisticRollup, the hybrid).
+    /// Settle on an OptimisticRollup (SPEC-v3).
+    pub optimistic: bool,
+    /// Post batches without a proof (`postBatch` on an OptimisticRollup); false: every batch
+    /// goes with its proof (`submitBatch`; on an OptimisticRollup, the hybrid: `--prove-all`).
     pub post_unproved: bool,
     /// Where the workers fetch the proving key (with a fleet): never the public listener.
     pub keys_listen: Option<SocketAddr>,
@@ -252,7 +254,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let vk = bundle::load_verifying(&rpc.keys)?;
     let keys = Keys { dir: rpc.keys.clone(), sha256: info.proving_key_sha256.clone() };
     let mut l1 = crate::l1::rpc::RpcL1::connect(&rpc.url, rpc.rollup, &rpc.sequencer_key)?;
-    if cfg.post_unproved && l1.view_of(rpc.rollup, "challengeWindow()").is_err() {
+    if cfg.optimistic && l1.view_of(rpc.rollup, "challengeWindow()").is_err() {
         bail!("--settlement optimistic: the rollup at {} is no OptimisticRollup (it has no challengeWindow())", rpc.rollup);
     }
     l1.set_fee_caps(rpc.fee_caps);
@@ -265,7 +267,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
     pin_chain_id(&store, l1.chain_id())?;
     eprintln!("zkrollup-node: L1 {} (chain {}), rollup {}, sequencer {}", crate::l1::redact_url(&rpc.url), l1.chain_id(), rpc.rollup, l1.sequencer());
-    let settler = match (&rpc.settler_key, cfg.post_unproved) {
+    let settler = match (&rpc.settler_key, cfg.optimistic) {
         (Some(key), true) => Some(crate::watch::WatchConfig {
             rpc: rpc.url.clone(),
             rollup: rpc.rollup,
@@ -286,8 +288,8 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
         (Some(_), false) => bail!("a settler key is for --settlement optimistic only"),
         (None, true) => {
             eprintln!(
-                "zkrollup-node: WARNING no settler key: this node neither proves its challenged batches nor finalizes them; \
-                 run `zkrollup watch --defend --finalize` beside it"
+                "zkrollup-node: WARNING no settler key: this node neither proves its challenged batches nor finalizes those \
+                 stored pending; run `zkrollup watch --defend --finalize` beside it"
             );
             None
         }

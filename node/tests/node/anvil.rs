@@ -383,8 +383,9 @@ fn view(anvil: &Anvil, contract: &str, signature: &str) -> U256 {
 }
 
 /// `deploy --settlement optimistic`: a PoseidonT5, then OptimisticRollup with the windows and
-/// bonds given and the sequencer's bond deposited. The node, unchanged, submits every batch with
-/// its proof: on OptimisticRollup that is the hybrid, each batch final at once (SPEC-v3).
+/// bonds given and the sequencer's bond deposited. The node with `--prove-all` submits every
+/// batch with its proof: on OptimisticRollup that is the hybrid, each batch final at once
+/// (SPEC-v3).
 #[test]
 fn an_optimistic_deployment_takes_the_nodes_proved_batches_final_at_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -403,7 +404,7 @@ fn an_optimistic_deployment_takes_the_nodes_proved_batches_final_at_once() {
     assert_eq!(view(&anvil, rollup, "challengeBond()"), ether / U256::from(20));
     assert_eq!(view(&anvil, rollup, "slashRewardBps()"), U256::from(5_000));
 
-    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200"]);
+    let node = rpc_node(&anvil, dir.path(), &keys, &g, &d, &["--batch-timeout-ms", "200", "--settlement", "optimistic", "--prove-all"]);
     for nonce in 0..3 {
         node.transfer(&key(1), 1, 2, 5, nonce).unwrap();
     }

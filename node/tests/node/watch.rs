@@ -344,7 +344,8 @@ fn an_optimistic_node_posts_unproved_batches_defends_and_finalizes_them() {
     assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before + U256::from(7) * gwei, "the withdrawal credited when final");
 }
 
-/// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start.
+/// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start;
+/// `--prove-all` is for optimistic settlement only.
 #[test]
 fn a_dev_node_refuses_optimistic_settlement() {
     let dir = tempfile::tempdir().unwrap();
@@ -355,4 +356,9 @@ fn a_dev_node_refuses_optimistic_settlement() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--settlement optimistic"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+        .args(["--dev", "--prove-all", "--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--prove-all without --settlement optimistic");
 }
