@@ -66,6 +66,19 @@ pub struct L1Stage<B: L1> {
     pub last_broadcast: HashMap<u64, Instant>,
     /// Whether the L1 node was found without a `finalized` tag (said once).
     pub no_finalized_tag: bool,
+    /// Optimistic settlement (SPEC-v3): L1 can revert confirmed batches, and posting holds
+    /// while a challenge is open.
+    pub optimistic: bool,
+}
+
+/// The last transaction a batch's record holds, as signed.
+fn stored_signed(tx: &StoredTx) -> Result<SignedTx, L1Error> {
+    let bad = || L1Error::Bad(format!("bad stored transaction at nonce {}", tx.nonce));
+    Ok(SignedTx {
+        hash: tx.hashes.last().and_then(|h| hex::decode(h).ok()).and_then(|h| h.try_into().ok()).ok_or_else(bad)?,
+        raw: hex::decode(&tx.raw).map_err(|_| bad())?,
+        nonce: tx.nonce,
+    })
 }
 
 /// The most blocks one `eth_getLogs` query spans, by default.
@@ -84,6 +97,11 @@ impl<B: L1> L1Stage<B> {
         let head = self.l1.head().map_err(|e| e.to_string())?;
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = L1Seen { head: head.number, rollup: Some(view), error: None };
         let confirmed = self.store.stage_heads().map_err(|e| e.to_string())?[3];
+        if self.optimistic && view.batch_count < confirmed {
+            // Reverted by a challenge (SPEC-v3): the first round follows it.
+            eprintln!("zkrollup-node: L1 counts {} batches, the node confirmed {confirmed}: reverted on L1; following", view.batch_count);
+            return Ok(());
+        }
         if view.batch_count < confirmed {
             return Err(format!(
                 "L1 has {} batches but the node recorded {confirmed} as confirmed: wrong chain or contract?",
@@ -155,6 +173,18 @@ impl<B: L1> L1Stage<B> {
             seen.error = None;
         }
         let heads = self.store.stage_heads().map_err(bad)?;
+        if let Some(asked) = rewinding.as_ref().filter(|r| r.revert) {
+            // Nothing is followed any more: the posts in flight were cancelled.
+            if self.stands_at(&view, asked.from_batch - 1)? {
+                crate::node::restart_in_place(&format!("carrying out the rewind asked for ({})", asked.reason));
+            }
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).error =
+                Some(format!("a rewind waits for L1 to stand at batch {}: {}", asked.from_batch - 1, asked.reason));
+            return Ok(());
+        }
+        if self.optimistic && rewinding.is_none() && settled.batch_count < heads[3] {
+            return self.after_revert(&view, &settled, heads);
+        }
         // Follow the batches in flight, oldest first. They were sent at consecutive nonces, so
         // L1 mines them in order; one is confirmed only after every earlier one.
         let mut all_confirmed = true;
@@ -188,9 +218,75 @@ impl<B: L1> L1Stage<B> {
             return Ok(());
         }
         match self.store.batch(heads[2].max(heads[3]) + 1).map_err(bad)? {
-            Some(b) if b.status == BatchStatus::Proved => self.send(b, &view, &settled, heads[3], next_nonce),
+            Some(b) if b.status == BatchStatus::Proved => {
+                if self.optimistic {
+                    if let Some(why) = self.l1.post_hold(heads[3])? {
+                        return Err(L1Error::Refused { kind: "post_held", message: format!("batch {} waits: {why}", b.id) });
+                    }
+                }
+                self.send(b, &view, &settled, heads[3], next_nonce)
+            }
             _ => Ok(()),
         }
+    }
+
+    /// Whether L1 (`view`) counts exactly `kept` batches, at the root the node has for batch
+    /// `kept`.
+    fn stands_at(&self, view: &RollupView, kept: u64) -> Result<bool, L1Error> {
+        let kept_root = self.root_after(kept).map_err(L1Error::Bad)?;
+        Ok(view.batch_count == kept && kept_root.as_deref() == Some(root_text(root_of(view.state_root)).as_str()))
+    }
+
+    /// L1 (at the last final block, `settled`) counts fewer batches than the node confirmed: a
+    /// challenge reverted them (optimistic settlement). `postBatch` binds neither the batch's id
+    /// nor its old root, so a post still in flight would land on the reverted base, unprovable:
+    /// each is first replaced at its nonce by a transaction that does nothing. Once every nonce
+    /// the node used is spent and L1 stands at the root the node has for the last kept batch,
+    /// the node rewinds to it and posts the dropped operations again.
+    fn after_revert(&mut self, view: &RollupView, settled: &RollupView, heads: [u64; 4]) -> Result<(), L1Error> {
+        let bad = |e: crate::store::StoreError| L1Error::Bad(e.to_string());
+        let kept = settled.batch_count;
+        let mut sent = Vec::new();
+        for id in heads[3] + 1..=heads[2] {
+            if let Some(tx) = self.store.batch(id).map_err(bad)?.filter(|b| b.status == BatchStatus::Submitted).and_then(|b| b.tx) {
+                sent.push(tx);
+            }
+        }
+        let spent = self.l1.sequencer_nonce()?;
+        let waiting: Vec<&StoredTx> = sent.iter().filter(|t| t.nonce >= spent).collect();
+        if !waiting.is_empty() {
+            for tx in &waiting {
+                let last = stored_signed(tx)?;
+                match self.l1.sign_cancel(tx.nonce, &last).and_then(|c| self.l1.broadcast(&c)) {
+                    Ok(()) | Err(L1Error::Refused { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Err(L1Error::Unavailable(format!(
+                "L1 reverted batches {}..={}: cancelling the {} posts in flight (nonces {}..) before posting again",
+                kept + 1,
+                heads[3],
+                waiting.len(),
+                spent
+            )));
+        }
+        if !self.stands_at(view, kept)? {
+            // A post landed after the revert, on its base: it cannot be proved, and waits for
+            // its own challenge.
+            return Err(L1Error::Refused {
+                kind: "reverted_base",
+                message: format!(
+                    "L1 reverted to batch {kept}, then counts {} batches at root {}, not the node's batch {kept}: waiting for \
+                     the batches posted on the reverted base to be challenged and reverted too",
+                    view.batch_count,
+                    root_text(root_of(view.state_root))
+                ),
+            });
+        }
+        let reason = format!("L1 reverted batches {}..={} after a challenge", kept + 1, heads[3]);
+        crate::rewind::request_revert(&self.store, &reason, kept).map_err(bad)?;
+        Metrics::inc(&self.metrics.batches, "reverted");
+        crate::node::restart_in_place(&reason)
     }
 
     /// Read the requests in final blocks past the cursor (at most `log_range` blocks a round),
@@ -385,12 +481,7 @@ impl<B: L1> L1Stage<B> {
                 break;
             }
         }
-        let raw = hex::decode(&tx.raw).map_err(|_| bad_hash())?;
-        let last = SignedTx {
-            hash: hex::decode(tx.hashes.last().ok_or_else(bad_hash)?).ok().and_then(|h| h.try_into().ok()).ok_or_else(bad_hash)?,
-            raw,
-            nonce: tx.nonce,
-        };
+        let last = stored_signed(&tx)?;
         match mined {
             // Not final yet: a reorg could still take it back, or mine it elsewhere.
             Some(r) if r.block > safe => Ok(false),

@@ -320,6 +320,11 @@ struct RunArgs {
     /// `submitBatch`: final at once when every earlier batch is, else stored proved).
     #[arg(long)]
     prove_all: bool,
+    /// INSECURE, for tests of the watcher only: post batch N once with one signature in its
+    /// sigData made invalid (the batch cannot be proved from L1 data, so a watcher challenges
+    /// it and L1 reverts it, slashing the sequencer). With --settlement optimistic.
+    #[arg(long, value_name = "N", hide = true)]
+    insecure_corrupt_signatures_of_batch: Option<u64>,
     /// Dev chain: seconds before a queued request must be taken by a batch with a free L1 slot.
     #[arg(long, default_value_t = 3600)]
     maturity: u64,
@@ -544,6 +549,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
         prover_queue: cli.prover_queue,
         optimistic: cli.settlement == Settlement::Optimistic,
         post_unproved: cli.settlement == Settlement::Optimistic && !cli.prove_all,
+        insecure_corrupt_signatures_of_batch: cli.insecure_corrupt_signatures_of_batch,
         keys_listen: cli.keys_listen,
         http: zkrollup_node::http::HttpLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms.max(1)),
@@ -557,6 +563,10 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
              or add --insecure-dev-listen-public",
             cli.listen
         );
+        return Ok(ExitCode::from(2));
+    }
+    if cli.insecure_corrupt_signatures_of_batch.is_some() && (cli.settlement != Settlement::Optimistic || cli.prove_all) {
+        eprintln!("error: --insecure-corrupt-signatures-of-batch is for --settlement optimistic without --prove-all");
         return Ok(ExitCode::from(2));
     }
     if cli.prove_all && cli.settlement != Settlement::Optimistic {

@@ -83,6 +83,8 @@ pub struct Config {
     /// Post batches without a proof (`postBatch` on an OptimisticRollup); false: every batch
     /// goes with its proof (`submitBatch`; on an OptimisticRollup, the hybrid: `--prove-all`).
     pub post_unproved: bool,
+    /// INSECURE, tests only: post this batch once with an invalid signature in its `sigData`.
+    pub insecure_corrupt_signatures_of_batch: Option<u64>,
     /// Where the workers fetch the proving key (with a fleet): never the public listener.
     pub keys_listen: Option<SocketAddr>,
     /// Without `--dev`: the L1 to settle on.
@@ -236,7 +238,7 @@ pub fn run_dev(cfg: Config) -> Result<()> {
 
     let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
-    start(store, chain.clone(), Some(chain), shape, domain, genesis.root, pk, vk, keys, maturity, &cfg, None)
+    start(store, chain.clone(), Some(chain), shape, domain, (&genesis_state, genesis.root), pk, vk, keys, maturity, &cfg, None)
 }
 
 /// Run a node against a JSON-RPC L1 until SIGINT or SIGTERM.
@@ -295,7 +297,7 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
         }
         (None, false) => None,
     };
-    start(store, l1, None, shape, domain, genesis.root, pk, vk, keys, maturity, &cfg, settler)
+    start(store, l1, None, shape, domain, (&genesis_state, genesis.root), pk, vk, keys, maturity, &cfg, settler)
 }
 
 /// The proving key and the prover (its matrices), when this node proves itself (a fleet's
@@ -385,7 +387,7 @@ fn start<B: L1 + 'static>(
     dev: Option<SharedDevChain>,
     shape: Shape,
     domain: Fr,
-    genesis_root: Fr,
+    (genesis_state, genesis_root): (&State, Fr),
     pk: Option<(ProvingKey, FastProver)>,
     vk: zkrollup::prover::VerifyingKey,
     keys: Keys,
@@ -397,7 +399,7 @@ fn start<B: L1 + 'static>(
     // A rewind asked for before this start is carried out before any stage runs.
     if crate::rewind::requested(&store)?.is_some() {
         let view = l1_backend.rollup().map_err(|e| anyhow::anyhow!("reading L1 for a rewind: {e}"))?;
-        crate::rewind::perform(&store, &view)?;
+        crate::rewind::perform(&store, &view, &genesis_state.accounts(), genesis_root)?;
     }
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(crate::health::Health::default());
@@ -414,7 +416,9 @@ fn start<B: L1 + 'static>(
     let prover = match (&cfg.prover_queue, pk) {
         // Posting without proofs: the stage re-derives and checks each batch's witness only.
         _ if cfg.post_unproved => Proving::InProcess(Box::new(
-            ProverStage::load(store.clone(), metrics.clone(), shape, domain, None, vk, heads[1], proved_root).map_err(anyhow::Error::msg)?,
+            ProverStage::load(store.clone(), metrics.clone(), shape, domain, None, vk, heads[1], proved_root)
+                .map_err(anyhow::Error::msg)?
+                .insecure_corrupt_signatures_of_batch(cfg.insecure_corrupt_signatures_of_batch),
         )),
         (Some(url), _) => Proving::Fleet(Box::new(
             crate::fleet_stage::FleetStage::load(
@@ -453,6 +457,7 @@ fn start<B: L1 + 'static>(
         doomed: None,
         last_broadcast: Default::default(),
         no_finalized_tag: false,
+        optimistic: cfg.optimistic,
     };
     l1.check_on_start().map_err(anyhow::Error::msg)?;
     // The state as of the last confirmed batch must be what the store's confirmed accounts say.

@@ -91,13 +91,32 @@ pub fn store_unproved(store: &Store, b: StoredBatch, witness: &BatchWitness, req
     store_ready(store, b, None, calldata, elapsed)
 }
 
-fn store_ready(store: &Store, mut b: StoredBatch, proof: Option<&Proof>, calldata: Vec<u8>, elapsed: Duration) -> Result<(), String> {
+/// [`store_unproved`] with the first signature in `sigData` made invalid (its `S` plus one),
+/// INSECURE: a batch no one can prove from L1 data, for tests of watchers and reverts. Marked
+/// done in the same transaction, so the batch posted again after its revert is honest.
+fn store_unproved_corrupt(store: &Store, b: StoredBatch, witness: &BatchWitness, requests: &[Request], shape: Shape, elapsed: Duration) -> Result<(), String> {
+    let mut slots: Vec<zkrollup::Transfer> = witness.slots.iter().map(|s| s.transfer).collect();
+    let Some(sig) = slots.iter_mut().find_map(|t| t.signature.as_mut()) else {
+        return Err(format!("--insecure-corrupt-signatures-of-batch {}: the batch has no signature to corrupt", b.id));
+    };
+    sig.s += Fr::from(1u64);
+    eprintln!("zkrollup-node: INSECURE: batch {} is posted with an invalid signature in its sigData", b.id);
+    let calldata = post_batch_calldata(&witness.public_data, shape.l1_slots, requests, &sig_data(&slots)).map_err(|e| e.to_string())?;
+    let txn = store.begin().map_err(|e| e.to_string())?;
+    txn.set_meta("insecure_corrupted_batch", &b.id).map_err(|e| e.to_string())?;
+    store_ready_in(txn, b, None, calldata, elapsed)
+}
+
+fn store_ready(store: &Store, b: StoredBatch, proof: Option<&Proof>, calldata: Vec<u8>, elapsed: Duration) -> Result<(), String> {
+    store_ready_in(store.begin().map_err(|e| e.to_string())?, b, proof, calldata, elapsed)
+}
+
+fn store_ready_in(txn: crate::store::Txn, mut b: StoredBatch, proof: Option<&Proof>, calldata: Vec<u8>, elapsed: Duration) -> Result<(), String> {
     b.status = BatchStatus::Proved;
     b.proof = proof.map(snarkjs::proof_json);
     b.calldata = Some(hex::encode(calldata));
     b.prove_ms = Some(elapsed.as_millis() as u64);
     let writes: Vec<(u32, Account)> = b.writes.iter().map(|(i, a)| (*i, a.0)).collect();
-    let txn = store.begin().map_err(|e| e.to_string())?;
     txn.put_batch(&b).map_err(|e| e.to_string())?;
     txn.put_accounts(Stage::Proved, &writes).map_err(|e| e.to_string())?;
     txn.commit().map_err(|e| e.to_string())
@@ -116,6 +135,8 @@ pub struct ProverStage {
     state: State,
     /// The last batch proved.
     proved: u64,
+    /// INSECURE, tests only: the batch posted once with an invalid signature.
+    corrupt: Option<u64>,
 }
 
 impl ProverStage {
@@ -132,7 +153,13 @@ impl ProverStage {
         expected_root: Fr,
     ) -> Result<ProverStage, String> {
         let state = store.state(Stage::Proved, shape.depth, expected_root)?;
-        Ok(ProverStage { store, metrics, shape, domain, prover, vk, state, proved })
+        Ok(ProverStage { store, metrics, shape, domain, prover, vk, state, proved, corrupt: None })
+    }
+
+    /// INSECURE, tests only: post batch `id` once with an invalid signature in its `sigData`.
+    pub fn insecure_corrupt_signatures_of_batch(mut self, id: Option<u64>) -> ProverStage {
+        self.corrupt = id;
+        self
     }
 
     /// Prove the next sealed batch, if any; its id.
@@ -156,7 +183,12 @@ impl ProverStage {
             }
             None => {
                 let elapsed = t0.elapsed();
-                store_unproved(&self.store, b, &witness, &requests, self.shape, elapsed)?;
+                let done = || self.store.meta::<u64>("insecure_corrupted_batch").map_err(|e| e.to_string());
+                if self.corrupt == Some(b.id) && done()?.is_none() {
+                    store_unproved_corrupt(&self.store, b, &witness, &requests, self.shape, elapsed)?;
+                } else {
+                    store_unproved(&self.store, b, &witness, &requests, self.shape, elapsed)?;
+                }
                 elapsed
             }
         };

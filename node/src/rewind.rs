@@ -11,13 +11,20 @@
 //! request no confirmed batch consumed and reads them again from L1: the replaced blocks may
 //! have held other requests, or none.
 //!
+//! Under optimistic settlement (SPEC-v3) L1 itself can take confirmed batches back: a challenge
+//! left unanswered reverts the batch and every later one. The L1 stage then asks for a rewind to
+//! the last batch L1 kept ([`request_revert`]); it drops confirmed batches too, and rebuilds the
+//! confirmed accounts from the genesis state and the kept batches' writes.
+//!
 //! A rewind is asked for (by the L1 stage, or by the operator's `zkrollup node rewind`) and
 //! carried out at the next start, before any stage runs, so that no stage writes beside it; the
 //! L1 stage then restarts the process in place ([`crate::node::restart_in_place`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{PendingOp, Stage, Store, StoreError};
+use zkrollup::{Account, Fr};
+
+use crate::store::{root_text, PendingOp, Stage, Store, StoreError};
 
 /// A rewind asked for and not yet carried out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +36,10 @@ pub struct Requested {
     /// Whether the requests no confirmed batch consumed are read from L1 again (after a reorg).
     #[serde(default)]
     pub reread: bool,
+    /// Whether L1 reverted confirmed batches (optimistic settlement): batches from `from_batch`
+    /// on are dropped even when the node had confirmed them.
+    #[serde(default)]
+    pub revert: bool,
 }
 
 /// What a rewind did.
@@ -61,7 +72,7 @@ pub fn request(store: &Store, reason: &str) -> Result<Result<(), String>, StoreE
     // A re-read asked for before stays asked for.
     let reread = requested(store)?.is_some_and(|r| r.reread);
     let txn = store.begin()?;
-    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread })?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread, revert: false })?;
     txn.set_meta("rewinds_at", &(from_batch, times + 1))?;
     txn.commit()?;
     Ok(Ok(()))
@@ -73,7 +84,16 @@ pub fn request(store: &Store, reason: &str) -> Result<Result<(), String>, StoreE
 pub fn request_reread(store: &Store, reason: &str) -> Result<(), StoreError> {
     let from_batch = store.stage_heads()?[3] + 1;
     let txn = store.begin()?;
-    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread: true })?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch, reread: true, revert: false })?;
+    txn.commit()
+}
+
+/// Ask for a rewind to batch `kept`, the last one L1 kept after reverting later ones
+/// (optimistic settlement); not counted against [`MAX_REWINDS_AT_ONE_BATCH`]: each revert is
+/// L1's verdict on other batches, and slashes the sequencer.
+pub fn request_revert(store: &Store, reason: &str, kept: u64) -> Result<(), StoreError> {
+    let txn = store.begin()?;
+    txn.set_meta("rewind", &Requested { reason: reason.to_string(), from_batch: kept + 1, reread: false, revert: true })?;
     txn.commit()
 }
 
@@ -83,22 +103,42 @@ pub fn requested(store: &Store) -> Result<Option<Requested>, StoreError> {
 }
 
 /// Carry out the rewind asked for, in one transaction, when L1 counts exactly the batches the
-/// node confirmed (`l1.batch_count`); otherwise a batch landed that the node has yet to
+/// node keeps (`l1.batch_count`: the confirmed ones, or after a revert the ones L1 kept, at the
+/// root the node has for the last of them); otherwise a batch landed that the node has yet to
 /// confirm, and the rewind waits (the L1 stage restarts the node again once it has confirmed
-/// it). Nothing is done when none was asked for.
-pub fn perform(store: &Store, l1: &crate::l1::RollupView) -> Result<Option<Done>, StoreError> {
+/// it). `genesis` is the genesis state's accounts, from which a revert rebuilds the confirmed
+/// ones. Nothing is done when none was asked for.
+pub fn perform(store: &Store, l1: &crate::l1::RollupView, genesis: &[(u32, Account)], genesis_root: Fr) -> Result<Option<Done>, StoreError> {
     let l1_batch_count = l1.batch_count;
     let Some(asked) = requested(store)? else { return Ok(None) };
     let heads = store.stage_heads()?;
-    let confirmed = heads[3];
-    if l1_batch_count != confirmed {
+    let confirmed = if asked.revert { asked.from_batch - 1 } else { heads[3] };
+    let l1_root = root_text(crate::l1_stage::root_of(l1.state_root));
+    let kept_root = match confirmed {
+        0 => Some(root_text(genesis_root)),
+        id => store.batch(id)?.map(|b| b.new_root),
+    };
+    if l1_batch_count != confirmed || (asked.revert && kept_root.as_deref() != Some(l1_root.as_str())) {
         eprintln!(
-            "zkrollup-node: a rewind ({}) waits: L1 counts {l1_batch_count} batches, the node confirmed {confirmed}",
-            asked.reason
+            "zkrollup-node: a rewind ({}) waits: L1 counts {l1_batch_count} batches at root {l1_root}, the node keeps {confirmed}{}",
+            asked.reason,
+            kept_root.map_or(String::new(), |r| format!(" at root {r}"))
         );
         return Ok(None);
     }
     let txn = store.begin()?;
+    if asked.revert {
+        // The confirmed accounts as the kept batches left them: the genesis state, then each
+        // kept batch's writes in order.
+        txn.replace_accounts(Stage::Confirmed, genesis)?;
+        for id in 1..=confirmed {
+            let missing = || StoreError::Corrupt { table: "batches", key: id.to_string(), problem: "missing, though L1 kept it".into() };
+            let b = txn.batch(id)?.ok_or_else(missing)?;
+            let writes: Vec<(u32, Account)> = b.writes.iter().map(|(i, a)| (*i, a.0)).collect();
+            txn.put_accounts(Stage::Confirmed, &writes)?;
+        }
+        txn.set_meta("head_confirmed", &confirmed)?;
+    }
     let (mut requests, mut transfers) = (Vec::new(), Vec::new());
     for id in confirmed + 1..=heads[0] {
         let Some(b) = txn.batch(id)? else { continue };
@@ -169,7 +209,7 @@ pub fn perform(store: &Store, l1: &crate::l1::RollupView) -> Result<Option<Done>
     txn.commit()?;
     let done = Done { confirmed, batches: heads[0].saturating_sub(confirmed), operations: requests.len() + transfers.len() };
     eprintln!(
-        "zkrollup-node: rewound ({}): {} sealed batches after batch {confirmed} dropped, {} operations back in the mempool{}",
+        "zkrollup-node: rewound ({}): {} batches after batch {confirmed} dropped, {} operations back in the mempool{}",
         asked.reason,
         done.batches,
         done.operations,

@@ -180,6 +180,19 @@ pub trait L1: Send {
     fn broadcast(&mut self, tx: &SignedTx) -> Result<(), L1Error>;
     /// A transaction's receipt, once mined.
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error>;
+    /// Why the next batch must not be posted now (optimistic settlement: a challenge is open,
+    /// L1 counts fewer than the node's `confirmed` batches (a revert, not yet final), or the
+    /// sequencer's bond is short), or None. A rollup without challenges never holds.
+    fn post_hold(&mut self, confirmed: u64) -> Result<Option<String>, L1Error> {
+        let _ = confirmed;
+        Ok(None)
+    }
+    /// Sign a transaction that does nothing at `nonce`, outbidding `replaces` there, so that a
+    /// batch sent at that nonce can no longer land (after an optimistic revert).
+    fn sign_cancel(&mut self, nonce: u64, replaces: &SignedTx) -> Result<SignedTx, L1Error> {
+        let _ = replaces;
+        Err(L1Error::Bad(format!("this L1 cannot cancel the transaction at nonce {nonce}")))
+    }
 }
 
 /// The request chain one record on: the first 24 bytes of `keccak256(previous ‖ record)`, as

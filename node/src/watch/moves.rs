@@ -27,10 +27,11 @@ impl Watcher {
         if let Some((r, _)) = open.iter().find(|(r, c)| pending(self, r) && now > c.deadline && !r.proven) {
             self.send("resolve", r.batch_id, resolve_challenge_calldata(r), U256::ZERO)?;
         }
-        // Reclaim this watcher's bonds on records no longer pending (dropped by a revert).
+        // Reclaim this watcher's bonds on records no longer pending (dropped by a revert); a
+        // settler (it finalizes) reclaims everyone's: an open challenge holds the node's posts.
         let me = self.me.map(|a| hex::encode(a.0 .0));
         for (r, c) in &open {
-            if Some(&c.challenger) == me.as_ref() && !pending(self, r) && self.current_record(r.batch_id).is_none_or(|cur| cur.hash() != r.hash()) {
+            if (self.finalize || Some(&c.challenger) == me.as_ref()) && !pending(self, r) && self.current_record(r.batch_id).is_none_or(|cur| cur.hash() != r.hash()) {
                 // Counted when its ChallengeRefunded is read.
                 self.send("reclaim", r.batch_id, reclaim_challenge_bond_calldata(r), U256::ZERO)?;
             }

@@ -128,7 +128,7 @@ fn a_provider_down_is_shown_without_the_key_in_its_url_and_ridden_out() {
 }
 
 /// The node's status, riding out the moments its API is down (a restart in place).
-fn status_through_restarts(node: &Node) -> Option<Value> {
+pub(crate) fn status_through_restarts(node: &Node) -> Option<Value> {
     let r = ureq::get(&format!("{}/v1/status", node.url)).config().http_status_as_error(false).build().call().ok()?;
     let mut r = r;
     r.body_mut().read_json().ok()
@@ -136,7 +136,7 @@ fn status_through_restarts(node: &Node) -> Option<Value> {
 
 /// Wait until everything sealed is confirmed and L1 counts it, through restarts in place; the
 /// process must never stop. The status then.
-fn settled_through_restarts(node: &mut Node) -> Value {
+pub(crate) fn settled_through_restarts(node: &mut Node) -> Value {
     let start = Instant::now();
     loop {
         if let Some(s) = status_through_restarts(node) {

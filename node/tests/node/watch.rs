@@ -131,10 +131,24 @@ const SHAPE: Shape = Shape { depth: 4, l1_slots: 1, batch_size: 2 };
 /// anvil with an OptimisticRollup of [`SHAPE`] (windows of 600 and 60 seconds), two genesis
 /// accounts: (anvil, keys, genesis, the deployment's JSON).
 fn optimistic_deployment(dir: &Path) -> (Anvil, PathBuf, PathBuf, Value) {
+    optimistic_deployment_with(dir, &[])
+}
+
+/// [`optimistic_deployment`] with more `deploy` arguments.
+fn optimistic_deployment_with(dir: &Path, more: &[&str]) -> (Anvil, PathBuf, PathBuf, Value) {
     let anvil = Anvil::start(dir);
-    let extra = ["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
+    let mut extra = vec!["--settlement", "optimistic", "--challenge-window", "600", "--response-window", "60"];
+    extra.extend_from_slice(more);
     let (keys, g, d) = crate::anvil::deployed_with(&anvil, dir, SHAPE, 2, &extra);
     (anvil, keys, g, d)
+}
+
+/// A settler key file for an optimistic node (account 6), mode 0600.
+fn settler_key_file(dir: &Path) -> PathBuf {
+    let file = dir.join("settler.key");
+    std::fs::write(&file, SETTLER_KEY).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    file
 }
 
 /// `watch`'s arguments for the deployment `d` (its genesis `g`), its data under `dir`, reading
@@ -299,9 +313,7 @@ fn an_optimistic_node_posts_unproved_batches_defends_and_finalizes_them() {
     let (anvil, keys, g, d) = optimistic_deployment(dir.path());
     let rollup = d["rollup"].as_str().unwrap().to_string();
     let rollup_address: Address = rollup.parse().unwrap();
-    let settler_file = dir.path().join("settler.key");
-    std::fs::write(&settler_file, SETTLER_KEY).unwrap();
-    std::fs::set_permissions(&settler_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let settler_file = settler_key_file(dir.path());
     let extra = ["--batch-timeout-ms", "200", "--settlement", "optimistic", "--settler-key-file", settler_file.to_str().unwrap()];
     let node = crate::anvil::rpc_node_via(&anvil.url(), dir.path(), &keys, &g, &d, &extra);
     for nonce in 0..3 {
@@ -342,6 +354,98 @@ fn an_optimistic_node_posts_unproved_batches_defends_and_finalizes_them() {
     assert_eq!(view(&anvil, &rollup, "finalizedRoot()", None), view(&anvil, &rollup, "stateRoot()", None));
     let gwei = U256::from(1_000_000_000u64);
     assert_eq!(view(&anvil, &rollup, "pendingBalance(address)", Some(&genesis_owner)), before + U256::from(7) * gwei, "the withdrawal credited when final");
+}
+
+/// The end to end of a revert: an optimistic node posts batch 2 with an invalid signature in
+/// its sigData (the INSECURE test-only flag), so no one can prove it from L1 data. `zkrollup
+/// watch --challenge`, its own process, challenges it within a few blocks; the node's settler
+/// does not defend it, and the node holds its next batch while the challenge is open. Past the
+/// response window the watcher resolves: L1 reverts batch 2 and slashes the sequencer. The
+/// node, which had confirmed batch 2, rewinds to batch 1 by itself (in place: the process never
+/// stops), posts the dropped transfer again with the held one, and the rollup goes on: L1's
+/// root is the model's after the three transfers, the watcher accepts every batch, and the
+/// settler finalizes them.
+#[test]
+fn an_optimistic_node_follows_the_revert_of_its_bad_batch_and_posts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let ether = U256::from(10u64).pow(U256::from(18));
+    // Bonded three times the least: a slash leaves enough to post again.
+    let (anvil, keys, g, d) = optimistic_deployment_with(dir.path(), &["--sequencer-bond-wei", "3000000000000000000"]);
+    let rollup = d["rollup"].as_str().unwrap().to_string();
+    let settler_file = settler_key_file(dir.path());
+    let extra = [
+        "--batch-timeout-ms",
+        "200",
+        "--settlement",
+        "optimistic",
+        "--settler-key-file",
+        settler_file.to_str().unwrap(),
+        "--insecure-corrupt-signatures-of-batch",
+        "2",
+    ];
+    let mut node = crate::anvil::rpc_node_via(&anvil.url(), dir.path(), &keys, &g, &d, &extra);
+    let watcher = Watcher::start(watch_args(&anvil, &d, &g, dir.path(), &["--tx-wait-ms", "20000", "--challenge"]), dir.path().join("watch.log"));
+    let watcher_address: Address = WATCHER_KEY.parse::<alloy::signers::local::PrivateKeySigner>().unwrap().address();
+    let batches = || view(&anvil, &rollup, "batchCount()", None).to::<u64>();
+
+    // The model: the genesis state and the same transfers, in the same order.
+    let domain = node.domain();
+    let transfers = [Transfer::signed(&key(1), 1, 2, 5, 0, domain), Transfer::signed(&key(1), 1, 2, 3, 1, domain), Transfer::signed(&key(2), 2, 1, 4, 0, domain)];
+    let model_root = model_root_after(&g, domain, &transfers);
+
+    // Batch 1, honest; then batch 2, posted with the invalid signature.
+    node.transfer(&key(1), 1, 2, 5, 0).unwrap();
+    within_blocks(&anvil, 30, &watcher, "batch 1 posted", || batches() == 1);
+    node.transfer(&key(1), 1, 2, 3, 1).unwrap();
+    within_blocks(&anvil, 30, &watcher, "batch 2 posted", || batches() == 2);
+    within_blocks(&anvil, 10, &watcher, "the challenge", || view(&anvil, &rollup, "openChallenges()", None) == U256::from(1));
+    let bad = posted_record(&anvil, &rollup, 2);
+    assert_eq!(challenge_of(&anvil, &rollup, &bad).0, watcher_address, "the watcher challenged batch 2");
+    assert_eq!(watcher.status()["first_refused"], 2);
+    let bad_root = view(&anvil, &rollup, "stateRoot()", None);
+    assert_eq!(bad_root.to_string(), model_root_after(&g, domain, &transfers[..2]), "batch 2's root is right: only a signature is not");
+
+    // A third transfer is sealed, and held while the challenge is open.
+    node.transfer(&key(2), 2, 1, 4, 0).unwrap();
+    node.wait_for("batch 3 sealed and held", |s| s["last_sealed"] == "3" && s["l1_error"].as_str().is_some_and(|e| e.contains("challenges open")));
+    let s = node.wait_for("batch 2 confirmed", |s| s["last_confirmed"] == "2");
+    assert_eq!(batches(), 2, "nothing posted while the challenge is open: {s}");
+
+    // Past the response window the watcher resolves: batch 2 is reverted, the sequencer slashed.
+    anvil.call("evm_increaseTime", json!([61]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 20, &watcher, "the revert", || view(&anvil, &rollup, "openChallenges()", None).is_zero());
+    assert!(node.is_running());
+    let s = crate::l1_faults::settled_through_restarts(&mut node);
+    assert_eq!(view(&anvil, &rollup, "sequencerBond()", None), U256::from(2) * ether, "slashed once: {s}");
+    assert_eq!(
+        view(&anvil, &rollup, "pendingBalance(address)", Some(&address_word(watcher_address))),
+        view(&anvil, &rollup, "challengeBond()", None) + ether / U256::from(2),
+        "the watcher's bond back with half the slash"
+    );
+    let count = batches();
+    assert!(count >= 2, "the dropped transfer and the held one posted again: {s}");
+    assert_eq!(view(&anvil, &rollup, "stateRoot()", None).to_string(), model_root, "L1's root is the model's: {s}");
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    within_blocks(&anvil, 20, &watcher, "every batch accepted", || watcher.status()["accepted"] == count);
+    assert_eq!(watcher.status()["first_refused"], Value::Null);
+    assert_ne!(posted_record(&anvil, &rollup, 2).hash(), bad.hash(), "batch 2 is a new post");
+
+    // Past the window the settler makes every batch final.
+    anvil.call("evm_increaseTime", json!([601]));
+    anvil.call("evm_mine", json!([]));
+    within_blocks(&anvil, 30, &watcher, "every batch final", || view(&anvil, &rollup, "finalized()", None) == U256::from(count));
+    assert_eq!(view(&anvil, &rollup, "finalizedRoot()", None).to_string(), model_root);
+}
+
+/// The root after applying `transfers` to the genesis state `g`, one a batch.
+fn model_root_after(g: &Path, domain: Fr, transfers: &[Transfer]) -> String {
+    let mut state: State = zkrollup::files::parse_state(&std::fs::read_to_string(g).unwrap()).unwrap();
+    for (i, t) in transfers.iter().enumerate() {
+        let params = BatchParams::new(SHAPE.batch_size, domain).with_l1_slots(SHAPE.l1_slots).with_batch_id(i as u64 + 1);
+        state.apply_batch(&Batch::new(vec![*t]), &params).unwrap();
+    }
+    state_root_text(&state)
 }
 
 /// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start;
