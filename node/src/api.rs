@@ -421,6 +421,7 @@ mod tests {
             tx: None,
             confirmed_ms: None,
             failure: Some(format!("submitBatch reverted in block {id}: 0x")),
+            payouts: None,
         }
     }
 

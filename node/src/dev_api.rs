@@ -151,18 +151,21 @@ pub async fn l1_account(State(api): State<Api>, Path(a): Path<String>) -> Result
     Ok(Json(json!({"eth_balance": eth.to_string(), "pending_balance": pending.to_string()})))
 }
 
-/// The dev chain's head, its time and the sequencer's transactions (sent, reverted): a batch
-/// sent twice would show as a second transaction.
+/// The dev chain's head, its time and the sequencer's transactions (sent, reverted: a batch
+/// sent twice would show as a second transaction; on an `OptimisticRollup` the bond's deposit
+/// is the first), and on an `OptimisticRollup` the batches final so far.
 pub async fn chain(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     let dev = api.dev.clone().ok_or_else(|| ApiError::from_parts(StatusCode::NOT_FOUND, "not_found", "dev mode only"))?;
-    let (head, (sent, reverted)) = tokio::task::spawn_blocking(move || dev.with(|c| (c.head(), c.sequencer_txs)))
-        .await
-        .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    let (head, (sent, reverted), finalized) =
+        tokio::task::spawn_blocking(move || dev.with(|c| (c.head(), c.sequencer_txs, c.view_u256("finalized()", &[]).ok())))
+            .await
+            .map_err(|e| ApiError::from_parts(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
     Ok(Json(json!({
         "head": head.number.to_string(),
         "time": head.timestamp.to_string(),
         "sequencer_txs": sent.to_string(),
         "sequencer_reverts": reverted.to_string(),
+        "finalized": finalized.map(|f| f.to_string()),
     })))
 }
 

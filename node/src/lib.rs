@@ -8,7 +8,8 @@
 //! confirmations) over the [`l1::L1`] trait, with [`l1::dev_chain`] as the in-process L1 of dev
 //! mode. [`pace`] holds the batcher back when a batch could not land within the contract's
 //! maturity; [`rewind`] re-plans when one cannot land. [`store`] is the one durable store;
-//! [`node`] starts everything; [`deploy`] puts a rollup on a real L1.
+//! [`node`] starts everything; [`deploy`] puts a rollup on a real L1. Optimistic settlement adds
+//! [`watch`] (the watcher, and the node's settler) and, on the dev chain, [`dev_settler`].
 //!
 //! The engine (`zkrollup`) stays a library without an async runtime; this crate adds tokio.
 
@@ -16,6 +17,7 @@ pub mod api;
 pub mod contracts;
 pub mod deploy;
 pub mod dev_api;
+pub mod dev_settler;
 pub mod fleet_stage;
 pub mod health;
 pub mod http;

@@ -309,11 +309,13 @@ struct RunArgs {
     /// bursts of as many. Behind a reverse proxy every client shares the proxy's.
     #[arg(long, default_value_t = 100)]
     rate_limit: u32,
-    /// Without --dev: how the rollup settles. `validity`: every batch with its proof
-    /// (`submitBatch`; on an OptimisticRollup that is the hybrid, each batch final at once).
-    /// `optimistic`: batches posted without a proof (`postBatch` with their signatures, SPEC-v3),
-    /// final after the challenge window; run `zkrollup watch --defend --finalize` beside it to
-    /// prove challenged batches and finalize.
+    /// How the rollup settles. `validity`: every batch with its proof (`submitBatch`; on an
+    /// OptimisticRollup that is the hybrid, each batch final at once). `optimistic`: batches
+    /// posted without a proof (`postBatch` with their signatures, SPEC-v3), final after the
+    /// challenge window; with --rpc, give --settler-key-file or run `zkrollup watch --defend
+    /// --finalize` beside it to prove challenged batches and finalize; with --dev the chain gets
+    /// an OptimisticRollup (SPEC-v3's windows: move its clock with POST /v1/dev/chain) and the
+    /// node finalizes its batches itself.
     #[arg(long, value_enum, default_value_t = Settlement::Validity)]
     settlement: Settlement,
     /// With --settlement optimistic: prove every batch and send it with its proof (the hybrid
@@ -571,10 +573,6 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if cli.prove_all && cli.settlement != Settlement::Optimistic {
         eprintln!("error: --prove-all is for --settlement optimistic (in validity mode every batch is proved)");
-        return Ok(ExitCode::from(2));
-    }
-    if cli.dev && cli.settlement == Settlement::Optimistic {
-        eprintln!("error: --settlement optimistic: the dev chain deploys ZKRollup; run against an OptimisticRollup with --rpc");
         return Ok(ExitCode::from(2));
     }
     if cli.dev {

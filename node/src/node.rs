@@ -25,7 +25,10 @@ use zkrollup::{Fr, State};
 
 use crate::api::{router, Api, Submission};
 use crate::rate_limit::RateLimit;
-use crate::contracts::{bytecode, rollup_constructor_args, verifier_bytecode, QueueParams, RollupArgs, ZKROLLUP_HEX};
+use crate::contracts::{
+    bytecode, optimistic_constructor_args, rollup_constructor_args, selector, verifier_bytecode, OptimisticParams, QueueParams, RollupArgs,
+    OPTIMISTIC_ROLLUP_HEX, POSEIDON_T5_HEX, ZKROLLUP_HEX,
+};
 use crate::l1::dev_chain::{addresses, SharedDevChain};
 use crate::l1::L1;
 use crate::l1_stage::{L1Seen, L1Stage};
@@ -205,32 +208,55 @@ pub fn run_dev(cfg: Config) -> Result<()> {
     let shape = Shape { depth: genesis_state.depth(), l1_slots: cfg.l1_slots, batch_size: cfg.batch_size };
     let key_dir = cfg.data.join(format!("keys/dev-m{}-n{}-d{}", shape.l1_slots, shape.batch_size, shape.depth));
     let info = dev_keys(&key_dir, shape)?;
-    let pk = load_proving_unless_fleet(&key_dir, &info, &cfg)?;
+    let pk = if cfg.post_unproved { None } else { load_proving_unless_fleet(&key_dir, &info, &cfg)? };
     let vk = bundle::load_verifying(&key_dir)?;
     let keys = Keys { dir: key_dir.clone(), sha256: info.proving_key_sha256.clone() };
 
     let chain = SharedDevChain::open(&cfg.data.join("l1.redb"), cfg.block_time)?;
     let verifier = verifier_bytecode(&vk, shape)?;
     let queue = cfg.queue;
+    let optimistic = cfg.optimistic;
     let (rollup, domain, maturity) = chain.with(move |chain| {
         if chain.rollup_address().is_none() {
-            let args = |verifier| {
-                rollup_constructor_args(&RollupArgs {
-                    verifier,
-                    genesis,
-                    genesis_owner: addresses::GENESIS_OWNER,
-                    batch_size: shape.batch_size as u32,
-                    l1_slots: shape.l1_slots as u32,
-                    depth: shape.depth as u8,
-                    sequencer: addresses::SEQUENCER,
-                    params: queue,
-                })
+            let rollup_args = |verifier| RollupArgs {
+                verifier,
+                genesis,
+                genesis_owner: addresses::GENESIS_OWNER,
+                batch_size: shape.batch_size as u32,
+                l1_slots: shape.l1_slots as u32,
+                depth: shape.depth as u8,
+                sequencer: addresses::SEQUENCER,
+                params: queue,
             };
             let value = U256::from(genesis.total) * U256::from(1_000_000_000u64);
-            let rollup = chain.deploy(&verifier, &bytecode(ZKROLLUP_HEX), args, value)?;
-            eprintln!("zkrollup-node: dev chain: ZKRollup deployed at {rollup}");
+            if optimistic {
+                // SPEC-v3's defaults (a 7-day window: move the dev chain's clock to pass it),
+                // and the sequencer's bond deposited.
+                let o = OptimisticParams::default();
+                let args = |verifier, poseidon: Option<_>| {
+                    optimistic_constructor_args(&rollup_args(verifier), &o, poseidon.expect("PoseidonT5 deployed first"))
+                };
+                let poseidon = bytecode(POSEIDON_T5_HEX);
+                let rollup = chain.deploy(&verifier, Some(&poseidon), &bytecode(OPTIMISTIC_ROLLUP_HEX), args, value)?;
+                let bond = chain.send(addresses::SEQUENCER, Some(rollup), selector("depositSequencerBond()").to_vec(), U256::from(o.min_sequencer_bond_wei))?;
+                if !bond.receipt.success {
+                    return Err(crate::l1::L1Error::Bad("dev chain: depositSequencerBond reverted".into()));
+                }
+                eprintln!("zkrollup-node: dev chain: OptimisticRollup deployed at {rollup}, the sequencer bonded");
+            } else {
+                let args = |verifier, _| rollup_constructor_args(&rollup_args(verifier));
+                let rollup = chain.deploy(&verifier, None, &bytecode(ZKROLLUP_HEX), args, value)?;
+                eprintln!("zkrollup-node: dev chain: ZKRollup deployed at {rollup}");
+            }
         }
         let rollup = chain.rollup_address().expect("deployed");
+        // Which contract the chain holds: an OptimisticRollup has a challenge window.
+        if chain.view_u256("challengeWindow()", &[]).is_ok() != optimistic {
+            return Err(crate::l1::L1Error::Bad(format!(
+                "the dev chain's rollup is {}: start with the settlement it was made with, or a fresh --data",
+                if optimistic { "a ZKRollup" } else { "an OptimisticRollup" }
+            )));
+        }
         Ok::<_, crate::l1::L1Error>((rollup, chain.domain()?, chain.maturity()?))
     })?;
     let domain = field_of(domain);
@@ -512,6 +538,15 @@ fn start<B: L1 + 'static>(
         let mut watcher = crate::watch::Watcher::open(&wc, Arc::new(crate::watch::metrics::WatchMetrics::new()))?;
         let stop = stop.clone();
         threads.push(spawn("settler", move || watcher.run_until(&stop, wc.poll).map_err(|e| format!("{e:#}"))));
+    }
+    if let (Some(chain), true) = (dev.clone(), cfg.optimistic) {
+        // The dev chain's settler: the node finalizes its own batches (no watcher can reach
+        // an in-process chain).
+        let (stop, store, poll) = (stop.clone(), store.clone(), cfg.l1_poll);
+        threads.push(spawn("dev-settler", move || {
+            crate::dev_settler::run(chain, store, poll, stop);
+            Ok(())
+        }));
     }
 
     let api = Api {

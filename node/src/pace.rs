@@ -165,6 +165,7 @@ mod tests {
             tx: None,
             confirmed_ms,
             failure: None,
+            payouts: None,
         }
     }
 

@@ -80,7 +80,7 @@ pub fn store_proved(
     elapsed: Duration,
 ) -> Result<(), String> {
     let calldata = submit_batch_calldata(proof, &witness.public_data, shape.l1_slots, requests).map_err(|e| e.to_string())?;
-    store_ready(store, b, Some(proof), calldata, elapsed)
+    store_ready(store, with_payouts(b, witness), Some(proof), calldata, elapsed)
 }
 
 /// Store batch `b` ready for L1 without a proof (optimistic settlement, SPEC-v3): its
@@ -88,7 +88,13 @@ pub fn store_proved(
 pub fn store_unproved(store: &Store, b: StoredBatch, witness: &BatchWitness, requests: &[Request], shape: Shape, elapsed: Duration) -> Result<(), String> {
     let slots: Vec<zkrollup::Transfer> = witness.slots.iter().map(|s| s.transfer).collect();
     let calldata = post_batch_calldata(&witness.public_data, shape.l1_slots, requests, &sig_data(&slots)).map_err(|e| e.to_string())?;
-    store_ready(store, b, None, calldata, elapsed)
+    store_ready(store, with_payouts(b, witness), None, calldata, elapsed)
+}
+
+/// Batch `b` with its payouts (what finalizing it on an `OptimisticRollup` credits).
+fn with_payouts(mut b: StoredBatch, witness: &BatchWitness) -> StoredBatch {
+    b.payouts = Some(hex::encode(zkrollup::optimistic::payouts(witness)));
+    b
 }
 
 /// [`store_unproved`] with the first signature in `sigData` made invalid (its `S` plus one),
@@ -104,7 +110,7 @@ fn store_unproved_corrupt(store: &Store, b: StoredBatch, witness: &BatchWitness,
     let calldata = post_batch_calldata(&witness.public_data, shape.l1_slots, requests, &sig_data(&slots)).map_err(|e| e.to_string())?;
     let txn = store.begin().map_err(|e| e.to_string())?;
     txn.set_meta("insecure_corrupted_batch", &b.id).map_err(|e| e.to_string())?;
-    store_ready_in(txn, b, None, calldata, elapsed)
+    store_ready_in(txn, with_payouts(b, witness), None, calldata, elapsed)
 }
 
 fn store_ready(store: &Store, b: StoredBatch, proof: Option<&Proof>, calldata: Vec<u8>, elapsed: Duration) -> Result<(), String> {

@@ -588,6 +588,7 @@ impl Batcher {
                 tx: None,
                 confirmed_ms: None,
                 failure: None,
+                payouts: None,
             };
             sealed.push(Applied { plan, record, writes });
         }

@@ -202,6 +202,9 @@ pub struct StoredBatch {
     pub confirmed_ms: Option<u64>,
     /// Why L1 refused it.
     pub failure: Option<String>,
+    /// Its payouts as `finalizeBatches` takes them (SPEC-v3), hex, once ready for L1.
+    #[serde(default)]
+    pub payouts: Option<String>,
 }
 
 /// An account as stored: key, balance, nonce.

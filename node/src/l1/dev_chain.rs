@@ -20,6 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{BlockRef, Head, L1Error, LoggedRequest, Receipt, RollupView, SignedTx, L1};
 use crate::contracts::{decode_l1_request, selector, word_at};
+use zkrollup::optimistic::StoredBatch;
+
+/// `BatchPosted`'s first topic.
+fn batch_posted_topic() -> [u8; 32] {
+    zkrollup::optimistic::keccak256(format!("BatchPosted(uint256,{})", zkrollup::export::optimistic::STORED_BATCH_TUPLE).as_bytes())
+}
 
 const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
 
@@ -33,6 +39,8 @@ pub mod addresses {
     pub const DEPLOYER: Address = Address::with_last_byte(0xd0);
     /// The sequencer: the only address that may submit batches.
     pub const SEQUENCER: Address = Address::with_last_byte(0x5e);
+    /// Finalizes an `OptimisticRollup`'s batches ([`crate::dev_settler`]).
+    pub const SETTLER: Address = Address::with_last_byte(0x5f);
     /// Credited the genesis accounts' exits.
     pub const GENESIS_OWNER: Address = Address::with_last_byte(0x9e);
 }
@@ -70,9 +78,11 @@ pub struct DevChain {
     blocks: Vec<Mined>,
     /// Transactions the sequencer sent, and how many of them reverted.
     pub sequencer_txs: (u64, u64),
-    /// Contracts created by transactions so far; the second is the rollup.
-    created: usize,
+    /// The last contract the deployer created: the rollup, once deployed (after its verifier,
+    /// and for an `OptimisticRollup` its `PoseidonT5`).
     rollup: Option<Address>,
+    /// The record each batch was last posted with (`BatchPosted`, on an `OptimisticRollup`).
+    posted: std::collections::BTreeMap<u64, StoredBatch>,
     /// Seconds the chain's clock runs ahead of the wall clock (moved by [`DevChain::advance`];
     /// on open, what the last block's time is ahead by).
     ahead_s: u64,
@@ -98,7 +108,7 @@ impl DevChain {
             .with_db(CacheDB::<EmptyDB>::default())
             .with_cfg(CfgEnv::new_with_spec(SpecId::OSAKA))
             .build_mainnet();
-        let mut chain = DevChain { db, evm, blocks: Vec::new(), sequencer_txs: (0, 0), created: 0, rollup: None, ahead_s: 0 };
+        let mut chain = DevChain { db, evm, blocks: Vec::new(), sequencer_txs: (0, 0), rollup: None, posted: Default::default(), ahead_s: 0 };
         let logged: Vec<LoggedTx> = {
             let w = chain.db.begin_write().map_err(|e| bad(&e))?;
             w.open_table(TXS).map_err(|e| bad(&e))?;
@@ -142,22 +152,34 @@ impl DevChain {
         self.rollup
     }
 
-    /// Deploy the verifier and `ZKRollup` (constructor arguments given, `value` wei): the
-    /// rollup's address. Only on an empty chain.
-    pub fn deploy(&mut self, verifier: &[u8], rollup_code: &[u8], args: impl FnOnce(Address) -> Vec<u8>, value: U256)
-        -> Result<Address, L1Error> {
+    /// Deploy the verifier, `poseidon` when given (an `OptimisticRollup` names it), and the
+    /// rollup (constructor arguments from the verifier's and poseidon's addresses, `value` wei):
+    /// the rollup's address. Only on an empty chain.
+    pub fn deploy(
+        &mut self,
+        verifier: &[u8],
+        poseidon: Option<&[u8]>,
+        rollup_code: &[u8],
+        args: impl FnOnce(Address, Option<Address>) -> Vec<u8>,
+        value: U256,
+    ) -> Result<Address, L1Error> {
         if !self.blocks.is_empty() {
             return Err(L1Error::Bad("the dev chain already has its contracts".into()));
         }
-        let v = self.send(addresses::DEPLOYER, None, verifier.to_vec(), U256::ZERO)?;
-        let verifier = self.blocks.last().and_then(|b| b.created).ok_or_else(|| {
-            L1Error::Bad(format!("verifier deployment failed: {:?}", v.receipt))
-        })?;
-        let data = [rollup_code, &args(verifier)].concat();
-        let r = self.send(addresses::DEPLOYER, None, data, value)?;
-        self.blocks.last().and_then(|b| b.created).ok_or_else(|| {
-            L1Error::Bad(format!("ZKRollup deployment failed: revert data 0x{}", hex::encode(&r.receipt.revert)))
-        })
+        let create = |chain: &mut DevChain, name: &str, code: Vec<u8>, value: U256| {
+            let r = chain.send(addresses::DEPLOYER, None, code, value)?;
+            chain.blocks.last().and_then(|b| b.created).ok_or_else(|| {
+                L1Error::Bad(format!("{name}'s deployment failed: revert data 0x{}", hex::encode(&r.receipt.revert)))
+            })
+        };
+        let verifier = create(self, "the verifier", verifier.to_vec(), U256::ZERO)?;
+        let poseidon = poseidon.map(|code| create(self, "PoseidonT5", code.to_vec(), U256::ZERO)).transpose()?;
+        create(self, "the rollup", [rollup_code, &args(verifier, poseidon)].concat(), value)
+    }
+
+    /// The record batch `id` was last posted with, if any (`OptimisticRollup`).
+    pub fn posted(&self, id: u64) -> Option<StoredBatch> {
+        self.posted.get(&id).copied()
     }
 
     /// Send a transaction: mined as its own block, then logged. A transaction the EVM refuses
@@ -243,11 +265,15 @@ impl DevChain {
                     Output::Create(_, a) => *a,
                     Output::Call(_) => None,
                 };
-                if let Some(a) = created {
-                    // The rollup is the second contract created (after the verifier).
-                    self.created += 1;
-                    if self.created == 2 {
-                        self.rollup = Some(a);
+                if let Some(a) = created.filter(|_| tx.from == addresses::DEPLOYER) {
+                    self.rollup = Some(a);
+                }
+                let posted_topic = batch_posted_topic();
+                for l in logs.iter().filter(|l| Some(l.address) == self.rollup) {
+                    if l.topics().first().is_some_and(|t| t.0 == posted_topic) {
+                        if let Some(r) = StoredBatch::abi_decode(&l.data.data) {
+                            self.posted.insert(r.batch_id, r);
+                        }
                     }
                 }
                 let requests = logs
@@ -298,7 +324,8 @@ impl DevChain {
         }
     }
 
-    fn view_u256(&mut self, signature: &str, args: &[[u8; 32]]) -> Result<U256, L1Error> {
+    /// A view returning one word, at the head.
+    pub fn view_u256(&mut self, signature: &str, args: &[[u8; 32]]) -> Result<U256, L1Error> {
         let mut data = selector(signature).to_vec();
         for a in args {
             data.extend_from_slice(a);
@@ -509,5 +536,12 @@ impl L1 for SharedDevChain {
     }
     fn receipt(&mut self, hash: [u8; 32]) -> Result<Option<Receipt>, L1Error> {
         Ok(self.with(move |c| c.receipt(hash)))
+    }
+    fn post_hold(&mut self, confirmed: u64) -> Result<Option<String>, L1Error> {
+        self.with(move |c| {
+            let mut view = |signature: &str| c.view_u256(signature, &[]);
+            let count = view("batchCount()")?.saturating_to();
+            Ok(super::post_hold_reason(confirmed, count, view("openChallenges()")?, view("sequencerBond()")?, view("minSequencerBond()")?))
+        })
     }
 }

@@ -195,6 +195,29 @@ pub trait L1: Send {
     }
 }
 
+/// Why an optimistic node must not post its next batch, from the rollup's views read at one
+/// block: L1 counts fewer batches than the node's `confirmed` (a revert, followed once final), a
+/// challenge is open (a batch posted now could land on a base a revert takes away: none can
+/// come within a response window of a block with no challenge open), or the sequencer's bond is
+/// below the least a post needs. None: post.
+pub fn post_hold_reason(confirmed: u64, count: u64, open_challenges: U256, bond: U256, min_bond: U256) -> Option<String> {
+    if count < confirmed {
+        return Some(format!("L1 counts {count} batches, the node confirmed {confirmed}: a revert, followed once it is final"));
+    }
+    if !open_challenges.is_zero() {
+        return Some(format!(
+            "{open_challenges} challenges open: posting waits until each is proved or resolved (a batch posted now would land \
+             on a base a revert can take away)"
+        ));
+    }
+    (bond < min_bond).then(|| {
+        format!(
+            "the sequencer's bond is {bond} wei, below minSequencerBond {min_bond} wei: deposit with depositSequencerBond() from \
+             the sequencer's key"
+        )
+    })
+}
+
 /// The request chain one record on: the first 24 bytes of `keccak256(previous ‖ record)`, as
 /// `ZKRollup._queue` computes it.
 pub fn chain_step(previous: [u8; 24], record: &[u8]) -> [u8; 24] {

@@ -561,30 +561,12 @@ impl L1 for RpcL1 {
     }
 
     fn post_hold(&mut self, confirmed: u64) -> Result<Option<String>, L1Error> {
-        // Read at one block, so a resolve between two reads cannot mix them: with no challenge
-        // open there, none can be resolved for a response window, and a post lands on its base.
+        // Read at one block, so a resolve between two reads cannot mix them.
         let at = BlockId::number(self.rt.block_on(async { self.provider.get_block_number().await }).map_err(unavailable)?);
-        let count: u64 = self.view_u256_at("batchCount()", None, at)?.saturating_to();
-        if count < confirmed {
-            return Ok(Some(format!(
-                "L1 counts {count} batches, the node confirmed {confirmed}: a revert, followed once it is final"
-            )));
-        }
+        let count = self.view_u256_at("batchCount()", None, at)?.saturating_to();
         let open = self.view_u256_at("openChallenges()", None, at)?;
-        if !open.is_zero() {
-            return Ok(Some(format!(
-                "{open} challenges open: posting waits until each is proved or resolved (a batch posted now would land on a base \
-                 a revert can take away)"
-            )));
-        }
         let (bond, min) = (self.view_u256_at("sequencerBond()", None, at)?, self.view_u256_at("minSequencerBond()", None, at)?);
-        if bond < min {
-            return Ok(Some(format!(
-                "the sequencer's bond is {bond} wei, below minSequencerBond {min} wei: deposit with depositSequencerBond() from \
-                 the sequencer's key"
-            )));
-        }
-        Ok(None)
+        Ok(super::post_hold_reason(confirmed, count, open, bond, min))
     }
 
     fn sign_cancel(&mut self, nonce: u64, replaces: &SignedTx) -> Result<SignedTx, L1Error> {

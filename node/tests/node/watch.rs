@@ -448,21 +448,59 @@ fn model_root_after(g: &Path, domain: Fr, transfers: &[Transfer]) -> String {
     state_root_text(&state)
 }
 
-/// The dev chain deploys ZKRollup: a dev node asked to settle optimistically refuses to start;
-/// `--prove-all` is for optimistic settlement only.
+/// `--dev --settlement optimistic`: the dev chain gets an `OptimisticRollup` (SPEC-v3's 7-day
+/// window) and the sequencer's bond; the node posts its batches without proofs, nothing is
+/// final or credited until the chain's clock is moved past the window, then the node's dev
+/// settler finalizes every batch and the withdrawal is credited. Started again on the same data
+/// it goes on; started in validity mode on it, it refuses, naming the contract.
 #[test]
-fn a_dev_node_refuses_optimistic_settlement() {
+fn a_dev_node_settles_optimistically_and_finalizes_once_the_clock_passes_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let g = crate::common::genesis(dir.path(), 4, 2, 1_000);
+    let data = dir.path().join("data");
+    let mut node = crate::common::Node::start(&g, &data, &["--settlement", "optimistic", "--batch-timeout-ms", "200"]);
+    node.transfer(&key(1), 1, 2, 5, 0).unwrap();
+    node.transfer(&key(2), 2, 0, 7, 0).unwrap();
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    let owner = "0x000000000000000000000000000000000000009e";
+    let pending = |node: &crate::common::Node| node.get(&format!("/v1/dev/l1/{owner}")).1["pending_balance"].as_str().unwrap().to_string();
+    let chain = node.get("/v1/dev/chain").1;
+    assert_eq!(chain["finalized"], "0", "posted, nothing final within the window: {chain}");
+    assert_eq!(pending(&node), "0", "nothing credited before final");
+
+    let (code, moved) = node.post("/v1/dev/chain", &json!({"advance_s": 7 * 24 * 3600}));
+    assert_eq!(code, 200, "{moved}");
+    let confirmed = s["last_confirmed"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    while node.get("/v1/dev/chain").1["finalized"] != confirmed.as_str() {
+        assert!(start.elapsed() < Duration::from_secs(120), "not final: {}", node.get("/v1/dev/chain").1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(pending(&node), "7000000000", "the withdrawal credited when final");
+
+    node.restart();
+    assert_eq!(node.wait_settled(Duration::from_secs(60))["last_confirmed"], confirmed.as_str());
+    node.kill();
     let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
-        .args(["--dev", "--settlement", "optimistic", "--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
+        .args(["--dev", "--genesis", g.to_str().unwrap(), "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--settlement optimistic"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
-        .args(["--dev", "--prove-all", "--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "--prove-all without --settlement optimistic");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("an OptimisticRollup"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `--prove-all` is for optimistic settlement only; the INSECURE test flag too.
+#[test]
+fn prove_all_and_the_insecure_flag_need_optimistic_settlement() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = crate::common::genesis(dir.path(), 4, 2, 1_000);
+    for extra in [&["--prove-all"][..], &["--insecure-corrupt-signatures-of-batch", "2"], &["--settlement", "optimistic", "--prove-all", "--insecure-corrupt-signatures-of-batch", "2"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+            .args(["--dev", "--genesis", g.to_str().unwrap(), "--data", dir.path().join("data").to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
