@@ -267,6 +267,18 @@ mod tests {
     }
 
     #[test]
+    fn an_optimistic_post_is_held_by_a_revert_a_challenge_or_a_short_bond() {
+        let (zero, one, ether) = (U256::ZERO, U256::from(1u64), U256::from(10u64).pow(U256::from(18u64)));
+        assert_eq!(post_hold_reason(3, 3, zero, ether, ether), None, "nothing holds a post");
+        assert_eq!(post_hold_reason(3, 5, zero, ether, ether), None, "L1 ahead of what the node confirmed: posts in flight");
+        assert!(post_hold_reason(3, 2, zero, ether, ether).unwrap().contains("a revert"));
+        assert!(post_hold_reason(3, 3, one, ether, ether).unwrap().contains("1 challenges open"));
+        assert!(post_hold_reason(3, 3, zero, ether - one, ether).unwrap().contains("below minSequencerBond"));
+        // A revert is named before the challenge that caused it.
+        assert!(post_hold_reason(3, 2, one, zero, ether).unwrap().contains("a revert"));
+    }
+
+    #[test]
     fn broadcast_refusals_are_classified() {
         assert_eq!(refusal_kind("insufficient funds for gas * price + value"), Some("insufficient_funds"));
         assert_eq!(refusal_kind("tx fee (1.20 ether) exceeds the configured cap (1.00 ether)"), Some("fee_cap"));
