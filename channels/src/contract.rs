@@ -4,6 +4,8 @@
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolCall;
 
+use crate::l1::OnchainChannel;
+
 /// The contract's creation code, hex.
 pub const PAYMENT_CHANNELS_HEX: &str = include_str!("../contracts/PaymentChannels.hex");
 
@@ -30,6 +32,25 @@ alloy::sol! {
 }
 
 pub use IPaymentChannels::*;
+
+/// `channels(id)`'s call data.
+pub fn channel_calldata(id: u64) -> Vec<u8> {
+    channelsCall { id: U256::from(id) }.abi_encode()
+}
+
+/// `channels(id)`'s answer as a channel.
+pub fn decode_channel(out: &[u8]) -> Result<OnchainChannel, alloy::sol_types::Error> {
+    let r = channelsCall::abi_decode_returns(out)?;
+    Ok(OnchainChannel {
+        sender: r.sender,
+        expiry: r.expiry,
+        settle_delay: r.settleDelay,
+        recipient: r.recipient,
+        deposit: U256::from(r.deposit),
+        signer: r.signer,
+        claimed: U256::from(r.claimed),
+    })
+}
 
 /// `open`'s call data.
 pub fn open_calldata(recipient: Address, signer: Address, expiry: u64, settle_delay: u32) -> Vec<u8> {

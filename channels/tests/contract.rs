@@ -15,9 +15,10 @@ use alloy::sol_types::{SolCall, SolValue};
 use evm::{account, Chain, Outcome};
 use rand::{Rng, SeedableRng};
 use zkrollup_channels::contract::{
-    channelCountCall, channelsCall, claim_and_close_calldata, claim_calldata, creation_code, eip712DomainCall, extendCall,
+    channelCountCall, channel_calldata, claim_and_close_calldata, decode_channel, claim_calldata, creation_code, eip712DomainCall, extendCall,
     open_calldata, refundCall, requestCloseCall, topUpCall, voucherDigestCall, PAYMENT_CHANNELS_HEX,
 };
+use zkrollup_channels::l1::OnchainChannel as Onchain;
 use zkrollup_channels::voucher::{compact, digest, domain, sign_voucher, Voucher};
 
 const HOUR: u64 = 3600;
@@ -45,18 +46,6 @@ fn compile(files: &[PathBuf]) -> HashMap<String, Vec<u8>> {
     assert!(out.status.success(), "solc: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["contracts"].as_object().unwrap().iter().map(|(n, c)| (n.clone(), hex::decode(c["bytecode"].as_str().unwrap()).unwrap())).collect()
-}
-
-/// A channel as `channels(id)` returns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-struct Onchain {
-    sender: Address,
-    expiry: u64,
-    settle_delay: u32,
-    recipient: Address,
-    deposit: U256,
-    signer: Address,
-    claimed: U256,
 }
 
 /// The contract on a chain, with the checks made after every call.
@@ -97,17 +86,7 @@ impl Rig {
     }
 
     fn channel(&mut self, id: u64) -> Onchain {
-        let out = self.chain.view(self.at, channelsCall { id: U256::from(id) }.abi_encode());
-        let r = channelsCall::abi_decode_returns(&out).unwrap();
-        Onchain {
-            sender: r.sender,
-            expiry: r.expiry,
-            settle_delay: r.settleDelay,
-            recipient: r.recipient,
-            deposit: U256::from(r.deposit),
-            signer: r.signer,
-            claimed: U256::from(r.claimed),
-        }
+        decode_channel(&self.chain.view(self.at, channel_calldata(id))).unwrap()
     }
 
     /// Everything a call could change: the channels, the balances of the parties and the
