@@ -69,6 +69,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Payment channels (SPEC-channels) on a real L1: deploy, open, pay, accept, claim, ...
+    ///
+    /// The channels' program is `zkrollup-channel` (crate `zkrollup-channels`), built beside this
+    /// one; `zkrollup channel ARGS` runs it with ARGS. `zkrollup channel --help` lists them.
+    #[command(disable_help_flag = true)]
+    Channel {
+        /// The channels' program's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Run a prover of the fleet: claims proof jobs from the node's PostgreSQL queue and proves
     /// them.
     ///
@@ -623,6 +633,7 @@ fn run(cli: Cli) -> Result<()> {
             run_sibling("zkrollup-node", "zkrollup-node", &args)
         }
         Command::Worker { args } => run_sibling("zkrollup-worker", "zkrollup-fleet", &args),
+        Command::Channel { args } => run_sibling("zkrollup-channel", "zkrollup-channels", &args),
         Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {
             set_threads(threads)?;

@@ -283,6 +283,30 @@ fn worker_runs_the_worker_program_beside_it() {
 }
 
 #[test]
+fn channel_runs_the_channels_program_beside_it() {
+    let run = zkrollup(&["channel", "--help"]);
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_zkrollup")).with_file_name("zkrollup-channel");
+    if program.exists() {
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let help = String::from_utf8(run.stdout).unwrap();
+        assert!(help.contains("pay") && help.contains("accept") && help.contains("claim-and-close"), "{help}");
+        let no_contract = zkrollup(&["channel", "--rpc", "http://127.0.0.1:9", "status", "--channel", "1"]);
+        assert_eq!(no_contract.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&no_contract.stderr).contains("--contract"), "{}", String::from_utf8_lossy(&no_contract.stderr));
+        let no_key = Command::new(env!("CARGO_BIN_EXE_zkrollup"))
+            .args(["channel", "--rpc", "http://127.0.0.1:9", "deploy"])
+            .env_remove("ZKROLLUP_CHANNEL_KEY")
+            .output()
+            .unwrap();
+        assert_eq!(no_key.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&no_key.stderr).contains("ZKROLLUP_CHANNEL_KEY"), "{}", String::from_utf8_lossy(&no_key.stderr));
+    } else {
+        assert!(!run.status.success());
+        assert!(String::from_utf8_lossy(&run.stderr).contains("zkrollup-channel"));
+    }
+}
+
+#[test]
 fn demo_runs_and_refuses_impossible_sizes() {
     let run = zkrollup(&["demo", "--batch-size", "2", "--depth", "2", "--accounts", "6", "--no-proof"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -11,5 +11,6 @@ pub mod contract;
 pub mod l1;
 pub mod payee;
 pub mod payer;
+pub mod rpc;
 pub mod store;
 pub mod voucher;

@@ -257,7 +257,9 @@ fn old_replayed_and_foreign_vouchers_pay_nothing() {
     r.refused("channel 1's voucher on channel 2", RECIPIENT, claim_calldata(two, ether(3), &v3), U256::ZERO, "BadSignature()");
     r.refused("a voucher for another amount", RECIPIENT, claim_calldata(one, ether(4), &v3), U256::ZERO, "BadSignature()");
     // Another deployment, and another chain.
-    let foreign = sign_voucher(&k, &domain(CHAIN_ID, account(0xbb)), &Voucher { channelId: U256::from(one), cumulativeAmount: ether(4) });
+    let (b, _) = r.chain.deploy(account(0xd9), &creation_code(), &[]);
+    assert_ne!(b, r.at);
+    let foreign = sign_voucher(&k, &domain(CHAIN_ID, b), &Voucher { channelId: U256::from(one), cumulativeAmount: ether(4) });
     r.refused("deployment B's voucher on A", RECIPIENT, claim_calldata(one, ether(4), &foreign), U256::ZERO, "BadSignature()");
     let chain_2 = sign_voucher(&k, &domain(2, r.at), &Voucher { channelId: U256::from(one), cumulativeAmount: ether(4) });
     r.refused("another chain's voucher", RECIPIENT, claim_calldata(one, ether(4), &chain_2), U256::ZERO, "BadSignature()");
