@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+mod commands;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zkrollup::decimal::{fr_to_decimal, parse_fr};
@@ -78,6 +80,15 @@ enum Command {
         /// The channels' program's arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
+    },
+    /// Check a service's health: GET URL over plain HTTP; exit 0 on a 2xx answer within the
+    /// timeout, 1 otherwise with what was met (a container's HEALTHCHECK without curl).
+    Healthcheck {
+        /// The URL, http://HOST[:PORT][/PATH] (the node's /readyz, say).
+        url: String,
+        /// Milliseconds for the whole check.
+        #[arg(long, default_value_t = 3_000)]
+        timeout_ms: u64,
     },
     /// Run a prover of the fleet: claims proof jobs from the node's PostgreSQL queue and proves
     /// them.
@@ -633,6 +644,12 @@ fn run(cli: Cli) -> Result<()> {
             run_sibling("zkrollup-node", "zkrollup-node", &args)
         }
         Command::Worker { args } => run_sibling("zkrollup-worker", "zkrollup-fleet", &args),
+        // Exit 1 on any failure, as Docker's HEALTHCHECK reads it.
+        Command::Healthcheck { url, timeout_ms } => {
+            commands::healthcheck::check(&url, std::time::Duration::from_millis(timeout_ms.max(1)))?;
+            println!("healthy: {url}");
+            Ok(())
+        }
         Command::Channel { args } => run_sibling("zkrollup-channel", "zkrollup-channels", &args),
         Command::Setup { shape, seed, out } => setup_cmd(shape.shape()?, seed, &out),
         Command::Prove { keys, state, inputs, batch_size, l1_slots, out, threads } => {

@@ -461,3 +461,49 @@ fn bench_compares_both_provers_and_reports_json() {
     }
     assert!(dir.path().join("keys/dev-m3-n1-d2/circuit.json").is_file(), "dev keys cached where run");
 }
+
+/// A one-shot HTTP server on loopback answering every connection with `answer` (a whole
+/// response, or bytes that are not HTTP); its URL.
+fn serve(answer: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && std::io::Read::read(&mut s, &mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            assert!(head.starts_with(b"GET /readyz HTTP/1.1\r\n"), "{}", String::from_utf8_lossy(&head));
+            let _ = std::io::Write::write_all(&mut s, answer.as_bytes());
+        }
+    });
+    url
+}
+
+/// `zkrollup healthcheck URL` (images have no curl): 0 on a 2xx answer; 1 (Docker's
+/// "unhealthy") on any other answer, with its body, on no answer, and on a bad URL.
+#[test]
+fn healthcheck_exits_0_on_a_2xx_and_1_on_anything_else_saying_what() {
+    let ok = serve("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n");
+    let run = zkrollup(&["healthcheck", &ok]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let blocked = serve("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 44\r\n\r\n{\"ready\":false,\"blocked\":{\"l1\":\"refused\"}}\n");
+    let run = zkrollup(&["healthcheck", &blocked]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(said.contains("answered 503") && said.contains("\"l1\":\"refused\""), "{said}");
+    let garbage = serve("SSH-2.0-OpenSSH\r\n\r\n");
+    let run = zkrollup(&["healthcheck", &garbage]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("did not answer HTTP"), "{}", String::from_utf8_lossy(&run.stderr));
+    // A port nothing listens on (bound, then closed).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let run = zkrollup(&["healthcheck", &format!("http://{closed}/readyz")]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot connect"), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = zkrollup(&["healthcheck", "https://node/readyz"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("only http://"), "{}", String::from_utf8_lossy(&run.stderr));
+}

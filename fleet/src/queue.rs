@@ -14,12 +14,19 @@ use std::time::Duration;
 use rand::Rng;
 use tokio_postgres::{Client, NoTls};
 
+/// The environment variable naming a file that holds the database password, used when the URL
+/// has none (a container's secret: the password stays off the command line).
+pub const PASSWORD_FILE_VARIABLE: &str = "ZKROLLUP_DB_PASSWORD_FILE";
+
 /// What went wrong with the queue.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// PostgreSQL refused or the connection failed (a restart: reconnect and retry).
     #[error("PostgreSQL: {0}")]
     Db(#[from] tokio_postgres::Error),
+    /// The password file named by `ZKROLLUP_DB_PASSWORD_FILE` cannot be read.
+    #[error("the database password file: {0}")]
+    PasswordFile(String),
     /// The database was migrated by a newer program.
     #[error("the database's schema is version {database}, newer than this program's {known}: upgrade the program")]
     SchemaTooNew {
@@ -216,6 +223,12 @@ impl Queue {
 
     async fn open(url: &str) -> Result<Client, QueueError> {
         let mut config: tokio_postgres::Config = url.parse()?;
+        // The password from a file (a container's secret), never on the command line.
+        if let Some(path) = std::env::var_os(PASSWORD_FILE_VARIABLE).filter(|_| config.get_password().is_none()) {
+            let password = std::fs::read_to_string(&path)
+                .map_err(|e| QueueError::PasswordFile(format!("{PASSWORD_FILE_VARIABLE}={}: {e}", std::path::Path::new(&path).display())))?;
+            config.password(password.trim_end_matches(['\r', '\n']));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }

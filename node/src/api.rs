@@ -387,8 +387,12 @@ async fn status(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
     })))
 }
 
-async fn metrics(State(api): State<Api>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], api.metrics.render())
+async fn metrics(State(api): State<Api>) -> Result<Response, ApiError> {
+    // The stage heads as the store has them now: what the stages last counted could lag a
+    // restart or a rewind.
+    let heads = api.store.stage_heads().map_err(ApiError::internal)?;
+    api.metrics.set_heads(heads, api.store.failed_batch().map_err(ApiError::internal)?);
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], api.metrics.render()).into_response())
 }
 
 #[cfg(test)]

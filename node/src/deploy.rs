@@ -86,6 +86,31 @@ pub struct Deployed {
     pub gas_used: u64,
 }
 
+/// The rollup's address and its deployment's block from a file `deploy --out` wrote.
+pub fn read_deployment(path: &Path) -> Result<(Address, u64)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the deployment file {}", path.display()))?;
+    let what = || format!("the deployment file {}", path.display());
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(what)?;
+    let rollup = v["rollup"].as_str().and_then(|a| a.parse::<Address>().ok()).with_context(|| format!("{}: no `rollup` address", what()))?;
+    let block = v["block"].as_u64().with_context(|| format!("{}: no `block` number", what()))?;
+    Ok((rollup, block))
+}
+
+/// The deployment file's text when `path` exists and names a rollup with code on `l1` (a
+/// deployment job run again deploys nothing); None when there is no file, or its rollup has
+/// no code here (a fresh chain: deploy again).
+pub fn already_deployed(l1: &RpcL1, path: &Path) -> Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let (rollup, _) = read_deployment(path)?;
+    if l1.code_at(rollup)?.is_empty() {
+        eprintln!("{}: the rollup {rollup} has no code on this L1: deploying again", path.display());
+        return Ok(None);
+    }
+    Ok(Some(std::fs::read_to_string(path)?))
+}
+
 /// Deploy the verifier and the rollup from `deployer`, waiting for each receipt.
 pub fn deploy(l1: &mut RpcL1, deployer: &PrivateKeySigner, a: &DeployArgs) -> Result<Deployed> {
     let info = bundle::load_info(a.keys)?;

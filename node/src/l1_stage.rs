@@ -172,6 +172,7 @@ impl<B: L1> L1Stage<B> {
             seen.rollup = Some(view);
             seen.error = None;
         }
+        self.measure_queue(&head, &view);
         let heads = self.store.stage_heads().map_err(bad)?;
         if let Some(asked) = rewinding.as_ref().filter(|r| r.revert) {
             // Nothing is followed any more: the posts in flight were cancelled.
@@ -227,6 +228,29 @@ impl<B: L1> L1Stage<B> {
                 self.send(b, &view, &settled, heads[3], next_nonce)
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The L1 gauges: the head, when L1 was read, and the queue's length and its oldest
+    /// request's age by L1's clock (what `maturity` and `exodusDelay` are measured against).
+    fn measure_queue(&mut self, head: &crate::l1::Head, view: &RollupView) {
+        let m = &self.metrics;
+        m.l1_head.set(head.number as i64);
+        m.l1_head_timestamp.set(head.timestamp as i64);
+        m.l1_last_read.set((now_ms() / 1000) as i64);
+        let waiting = view.request_count.saturating_sub(view.consumed);
+        m.l1_requests_waiting.set(waiting as i64);
+        if waiting == 0 {
+            m.l1_oldest_request_age.set(0);
+            return;
+        }
+        // The views were read at a head at or past `head`: a request queued after it reads as
+        // time 0 there, and the gauge keeps its last value for a round, as it does when the read
+        // fails (a gauge is not worth failing the round that moves batches).
+        if let Ok(queued) = self.l1.request_time_at(view.consumed + 1, head.number) {
+            if queued > 0 {
+                m.l1_oldest_request_age.set(head.timestamp.saturating_sub(queued) as i64);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use zkrollup_node::contracts::QueueParams;
 use zkrollup_node::node::{run_dev, run_rpc, Config, RpcConfig};
+use zkrollup_node::secrets::{key_from_env, KeySource};
 
 /// The zkrollup operator node.
 #[derive(Parser)]
@@ -155,7 +156,9 @@ struct DeployCli {
     #[arg(long, default_value_t = 1_000_000)]
     min_deposit: u64,
     /// Also write the deployment (the JSON printed) to this file, all or nothing: `zkrollup
-    /// sign`, `apply` and `prove` take it as `--deployment FILE` for the domain.
+    /// sign`, `apply` and `prove` take it as `--deployment FILE` for the domain, the node for its
+    /// rollup and first block. When the file already names a rollup that has code on this L1,
+    /// nothing is deployed and the file is printed (a deploy job run again is a no-op).
     #[arg(long)]
     out: Option<PathBuf>,
     /// How batches settle: `validity` (ZKRollup: each with its proof) or `optimistic`
@@ -183,6 +186,10 @@ struct DeployCli {
     /// Optimistic: wei the sequencer bonds at once (default: --min-sequencer-bond-wei; 0 for none).
     #[arg(long)]
     sequencer_bond_wei: Option<u128>,
+    /// Seconds to wait for the L1 node to answer before giving up (a deployment job started
+    /// beside its L1, which has no health check of its own).
+    #[arg(long, default_value_t = 0)]
+    wait_for_l1_secs: u64,
 }
 
 /// How a deployment settles its batches.
@@ -198,11 +205,11 @@ enum Settlement {
 struct RunArgs {
     /// Dev mode: an in-process L1 (revm with the committed contracts) kept under --data, and
     /// INSECURE development keys made or reused under --data/keys.
-    #[arg(long, conflicts_with_all = ["rpc", "rollup", "keys"])]
+    #[arg(long, conflicts_with_all = ["rpc", "rollup", "keys", "deployment"])]
     dev: bool,
     /// Without --dev: the L1 node's JSON-RPC URL. The sequencer's private key (hex) is read from
     /// the environment variable ZKROLLUP_SEQUENCER_KEY.
-    #[arg(long, required_unless_present = "dev", requires_all = ["rollup", "keys"])]
+    #[arg(long, required_unless_present = "dev", requires = "keys")]
     rpc: Option<String>,
     /// Without --dev: read the sequencer's private key (hex) from this file, readable by its owner
     /// only, instead of the environment variable ZKROLLUP_SEQUENCER_KEY.
@@ -215,8 +222,12 @@ struct RunArgs {
     #[arg(long, requires = "rpc")]
     settler_key_file: Option<PathBuf>,
     /// Without --dev: the deployed ZKRollup's address.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "deployment")]
     rollup: Option<String>,
+    /// Without --dev: the file `deploy --out` wrote, for the rollup's address and first block
+    /// (instead of --rollup and --first-block).
+    #[arg(long, conflicts_with_all = ["dev", "first_block"])]
+    deployment: Option<PathBuf>,
     /// Without --dev: the key folder (`zkrollup setup` or `zkrollup ceremony export`); N, M and
     /// D are its circuit's.
     #[arg(long)]
@@ -365,9 +376,10 @@ fn address(flag: &str, text: &str) -> anyhow::Result<alloy::primitives::Address>
 
 fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
-    let key = std::env::var("ZKROLLUP_DEPLOYER_KEY").context("set ZKROLLUP_DEPLOYER_KEY to the deployer's private key (hex)")?;
-    let deployer: alloy::signers::local::PrivateKeySigner =
-        key.trim().parse().map_err(|e| anyhow::anyhow!("ZKROLLUP_DEPLOYER_KEY: {e}"))?;
+    let key = key_from_env("ZKROLLUP_DEPLOYER_KEY")?
+        .context("set ZKROLLUP_DEPLOYER_KEY to the deployer's private key (hex), or ZKROLLUP_DEPLOYER_KEY_FILE to a file holding it")?;
+    let key = key.key();
+    let deployer: alloy::signers::local::PrivateKeySigner = key.parse().map_err(|e| anyhow::anyhow!("ZKROLLUP_DEPLOYER_KEY: {e}"))?;
     let args = zkrollup_node::deploy::DeployArgs {
         keys: &d.keys,
         genesis: &d.genesis,
@@ -382,9 +394,9 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
         optimistic: match d.settlement {
             Settlement::Validity => None,
             Settlement::Optimistic => {
-                let sequencer_key = match std::env::var("ZKROLLUP_SEQUENCER_KEY") {
-                    Ok(k) => Some(k.trim().parse().map_err(|e| anyhow::anyhow!("ZKROLLUP_SEQUENCER_KEY: {e}"))?),
-                    Err(_) => None,
+                let sequencer_key = match key_from_env("ZKROLLUP_SEQUENCER_KEY")? {
+                    Some(k) => Some(k.key().parse().map_err(|e| anyhow::anyhow!("ZKROLLUP_SEQUENCER_KEY: {e}"))?),
+                    None => None,
                 };
                 Some(zkrollup_node::deploy::Optimistic {
                     params: zkrollup_node::contracts::OptimisticParams {
@@ -400,7 +412,24 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let mut l1 = zkrollup_node::l1::rpc::RpcL1::connect(&d.rpc, alloy::primitives::Address::ZERO, &key)?;
+    let waiting_since = std::time::Instant::now();
+    let mut l1 = loop {
+        match zkrollup_node::l1::rpc::RpcL1::connect(&d.rpc, alloy::primitives::Address::ZERO, key) {
+            Ok(l1) => break l1,
+            Err(e @ zkrollup_node::l1::L1Error::Unavailable(_)) if waiting_since.elapsed() < Duration::from_secs(d.wait_for_l1_secs) => {
+                eprintln!("waiting for L1: {e}");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(out) = &d.out {
+        if let Some(text) = zkrollup_node::deploy::already_deployed(&l1, out)? {
+            eprintln!("{} names a rollup with code on this L1: nothing deployed", out.display());
+            print!("{text}");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let deployed = zkrollup_node::deploy::deploy(&mut l1, &deployer, &args)?;
     let text = serde_json::to_string_pretty(&deployed)?;
     if let Some(out) = &d.out {
@@ -412,14 +441,7 @@ fn deploy(d: DeployCli) -> anyhow::Result<ExitCode> {
 }
 
 fn watch(w: WatchCli) -> anyhow::Result<ExitCode> {
-    let key = match std::env::var("ZKROLLUP_WATCHER_KEY") {
-        Ok(k) => {
-            // Out of the environment once read (the process is single-threaded still).
-            std::env::remove_var("ZKROLLUP_WATCHER_KEY");
-            Some(zeroize::Zeroizing::new(k))
-        }
-        Err(_) => None,
-    };
+    let key = key_from_env("ZKROLLUP_WATCHER_KEY")?.map(|k| zeroize::Zeroizing::new(k.key().to_string()));
     zkrollup_node::watch::run(zkrollup_node::watch::WatchConfig {
         rpc: w.rpc,
         rollup: address("--rollup", &w.rollup)?,
@@ -496,21 +518,34 @@ fn prover_jobs(j: ProverJobsCli) -> anyhow::Result<ExitCode> {
 }
 
 fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
-    let rpc = match (&cli.rpc, &cli.rollup, &cli.keys) {
+    let (rollup, first_block) = match (&cli.rollup, &cli.deployment) {
+        (Some(rollup), _) => (Some(address("--rollup", rollup)?), cli.first_block),
+        (None, Some(path)) => {
+            let (rollup, block) = zkrollup_node::deploy::read_deployment(path)?;
+            (Some(rollup), block)
+        }
+        (None, None) if cli.rpc.is_some() => {
+            eprintln!("error: --rpc needs the rollup: give --rollup (and --first-block) or --deployment FILE");
+            return Ok(ExitCode::from(2));
+        }
+        (None, None) => (None, cli.first_block),
+    };
+    let rpc = match (&cli.rpc, rollup, &cli.keys) {
         (Some(url), Some(rollup), Some(keys)) => {
-            let rollup = address("--rollup", rollup)?;
             let sequencer_key = match &cli.sequencer_key_file {
                 Some(path) => zkrollup_node::secrets::read_key_file(path)?,
-                None => match std::env::var("ZKROLLUP_SEQUENCER_KEY") {
-                    // Out of the environment once read: children and /proc/PID/environ do
-                    // not see it (the process is single-threaded still).
-                    Ok(k) => {
-                        std::env::remove_var("ZKROLLUP_SEQUENCER_KEY");
+                None => match key_from_env("ZKROLLUP_SEQUENCER_KEY")? {
+                    // Out of the environment once read: a restart in place hands it on.
+                    Some(KeySource::Variable(k)) => {
                         zkrollup_node::node::keep_environment_key(&k);
-                        zeroize::Zeroizing::new(k)
+                        k
                     }
-                    Err(_) => {
-                        eprintln!("error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex), or give --sequencer-key-file");
+                    Some(KeySource::File(k)) => k,
+                    None => {
+                        eprintln!(
+                            "error: set ZKROLLUP_SEQUENCER_KEY to the sequencer's private key (hex), or \
+                             ZKROLLUP_SEQUENCER_KEY_FILE to a file holding it, or give --sequencer-key-file"
+                        );
                         return Ok(ExitCode::from(2));
                     }
                 },
@@ -520,7 +555,7 @@ fn run(cli: RunArgs) -> anyhow::Result<ExitCode> {
                 max_priority_fee_per_gas: cli.max_priority_fee_per_gas,
             };
             let settler_key = cli.settler_key_file.as_deref().map(zkrollup_node::secrets::read_key_file).transpose()?;
-            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block: cli.first_block, fee_caps, settler_key })
+            Some(RpcConfig { url: url.clone(), rollup, keys: keys.clone(), sequencer_key, first_block, fee_caps, settler_key })
         }
         _ => None,
     };

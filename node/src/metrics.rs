@@ -14,6 +14,17 @@ pub struct Label {
     pub name: String,
 }
 
+/// `zkrollup_build_info`'s labels: what runs, proving with which key, settling how.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    /// The crate's version.
+    pub version: String,
+    /// The proving key's sha256 (hex): which circuit and ceremony the node proves for.
+    pub key_sha256: String,
+    /// `validity` or `optimistic`.
+    pub settlement: String,
+}
+
 /// Every metric the node keeps.
 pub struct Metrics {
     registry: Registry,
@@ -66,6 +77,28 @@ pub struct Metrics {
     pub fleet_queue_depth: Gauge,
     /// With a prover fleet: leases each proved job took (1 when its first worker proved it).
     pub fleet_attempts: Histogram,
+    /// Always 1, labelled with the version, the proving key's sha256 and the settlement.
+    pub build_info: Family<BuildLabels, Gauge>,
+    /// The last batch id each stage reached (sealed, proved, submitted, confirmed), read from the
+    /// store when scraped.
+    pub batch_head: Family<Label, Gauge>,
+    /// The batch L1 refused, the pipeline waiting behind it until the rewind (0: none).
+    pub failed_batch: Gauge,
+    /// L1's head block, as the L1 stage last read it.
+    pub l1_head: Gauge,
+    /// The L1 head's timestamp (Unix seconds): L1 stalls when it falls behind the clock.
+    pub l1_head_timestamp: Gauge,
+    /// When the L1 stage last read L1 whole (Unix seconds): the node cannot reach L1 when it
+    /// falls behind the clock.
+    pub l1_last_read: Gauge,
+    /// Requests queued on L1 that no batch has consumed yet.
+    pub l1_requests_waiting: Gauge,
+    /// Seconds (by L1's clock) the oldest request no batch has consumed has waited (0: none).
+    pub l1_oldest_request_age: Gauge,
+    /// The contract's `maturity`, seconds.
+    pub l1_maturity: Gauge,
+    /// The contract's `exodusDelay`, seconds: past it, the oldest request lets anyone end the rollup.
+    pub l1_exodus_delay: Gauge,
 }
 
 impl Metrics {
@@ -97,6 +130,16 @@ impl Metrics {
             fleet_prove_seconds: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 12))),
             fleet_queue_depth: Gauge::default(),
             fleet_attempts: Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0]),
+            build_info: Family::default(),
+            batch_head: Family::default(),
+            failed_batch: Gauge::default(),
+            l1_head: Gauge::default(),
+            l1_head_timestamp: Gauge::default(),
+            l1_last_read: Gauge::default(),
+            l1_requests_waiting: Gauge::default(),
+            l1_oldest_request_age: Gauge::default(),
+            l1_maturity: Gauge::default(),
+            l1_exodus_delay: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("transfers_accepted", "Transfers and withdrawals accepted", m.accepted.clone());
@@ -127,6 +170,20 @@ impl Metrics {
         registry.register("fleet_prove_seconds", "Seconds a worker took to prove a job, by worker", m.fleet_prove_seconds.clone());
         registry.register("fleet_queue_depth", "Proof jobs waiting for a worker", m.fleet_queue_depth.clone());
         registry.register("fleet_attempts", "Leases a proved job took", m.fleet_attempts.clone());
+        registry.register("build_info", "Always 1: the version, the proving key's sha256 and the settlement", m.build_info.clone());
+        registry.register("batch_head", "The last batch id each stage reached", m.batch_head.clone());
+        registry.register("failed_batch", "The batch L1 refused, waiting for the rewind (0: none)", m.failed_batch.clone());
+        registry.register("l1_head", "L1's head block as last read", m.l1_head.clone());
+        registry.register("l1_head_timestamp_seconds", "The L1 head's timestamp", m.l1_head_timestamp.clone());
+        registry.register("l1_last_read_timestamp_seconds", "When the node last read L1 whole", m.l1_last_read.clone());
+        registry.register("l1_requests_waiting", "L1 requests no batch has consumed yet", m.l1_requests_waiting.clone());
+        registry.register(
+            "l1_oldest_request_age_seconds",
+            "Seconds, by L1's clock, the oldest unconsumed L1 request has waited",
+            m.l1_oldest_request_age.clone(),
+        );
+        registry.register("l1_maturity_seconds", "The contract's maturity", m.l1_maturity.clone());
+        registry.register("l1_exodus_delay_seconds", "The contract's exodus delay", m.l1_exodus_delay.clone());
         Metrics { registry, ..m }
     }
 
@@ -135,6 +192,24 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
         out
+    }
+
+    /// Set the build info series (once, at start).
+    pub fn set_build_info(&self, key_sha256: &str, optimistic: bool) {
+        let labels = BuildLabels {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            key_sha256: key_sha256.to_string(),
+            settlement: if optimistic { "optimistic" } else { "validity" }.to_string(),
+        };
+        self.build_info.get_or_create(&labels).set(1);
+    }
+
+    /// Set the stage heads and the failed batch from the store's (at scrape time).
+    pub fn set_heads(&self, heads: [u64; 4], failed: Option<u64>) {
+        for (stage, id) in ["sealed", "proved", "submitted", "confirmed"].iter().zip(heads) {
+            self.batch_head.get_or_create(&Label { name: stage.to_string() }).set(id as i64);
+        }
+        self.failed_batch.set(failed.unwrap_or(0) as i64);
     }
 
     /// Count one under a label.

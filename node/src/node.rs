@@ -257,10 +257,10 @@ pub fn run_dev(cfg: Config) -> Result<()> {
                 if optimistic { "a ZKRollup" } else { "an OptimisticRollup" }
             )));
         }
-        Ok::<_, crate::l1::L1Error>((rollup, chain.domain()?, chain.maturity()?))
+        Ok::<_, crate::l1::L1Error>((rollup, chain.domain()?, (chain.maturity()?, chain.exodus_delay()?)))
     })?;
     let domain = field_of(domain);
-    check_maturity(maturity, cfg.batch_timeout)?;
+    check_maturity(maturity.0, cfg.batch_timeout)?;
 
     let deployment = Deployment::new(shape, domain, genesis.root, rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
@@ -289,8 +289,8 @@ pub fn run_rpc(cfg: Config) -> Result<()> {
     l1.set_shape(shape);
     l1.check_deployment(&vk, shape).map_err(|e| anyhow::anyhow!("the deployment at {} does not fit this node: {e}", rpc.rollup))?;
     let domain = field_of(l1.domain()?);
-    let maturity = l1.maturity()?;
-    check_maturity(maturity, cfg.batch_timeout)?;
+    let maturity = (l1.maturity()?, l1.exodus_delay()?);
+    check_maturity(maturity.0, cfg.batch_timeout)?;
     let deployment = Deployment::new(shape, domain, genesis.root, rpc.rollup, &vk);
     let store = open_store(&cfg.data, &deployment, &genesis_state, cfg.two_phase_commit)?;
     pin_chain_id(&store, l1.chain_id())?;
@@ -417,7 +417,7 @@ fn start<B: L1 + 'static>(
     pk: Option<(ProvingKey, FastProver)>,
     vk: zkrollup::prover::VerifyingKey,
     keys: Keys,
-    maturity: u64,
+    (maturity, exodus_delay): (u64, u64),
     cfg: &Config,
     settler: Option<crate::watch::WatchConfig>,
 ) -> Result<()> {
@@ -428,6 +428,9 @@ fn start<B: L1 + 'static>(
         crate::rewind::perform(&store, &view, &genesis_state.accounts(), genesis_root)?;
     }
     let metrics = Arc::new(Metrics::new());
+    metrics.set_build_info(&keys.sha256, cfg.optimistic);
+    metrics.l1_maturity.set(maturity as i64);
+    metrics.l1_exodus_delay.set(exodus_delay as i64);
     let health = Arc::new(crate::health::Health::default());
     let heads = store.stage_heads()?;
     let sealed_root = root_after(&store, heads[0], genesis_root)?;

@@ -344,6 +344,11 @@ impl DevChain {
         Ok(self.view_u256("maturity()", &[])?.saturating_to())
     }
 
+    /// `exodusDelay()` in seconds.
+    pub fn exodus_delay(&mut self) -> Result<u64, L1Error> {
+        Ok(self.view_u256("exodusDelay()", &[])?.saturating_to())
+    }
+
     /// `pendingBalance(owner)` in wei.
     pub fn pending_balance(&mut self, owner: Address) -> Result<U256, L1Error> {
         self.view_u256("pendingBalance(address)", &[crate::contracts::address_word(owner)])
@@ -391,6 +396,14 @@ impl DevChain {
     pub fn request_chain(&mut self, k: u64) -> Result<[u8; 24], L1Error> {
         let word = self.view_u256("requestAt(uint256)", &[U256::from(k).to_be_bytes::<32>()])?;
         Ok(word.to_be_bytes::<32>()[..24].try_into().expect("24 of 32 bytes"))
+    }
+
+    /// When request `k` was queued (`requestAt(k)`'s timestamp; 0 for none).
+    pub fn request_time(&mut self, k: u64) -> Result<u64, L1Error> {
+        let mut data = selector("requestAt(uint256)").to_vec();
+        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
+        let out = self.view(data)?;
+        Ok(word_at(&out, 1).ok_or_else(|| L1Error::Bad(format!("requestAt returned {} bytes", out.len())))?.saturating_to())
     }
 
     /// The rollup's state.
@@ -519,6 +532,9 @@ impl L1 for SharedDevChain {
         // An entry never changes once written, and the dev chain has no reorgs: the latest
         // state answers for any block that has it.
         self.with(move |c| c.request_chain(k))
+    }
+    fn request_time_at(&mut self, k: u64, _block: u64) -> Result<u64, L1Error> {
+        self.with(move |c| c.request_time(k))
     }
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {
         Ok(self.with(|c| c.sequencer_nonce()))

@@ -169,6 +169,9 @@ pub trait L1: Send {
     fn request_count_at(&mut self, block: u64) -> Result<u64, L1Error>;
     /// Request `k`'s chain hash (`requestAt(k)`'s first 24 bytes; 0 for k = 0) as of `block`.
     fn request_chain_at(&mut self, k: u64, block: u64) -> Result<[u8; 24], L1Error>;
+    /// When request `k` was queued (`requestAt(k)`'s timestamp, L1's clock; 0 when `block` does
+    /// not hold it).
+    fn request_time_at(&mut self, k: u64, block: u64) -> Result<u64, L1Error>;
     /// The sequencer's next nonce counting mined transactions only.
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error>;
     /// Sign `submitBatch` (its call data) with this nonce at the current fee estimate, or, to

@@ -237,6 +237,11 @@ impl RpcL1 {
         Ok(self.view_u256("maturity()", None)?.saturating_to())
     }
 
+    /// `exodusDelay()` in seconds.
+    pub fn exodus_delay(&self) -> Result<u64, L1Error> {
+        Ok(self.view_u256("exodusDelay()", None)?.saturating_to())
+    }
+
     /// Whether the dearest batch of `shape` fits in L1's latest block (audit F15: a batch an
     /// attacker fills with payouts to owners never credited before must still land).
     pub fn check_batches_fit_a_block(&self, shape: zkrollup::primitives::batch::Shape) -> Result<(), String> {
@@ -534,6 +539,14 @@ impl L1 for RpcL1 {
     fn request_chain_at(&mut self, k: u64, block: u64) -> Result<[u8; 24], L1Error> {
         let word = self.view_u256_at("requestAt(uint256)", Some(U256::from(k)), BlockId::number(block))?;
         Ok(word.to_be_bytes::<32>()[..24].try_into().expect("24 of 32 bytes"))
+    }
+
+    fn request_time_at(&mut self, k: u64, block: u64) -> Result<u64, L1Error> {
+        let mut data = selector("requestAt(uint256)").to_vec();
+        data.extend_from_slice(&U256::from(k).to_be_bytes::<32>());
+        let out = self.view(data, BlockId::number(block))?;
+        let word = word_at(&out, 1).ok_or_else(|| L1Error::Bad(format!("requestAt returned {} bytes: is {} the rollup?", out.len(), self.rollup)))?;
+        Ok(word.saturating_to())
     }
 
     fn sequencer_nonce(&mut self) -> Result<u64, L1Error> {

@@ -317,6 +317,54 @@ fn the_load_generator_opens_accounts_by_l1_deposits_and_settles_on_anvil() {
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
 }
 
+/// A deployment job (compose's one-shot `deploy`) is run again on every `up`: with `--out` it
+/// deploys once, then finds the file's rollup has code and deploys nothing, printing the same
+/// file. The node takes the rollup and first block from that file (`--deployment`), and both
+/// read their keys from files named by `..._KEY_FILE` (container secrets).
+#[test]
+fn a_deploy_job_run_twice_deploys_once_and_the_node_starts_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::start(dir.path());
+    let shape = Shape { depth: 4, l1_slots: 1, batch_size: 1 };
+    let keys = dir.path().join("keys");
+    bundle::setup_to_dir(&keys, shape, Some(11)).unwrap(); // INSECURE: a test's keys
+    let g = genesis(dir.path(), 4, 2, 1_000);
+    let secret = |name: &str, key: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (deployer_file, sequencer_file) = (secret("deployer.key", ANVIL_KEYS[0]), secret("sequencer.key", ANVIL_KEYS[1]));
+    let out = dir.path().join("deployment.json");
+    let deployer = anvil_signer(0).address().to_string();
+    let nonce = || anvil.call("eth_getTransactionCount", json!([deployer, "latest"])).as_str().unwrap().to_string();
+    let deploy = || {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_zkrollup-node"))
+            .args(["deploy", "--rpc", &anvil.url(), "--keys", keys.to_str().unwrap(), "--genesis", g.to_str().unwrap()])
+            .args(["--sequencer", &anvil_signer(1).address().to_string(), "--out", out.to_str().unwrap()])
+            .env("ZKROLLUP_DEPLOYER_KEY_FILE", &deployer_file)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "deploy: {}", String::from_utf8_lossy(&run.stderr));
+        (serde_json::from_slice::<Value>(&run.stdout).unwrap(), String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let (first, _) = deploy();
+    let nonce_after_first = nonce();
+    let (second, said) = deploy();
+    assert_eq!(first, second, "the same deployment, printed again");
+    assert!(said.contains("nothing deployed"), "{said}");
+    assert_eq!(nonce(), nonce_after_first, "the second run sent no transaction");
+
+    let deployment = out.to_str().unwrap().to_string();
+    let args = ["--rpc", &anvil.url(), "--deployment", &deployment, "--keys", keys.to_str().unwrap(), "--l1-poll-ms", "100"];
+    let node = Node::start_with(&g, &dir.path().join("data"), &args, &[("ZKROLLUP_SEQUENCER_KEY_FILE", &sequencer_file)]);
+    node.transfer(&key(1), 1, 2, 5, 0).unwrap();
+    let s = node.wait_settled(Duration::from_secs(600));
+    assert_eq!(s["node_root"], s["l1_root"], "{s}");
+    assert_eq!(s["last_confirmed"], "1", "{s}");
+}
+
 /// Audit F9: a hosted provider's key sits in the RPC URL's path; it never reaches the log (nor,
 /// through the same redaction of every L1 error, `/v1/status`). Here the L1 cannot be reached,
 /// so the start fails, naming only the scheme, host and port.

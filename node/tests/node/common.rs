@@ -37,8 +37,8 @@ pub fn genesis(dir: &Path, depth: usize, accounts: u32, balance: u64) -> PathBuf
 /// A running node.
 pub struct Node {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
+    /// Its API (`node.url`, `node.get(...)`, ... through Deref).
+    api: NodeApi,
     pub data: PathBuf,
     pub genesis: PathBuf,
     args: Vec<String>,
@@ -108,7 +108,7 @@ impl Node {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (child, url) = spawn(&program, genesis, data, &format!("{address}:0"), &args, &env);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Node { child, url, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port, program }
+        Node { child, api: NodeApi { url }, data: data.to_path_buf(), genesis: genesis.to_path_buf(), args, env, address: address.to_string(), port, program }
     }
 
     /// Whether its process still runs.
@@ -131,7 +131,7 @@ impl Node {
     pub fn start_again(&mut self) {
         let (child, url) = spawn(&self.program, &self.genesis, &self.data, &format!("{}:{}", self.address, self.port), &self.args, &self.env);
         self.child = child;
-        self.url = url;
+        self.api.url = url;
     }
 
     /// SIGKILL it.
@@ -158,6 +158,22 @@ impl Node {
         self.start_again();
     }
 
+}
+
+/// A node's HTTP API, wherever it runs (a process of the test's, or a container).
+pub struct NodeApi {
+    /// `http://HOST:PORT`.
+    pub url: String,
+}
+
+impl std::ops::Deref for Node {
+    type Target = NodeApi;
+    fn deref(&self) -> &NodeApi {
+        &self.api
+    }
+}
+
+impl NodeApi {
     /// GET a path: (status, JSON body).
     pub fn get(&self, path: &str) -> (u16, Value) {
         answer(ureq::get(&format!("{}{path}", self.url)).config().http_status_as_error(false).build().call())

@@ -171,3 +171,67 @@ fn the_dev_chains_clock_moves_ahead_and_stays_ahead_across_a_restart() {
     assert_eq!(s["node_root"], s["l1_root"], "{s}");
     assert!(time(&node) >= t1);
 }
+
+/// The value of the series `series` (its name and labels as exposed) in a `/metrics` text.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// What the alert rules in `deploy/prometheus/rules.yml` read: the L1 queue's length and its
+/// oldest request's age by L1's clock (against `maturity` and `exodusDelay`), the stages'
+/// heads, the failed batch and the build. A deposit waits while the prover is held and the
+/// dev chain's clock moves 1,000 s: its age shows, then goes to 0 once a batch consumes it.
+#[test]
+fn the_metrics_the_alert_rules_read_follow_the_queue_the_stages_and_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(dir.path(), 4, 2, 1_000);
+    let data = dir.path().join("data");
+    let node = Node::start(&g, &data, &["--batch-size", "1", "--l1-slots", "1", "--batch-timeout-ms", "50"]);
+    let metrics = || node.get("/metrics").1.as_str().unwrap().to_string();
+    let info = zkrollup::prover::bundle::load_info(&data.join("keys/dev-m1-n1-d4")).unwrap();
+    let m = metrics();
+    let build = format!(
+        "zkrollup_build_info{{version=\"{}\",key_sha256=\"{}\",settlement=\"validity\"}}",
+        env!("CARGO_PKG_VERSION"),
+        info.proving_key_sha256
+    );
+    assert_eq!(metric(&m, &build), Some(1.0), "{m}");
+    assert_eq!(metric(&m, "zkrollup_l1_maturity_seconds"), Some(3600.0), "the dev chain's default: {m}");
+    assert_eq!(metric(&m, "zkrollup_l1_exodus_delay_seconds"), Some(604800.0), "{m}");
+
+    let (code, v) = node.post("/v1/dev/prover", &json!({"hold": true}));
+    assert_eq!(code, 200, "{v}");
+    node.deposit_new(&key(3), OWNER, 500);
+    let (code, v) = node.post("/v1/dev/chain", &json!({"advance_s": 1000}));
+    assert_eq!(code, 200, "{v}");
+    let start = std::time::Instant::now();
+    let m = loop {
+        let m = metrics();
+        if metric(&m, "zkrollup_l1_oldest_request_age_seconds").is_some_and(|age| age >= 1000.0) {
+            break m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "the deposit's age never showed: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(metric(&m, "zkrollup_l1_requests_waiting"), Some(1.0), "{m}");
+    assert_eq!(metric(&m, "zkrollup_batch_head{name=\"proved\"}"), Some(0.0), "held: {m}");
+    assert_eq!(metric(&m, "zkrollup_failed_batch"), Some(0.0), "{m}");
+    let head = metric(&m, "zkrollup_l1_head").unwrap();
+    assert_eq!(head.to_string(), node.get("/v1/dev/chain").1["head"].as_str().unwrap(), "{m}");
+
+    node.post("/v1/dev/prover", &json!({"hold": false}));
+    let s = node.wait_settled(Duration::from_secs(600));
+    let m = loop {
+        let m = metrics();
+        if metric(&m, "zkrollup_l1_requests_waiting") == Some(0.0) {
+            break m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "the deposit was never consumed: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(metric(&m, "zkrollup_l1_oldest_request_age_seconds"), Some(0.0), "{m}");
+    let confirmed: f64 = s["last_confirmed"].as_str().unwrap().parse().unwrap();
+    assert!(confirmed >= 1.0, "{s}");
+    assert_eq!(metric(&m, "zkrollup_batch_head{name=\"confirmed\"}"), Some(confirmed), "{m}");
+    assert_eq!(metric(&m, "zkrollup_batch_head{name=\"sealed\"}"), Some(confirmed), "{m}");
+}

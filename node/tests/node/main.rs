@@ -13,6 +13,8 @@ mod fleet_faults;
 mod fleet_hosts;
 mod l1_faults;
 mod lan;
+mod monitoring;
 mod proxy;
 mod signals;
+mod stack;
 mod watch;
