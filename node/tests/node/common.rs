@@ -160,6 +160,11 @@ impl Node {
 
 }
 
+/// The value of the series `series` (its name and labels as exposed) in a `/metrics` text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// A node's HTTP API, wherever it runs (a process of the test's, or a container).
 pub struct NodeApi {
     /// `http://HOST:PORT`.
@@ -174,6 +179,13 @@ impl std::ops::Deref for Node {
 }
 
 impl NodeApi {
+    /// The `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let (code, m) = self.get("/metrics");
+        assert_eq!(code, 200, "{m}");
+        m.as_str().unwrap().to_string()
+    }
+
     /// GET a path: (status, JSON body).
     pub fn get(&self, path: &str) -> (u16, Value) {
         answer(ureq::get(&format!("{}{path}", self.url)).config().http_status_as_error(false).build().call())

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::common::{genesis, key, Node};
+use crate::common::{genesis, key, metric, Node};
 use serde_json::json;
 
 const OWNER: &str = "0x00000000000000000000000000000000000000aa";
@@ -125,7 +125,7 @@ fn a_backlog_of_sealed_batches_holds_submissions_back_until_the_prover_catches_u
     assert_eq!((refused["status"].as_u64(), refused["body"]["rule"].as_str()), (Some(503), Some("backlog")), "{refused}");
     let s = node.status();
     assert_eq!((s["last_proved"].as_str(), s["transfers_accepted"].as_str()), (Some("0"), Some("2")), "nothing proved, the refused one not stored: {s}");
-    assert!(node.get("/metrics").1.as_str().unwrap().contains("zkrollup_transfers_rejected_total{name=\"backlog\"} 1"));
+    assert!(node.metrics().contains("zkrollup_transfers_rejected_total{name=\"backlog\"} 1"));
 
     // Let go, the prover catches up and the rest go in (each retried while the backlog is full).
     hold(false);
@@ -172,11 +172,6 @@ fn the_dev_chains_clock_moves_ahead_and_stays_ahead_across_a_restart() {
     assert!(time(&node) >= t1);
 }
 
-/// The value of the series `series` (its name and labels as exposed) in a `/metrics` text.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 /// What the alert rules in `deploy/prometheus/rules.yml` read: the L1 queue's length and its
 /// oldest request's age by L1's clock (against `maturity` and `exodusDelay`), the stages'
 /// heads, the failed batch and the build. A deposit waits while the prover is held and the
@@ -187,7 +182,7 @@ fn the_metrics_the_alert_rules_read_follow_the_queue_the_stages_and_the_build() 
     let g = genesis(dir.path(), 4, 2, 1_000);
     let data = dir.path().join("data");
     let node = Node::start(&g, &data, &["--batch-size", "1", "--l1-slots", "1", "--batch-timeout-ms", "50"]);
-    let metrics = || node.get("/metrics").1.as_str().unwrap().to_string();
+    let metrics = || node.metrics();
     let info = zkrollup::prover::bundle::load_info(&data.join("keys/dev-m1-n1-d4")).unwrap();
     let m = metrics();
     let build = format!(

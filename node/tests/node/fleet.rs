@@ -254,11 +254,6 @@ impl Fleet {
         }
     }
 
-    /// The node's `/metrics` text.
-    pub fn metrics(&self) -> String {
-        self.node.get("/metrics").1.as_str().unwrap().to_string()
-    }
-
     /// Let the clients finish and the node settle, then check the end every fleet test shares:
     /// at least `min_batches` batches, each proved by a worker (the node has no proving key),
     /// verified, and confirmed on L1 by exactly one transaction; L1's root is the node's. The
@@ -304,7 +299,7 @@ fn a_worker_killed_mid_proof_loses_its_job_to_another_and_its_late_result_is_ref
     assert!(matches!(late, Err(zkrollup_fleet::queue::QueueError::LeaseLost { .. })), "{late:?}");
     assert_eq!(fleet.rt.block_on(q.proved(batch, 1)).unwrap()[0].proof, proof.proof);
 
-    let metrics = fleet.metrics();
+    let metrics = fleet.node.metrics();
     for line in ["zkrollup_fleet_prove_seconds_count{name=\"b\"}", "zkrollup_fleet_queue_depth 0", "zkrollup_fleet_workers_seen"] {
         assert!(metrics.contains(line), "{line} missing from {metrics}");
     }

@@ -60,11 +60,11 @@ fn wrong_proofs_are_refused_and_their_jobs_proved_again() {
         // The liar's attempt is charged to the liar, not to the job (audit F5).
         assert_eq!(job.attempts, 1, "{job:?}");
     }
-    assert!(fleet.metrics().contains("zkrollup_fleet_refused_proofs_total 3"), "{}", fleet.metrics());
+    assert!(fleet.node.metrics().contains("zkrollup_fleet_refused_proofs_total 3"), "{}", fleet.node.metrics());
     // The liar is quarantined since its first wrong proof: it claims nothing more.
     let claimed = fleet.rt.block_on(q.claim("liar", "any", LONG));
     assert!(matches!(claimed, Err(zkrollup_fleet::queue::QueueError::Quarantined(_))), "{claimed:?}");
-    assert!(fleet.metrics().contains("zkrollup_fleet_quarantined_workers 1"), "{}", fleet.metrics());
+    assert!(fleet.node.metrics().contains("zkrollup_fleet_quarantined_workers 1"), "{}", fleet.node.metrics());
 }
 
 /// PostgreSQL stopped at once (as if killed) and started again while workers hold leases: the
@@ -286,7 +286,7 @@ fn a_worker_with_wrong_matrices_hands_in_no_wrong_proof_and_fetches_its_key_agai
     let job = fleet.job(1);
     assert_eq!((job.status, job.attempts, job.worker.as_deref()), (JobStatus::Proved, 1, Some("w")), "{job:?}");
     assert!(job.errors.iter().any(|e| e.contains("made a proof that does not verify")), "{job:?}");
-    let metrics = fleet.metrics();
+    let metrics = fleet.node.metrics();
     for line in ["zkrollup_fleet_refused_proofs_total 0", "zkrollup_fleet_quarantined_workers 0"] {
         assert!(metrics.contains(line), "{line} missing from {metrics}");
     }

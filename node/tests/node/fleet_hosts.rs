@@ -31,7 +31,7 @@ fn three_workers_on_three_hosts_prove_a_stream_of_batches() {
         let cached = std::fs::read_dir(fleet.dir.path().join(format!("cache-{name}"))).unwrap().count();
         assert_eq!(cached, 1, "{name} fetched the key over the network into its cache");
     }
-    assert!(fleet.metrics().contains("zkrollup_fleet_workers_seen 3"), "{}", fleet.metrics());
+    assert!(fleet.node.metrics().contains("zkrollup_fleet_workers_seen 3"), "{}", fleet.node.metrics());
 }
 
 /// A worker whose cable is pulled while it proves, and plugged back after its lease expired:

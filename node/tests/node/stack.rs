@@ -22,7 +22,7 @@ use zkrollup::export::calldata::deposit_new_calldata;
 use zkrollup_node::l1::rpc::RpcL1;
 use zkrollup_node::l1::L1;
 
-use crate::common::{anvil_signer, free_port, key, riding_client, ClientPlan, NodeApi, ANVIL_KEYS};
+use crate::common::{anvil_signer, free_port, key, metric, riding_client, ClientPlan, NodeApi, ANVIL_KEYS};
 use crate::monitoring::{check_live, PrometheusApi};
 
 const GWEI: u64 = 1_000_000_000;
@@ -44,6 +44,8 @@ struct Stack {
     node_port: u16,
     l1_port: u16,
     prometheus_port: u16,
+    /// Whether `docker compose` (v2) answers; `docker-compose` (v1.29) otherwise.
+    compose_v2: bool,
 }
 
 impl Stack {
@@ -59,7 +61,8 @@ impl Stack {
             ("ZKROLLUP_PROMETHEUS_PORT".to_string(), prometheus_port.to_string()),
             ("ZKROLLUP_GRAFANA_PORT".to_string(), grafana_port.to_string()),
         ];
-        Stack { project, env, _secrets: secrets, node_port, l1_port, prometheus_port }
+        let compose_v2 = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
+        Stack { project, env, _secrets: secrets, node_port, l1_port, prometheus_port, compose_v2 }
     }
 
     /// A command with the stack's environment.
@@ -71,8 +74,7 @@ impl Stack {
 
     /// `docker compose` (or `docker-compose`, v1.29) on the stack's project.
     fn compose(&self, args: &[&str]) -> Output {
-        let v2 = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
-        let mut c = if v2 {
+        let mut c = if self.compose_v2 {
             let mut c = self.command("docker");
             c.arg("compose");
             c
@@ -116,12 +118,6 @@ fn wait(what: &str, until: impl Fn() -> bool) {
         assert!(start.elapsed() < Duration::from_secs(600), "{what}: not within 10 minutes");
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// The value of `series` in the node's `/metrics` (0 when absent).
-fn metric(api: &NodeApi, series: &str) -> f64 {
-    let m = api.get("/metrics").1.as_str().unwrap_or_default().to_string();
-    m.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
 }
 
 #[test]
@@ -178,8 +174,8 @@ fn the_compose_stack_comes_up_settles_transfers_through_both_workers_and_survive
         }
         let s = api.wait_settled(Duration::from_secs(600));
         assert_eq!(s["node_root"], s["l1_root"], "{s}");
-        let proved = metric(&api, &format!("zkrollup_fleet_prove_seconds_count{{name=\"{name}\"}}"));
-        assert!(proved >= 1.0, "{name} proved nothing");
+        let proved = metric(&api.metrics(), &format!("zkrollup_fleet_prove_seconds_count{{name=\"{name}\"}}"));
+        assert!(proved.is_some_and(|n| n >= 1.0), "{name} proved nothing");
         stack.docker(&["unpause", paused]);
     }
 
