@@ -9,12 +9,15 @@
 # `npm ci --prefix tests/js`: bash benches/ceremony_vs_snarkjs.sh WORKDIR [16|18 ...]
 # SNARKJS_SETUP=0 skips `snarkjs groth16 setup` (over ten minutes at 2^18) and its comparison.
 # PROVE_ONLY=1 runs only the proofs, on the k1.zkey and w.wtns an earlier run left in WORKDIR.
+# ZKROLLUP_BIN=PATH times another build of zkrollup (a baseline) in place of target/release's.
+# RAPIDSNARK=PATH adds rapidsnark's `prover` to the proofs, alternating with the others, where
+# it is installed (its build: BENCHMARKS.md, "rapidsnark"); snarkjs verifies its proof too.
 set -euo pipefail
 ROOT=$(pwd)
 W=$(realpath -m "${1:?usage: ceremony_vs_snarkjs.sh WORKDIR [16|18 ...]}")
 shift
 SIZES=${*:-16 18}
-Z=$ROOT/target/release/zkrollup
+Z=${ZKROLLUP_BIN:-$ROOT/target/release/zkrollup}
 S="node $ROOT/tests/js/node_modules/snarkjs/build/cli.cjs"
 PTAU=$ROOT/target/release/examples/insecure_ptau
 mkdir -p "$W"
@@ -25,15 +28,22 @@ timed() { # timed LABEL COMMAND...: one line "LABEL: S s, K KB"
     tail -1 "$W/last.err"
 }
 
-proofs() { # three of each, alternating, on k1.zkey and w.wtns; snarkjs verifies ours
+proofs() { # ROUNDS (default 3) of each, alternating, on k1.zkey and w.wtns; snarkjs verifies ours
     sha=$(sha256sum k1.zkey | cut -d' ' -f1)
-    for i in 1 2 3; do
+    for i in $(seq "${ROUNDS:-3}"); do
         timed "snarkjs groth16 prove" $S groth16 prove k1.zkey w.wtns sp.json spub.json
+        if [ -n "${RAPIDSNARK:-}" ]; then
+            timed "rapidsnark prover" "$RAPIDSNARK" k1.zkey w.wtns rp.json rpub.json
+        fi
         timed "zkrollup prove-zkey (points checked)" "$Z" prove-zkey --zkey k1.zkey --wtns w.wtns --out ours
         timed "zkrollup prove-zkey --zkey-sha256 (pinned)" "$Z" prove-zkey --zkey k1.zkey --zkey-sha256 "$sha" --wtns w.wtns --out ours
+        ZKROLLUP_NO_IFMA=1 timed "zkrollup prove-zkey --zkey-sha256, ZKROLLUP_NO_IFMA=1" "$Z" prove-zkey --zkey k1.zkey --zkey-sha256 "$sha" --wtns w.wtns --out ours
     done
     $S zkey export verificationkey k1.zkey vk.json >/dev/null
     $S groth16 verify vk.json ours/public.json ours/proof.json | grep -o "OK!"
+    if [ -n "${RAPIDSNARK:-}" ]; then
+        $S groth16 verify vk.json rpub.json rp.json | grep -o "OK!"
+    fi
 }
 
 for size in $SIZES; do
@@ -67,9 +77,9 @@ print(json.dumps({"depth": 16, "accounts": [
     {"index": 1, "pubkey": a, "balance": "100", "nonce": "0"},
     {"index": 2, "pubkey": b, "balance": "0", "nonce": "0"}]}))
 PY
-        t=$("$Z" sign --private-key 0909090909090909090909090909090909090909090909090909090909090909 --from 1 --to 2 --amount 40 --nonce 0)
+        t=$("$Z" sign --private-key 0909090909090909090909090909090909090909090909090909090909090909 --from 1 --to 2 --amount 40 --nonce 0 --domain 7)
         echo "{\"transfers\": [$t]}" >batch.json
-        "$Z" export-wtns "${SHAPE[@]}" --state state.json --batch batch.json --out w.wtns >/dev/null 2>&1
+        "$Z" export-wtns "${SHAPE[@]}" --state state.json --batch batch.json --domain 7 --out w.wtns >/dev/null 2>&1
         CIRCUIT=("${SHAPE[@]}")
     fi
     $S r1cs info c.r1cs 2>&1 | grep -o "# of Constraints: [0-9]*"

@@ -1,5 +1,6 @@
-//! Where a `prove-zkey` proof's time goes: the key's load, the rows, the QAP, and each MSM
-//! alone (all threads on it), then the whole proof. Run:
+//! Where a `prove-zkey` proof's time goes: the key's load (checked, then pinned: read, hashed,
+//! parsed and grouped into rows in one pass), the rows, the QAP, and each MSM alone (all threads
+//! on it), then the whole proof. Run:
 //! `cargo run --release --example zkey_breakdown -- KEY.zkey SHA256 W.wtns`.
 
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::time::Instant;
 
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField, Zero};
-use zkrollup::iden3::{wtns, zkey::Zkey};
+use zkrollup::iden3::wtns;
 use zkrollup::prover::msm::msm;
 use zkrollup::prover::qap::Domain;
 use zkrollup::prover::zkey::ZkeyProver;
@@ -18,21 +19,15 @@ fn main() {
     let (key, sha, w) = (&args[1], &args[2], &args[3]);
     let time = |label: &str, t: Instant| println!("{label:<30} {:>8.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let (bytes, _) = zkrollup::prover::keys::read_hashed(Path::new(key)).unwrap();
-    time("read and hash", t);
+    let (checked, _) = ZkeyProver::read_file(Path::new(key), None).expect("key");
+    time("read key, every point checked", t);
+    drop(checked);
     let t = Instant::now();
-    std::hint::black_box(Zkey::from_bytes(&bytes, zkrollup::iden3::encoding::Check::PinnedByHash).unwrap());
-    time("parse (pinned)", t);
-    drop(bytes);
-    let t = Instant::now();
-    let zkey = Zkey::read_file_pinned(Path::new(key), sha).expect("key");
-    time("read key (pinned)", t);
+    let (prover, _) = ZkeyProver::read_file(Path::new(key), Some(sha)).expect("key");
+    time("read key, pinned", t);
     let t = Instant::now();
     let witness = wtns::read_file(Path::new(w)).expect("wtns");
     time("read wtns", t);
-    let t = Instant::now();
-    let prover = ZkeyProver::from_zkey(zkey).expect("prover");
-    time("group rows", t);
     let pk = prover.proving_key();
     let n = pk.h_query.len();
     let mut classes = [0usize; 6];

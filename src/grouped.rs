@@ -30,6 +30,41 @@ impl<T: Copy + Default> Grouped<T> {
 }
 
 impl<T> Grouped<T> {
+    /// Group `items` by `keys[i]` (each below `n_keys`) where they lie, moving each item into
+    /// its key's range by swaps: no second array of items, which for a key's coefficients is
+    /// the largest allocation a proof makes. The order within a key is not kept.
+    ///
+    /// # Panics
+    /// If the two vectors differ in length or a key is `n_keys` or more.
+    pub fn in_place(n_keys: usize, mut keys: Vec<u32>, mut items: Vec<T>) -> Grouped<T> {
+        assert_eq!(keys.len(), items.len(), "a key per item");
+        let mut start = vec![0usize; n_keys + 1];
+        for k in &keys {
+            start[*k as usize + 1] += 1;
+        }
+        for k in 0..n_keys {
+            start[k + 1] += start[k];
+        }
+        // American flag sort: `next[k]` is the first place of key k's range not yet settled;
+        // each swap settles one item for good.
+        let mut next = start.clone();
+        for k in 0..n_keys {
+            while next[k] < start[k + 1] {
+                let i = next[k];
+                let home = keys[i] as usize;
+                if home == k {
+                    next[k] += 1;
+                } else {
+                    let j = next[home];
+                    keys.swap(i, j);
+                    items.swap(i, j);
+                    next[home] += 1;
+                }
+            }
+        }
+        Grouped { start, items }
+    }
+
     /// The number of keys.
     pub fn keys(&self) -> usize {
         self.start.len() - 1
@@ -54,5 +89,23 @@ mod tests {
         assert!(g.group(1).is_empty() && g.group(4).is_empty());
         assert_eq!(g.group(2), ['a', 'c']);
         assert_eq!(g.group(3), ['d']);
+    }
+
+    #[test]
+    fn grouping_in_place_gives_each_key_its_items() {
+        // Pseudo-random keys, some keys empty, against the counting build.
+        let n = 10_007usize;
+        let keys: Vec<u32> = (0..n as u64).map(|i| ((i * 2_654_435_761) % 997) as u32 % 500).collect();
+        let items: Vec<u64> = (0..n as u64).collect();
+        let counted = Grouped::of(600, keys.iter().copied().zip(items.iter().copied()));
+        let placed = Grouped::in_place(600, keys, items);
+        assert_eq!(placed.keys(), 600);
+        for k in 0..600 {
+            let mut got = placed.group(k).to_vec();
+            got.sort_unstable();
+            assert_eq!(got, counted.group(k), "key {k}");
+        }
+        let empty: Grouped<u8> = Grouped::in_place(3, vec![], vec![]);
+        assert!(empty.group(2).is_empty());
     }
 }

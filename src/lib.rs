@@ -54,6 +54,7 @@ pub mod optimistic;
 pub mod prover;
 pub mod request;
 pub mod state;
+pub mod subgroup;
 pub mod tree;
 pub mod witness;
 pub mod witness_codec;

@@ -1282,22 +1282,16 @@ fn ceremony_new(r1cs: &R1cs, ptau: &Path, out: &Path) -> Result<()> {
 }
 
 fn prove_zkey(zkey: &Path, pinned: Option<&str>, wtns: &Path, out: &Path) -> Result<()> {
-    let key = match pinned {
-        Some(hash) => {
-            let phase = Phase::start(format!("reading {} (sha256 pinned, points unchecked)", zkey.display()));
-            let key = Zkey::read_file_pinned(zkey, hash)?;
-            phase.done();
-            key
-        }
-        None => {
-            let phase = Phase::start(format!("reading and checking {}", zkey.display()));
-            let key = Zkey::read_file(zkey)?;
-            phase.done();
-            eprintln!("zkey sha256 (pin it with --zkey-sha256): {}", prover::keys::sha256_hex(&std::fs::read(zkey)?));
-            key
-        }
+    let what = match pinned {
+        Some(_) => format!("reading {} (sha256 pinned, points unchecked)", zkey.display()),
+        None => format!("reading and checking {}", zkey.display()),
     };
-    let prover = ZkeyProver::from_zkey(key)?;
+    let phase = Phase::start(what);
+    let (prover, sha256) = ZkeyProver::read_file(zkey, pinned)?;
+    phase.done();
+    if pinned.is_none() {
+        eprintln!("zkey sha256 (pin it with --zkey-sha256): {sha256}");
+    }
     let w = zkrollup::iden3::wtns::read_file(wtns)?;
     let phase = Phase::start(format!("proof ({} signals, domain {})", w.len(), prover.proving_key().h_query.len()));
     let proof = prover.prove(&w)?;

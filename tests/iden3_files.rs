@@ -8,7 +8,8 @@ use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use zkrollup::iden3::encoding::{coefficient_bytes, read_coefficient};
 use zkrollup::iden3::r1cs::R1cs;
-use zkrollup::iden3::zkey::{Coefficient, Matrix, Zkey};
+use zkrollup::iden3::encoding::Check;
+use zkrollup::iden3::zkey::{read_streamed, Coefficient, Matrix, Zkey};
 use zkrollup::iden3::{wtns, FormatError};
 use zkrollup::prover::fast::FastProver;
 use zkrollup::prover::zkey::ZkeyProver;
@@ -63,8 +64,32 @@ fn read_wtns(bytes: &[u8]) -> Result<Vec<Fr>, FormatError> {
     wtns::read(&mut std::io::Cursor::new(bytes))
 }
 
+/// A `.zkey` through both readers, the seeking one (`Zkey::read`) and the one that streams the
+/// file front to back (`read_streamed`): they must agree, on the key or on the kind of error.
 fn read_zkey(bytes: &[u8]) -> Result<Zkey, FormatError> {
-    Zkey::read(&mut std::io::Cursor::new(bytes))
+    let seeking = Zkey::read(&mut std::io::Cursor::new(bytes));
+    let streamed = read_zkey_streamed(bytes, Check::Full);
+    match (&seeking, &streamed) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the two readers read different keys"),
+        (Err(a), Err(b)) => assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b), "seeking: {a}; streamed: {b}"),
+        _ => panic!("the readers disagree: seeking {:?}, streamed {:?}", seeking.as_ref().err(), streamed.as_ref().err()),
+    }
+    seeking
+}
+
+/// A `.zkey` written to a file and read by `read_streamed`, whose hash must be the file's.
+fn read_zkey_streamed(bytes: &[u8], check: Check) -> Result<Zkey, FormatError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.zkey");
+    std::fs::write(&path, bytes).unwrap();
+    let mut coefficients = Vec::new();
+    let (zkey, sha256) = read_streamed(&path, check, |_, total, chunk| {
+        assert!(coefficients.len() + chunk.len() <= total as usize);
+        coefficients.extend_from_slice(chunk);
+    })?;
+    assert_eq!(sha256, zkrollup::prover::keys::sha256_hex(bytes), "the hash is of every byte");
+    assert!(zkey.coefficients.is_empty(), "the coefficients went to the callback");
+    Ok(Zkey { coefficients, ..zkey })
 }
 
 /// A small circuit's `.r1cs`, a satisfying `.wtns`, and a `.zkey` holding an ark-groth16 key
@@ -325,6 +350,87 @@ fn a_pinned_zkey_reads_the_same_and_a_wrong_pin_is_refused() {
     other[0] = if other[0] == b'0' { b'1' } else { b'0' };
     let other = String::from_utf8(other).unwrap();
     assert_err!(Zkey::read_file_pinned(&path, &other), FormatError::Mismatch(_), "a wrong pin");
+}
+
+/// `n` items cycling through `v`.
+fn cycle<T: Copy>(v: &[T], n: usize) -> Vec<T> {
+    v.iter().cycle().take(n).copied().collect()
+}
+
+/// A key of more than one chunk in every large section streams the same as it seeks, with the
+/// header first or (the coefficients then parsed at the end) last.
+#[test]
+fn a_key_of_many_chunks_streams_the_same_in_any_section_order() {
+    let (_, _, small) = fixtures();
+    let n_vars = 40_000u32;
+    let mut zkey = small.clone();
+    zkey.header.n_vars = n_vars;
+    zkey.header.domain_size = 1 << 16;
+    zkey.a = cycle(&small.a, n_vars as usize);
+    zkey.b1 = cycle(&small.b1, n_vars as usize);
+    zkey.b2 = cycle(&small.b2, n_vars as usize);
+    zkey.c = cycle(&small.c, (n_vars - zkey.header.n_public - 1) as usize);
+    zkey.h = cycle(&small.h, 1 << 16);
+    zkey.coefficients = (0..70_000u32)
+        .map(|i| Coefficient {
+            matrix: if i % 3 == 0 { Matrix::B } else { Matrix::A },
+            constraint: (i.wrapping_mul(7919)) % (1 << 16),
+            signal: (u64::from(i) * 104_729 % u64::from(n_vars)) as u32,
+            value: Fr::from(u64::from(i) + 1),
+        })
+        .collect();
+    let bytes = zkey.to_bytes();
+    assert_eq!(read_zkey(&bytes).unwrap(), zkey);
+    let mut header_last = without(&bytes, 2);
+    let (start, size) = section(&bytes, 2);
+    header_last.extend_from_slice(&bytes[start - 12..start + size]);
+    let count = u32::from_le_bytes(header_last[8..12].try_into().unwrap()) + 1;
+    header_last[8..12].copy_from_slice(&count.to_le_bytes());
+    assert_eq!(read_zkey(&header_last).unwrap(), zkey);
+    // The streaming prover groups the same rows whichever way the key came.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.zkey");
+    let witness: Vec<Fr> = (0..n_vars).map(|i| Fr::from(u64::from(i) * 3 + 1)).collect();
+    let want = ZkeyProver::new(&zkey).unwrap().rows(&witness);
+    for b in [&bytes, &header_last] {
+        std::fs::write(&path, b).unwrap();
+        let (prover, _) = ZkeyProver::read_file(&path, Some(&zkrollup::prover::keys::sha256_hex(b))).unwrap();
+        assert!(prover.rows(&witness) == want);
+    }
+}
+
+/// The prover that streams the file (`ZkeyProver::read_file`) proves what the one built from a
+/// key in memory proves, pinned or checked; a wrong pin, or a point outside G2 when checked,
+/// is refused; a damaged point passes unchecked only behind a pin, which it then fails.
+#[test]
+fn the_streaming_prover_proves_the_same_and_refuses_what_it_must() {
+    let (_, w, zkey) = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.zkey");
+    let bytes = zkey.to_bytes();
+    std::fs::write(&path, &bytes).unwrap();
+    let hash = zkrollup::prover::keys::sha256_hex(&bytes);
+    let witness = read_wtns(&w).unwrap();
+    let (r, s) = (Fr::from(11u64), Fr::from(12u64));
+    let want = ZkeyProver::new(&zkey).unwrap().prove_with(&witness, r, s).unwrap();
+    for pin in [Some(hash.as_str()), None] {
+        let (prover, found) = ZkeyProver::read_file(&path, pin).unwrap();
+        assert_eq!(found, hash);
+        assert_eq!(prover.proving_key(), ZkeyProver::new(&zkey).unwrap().proving_key());
+        assert_eq!(prover.prove_with(&witness, r, s).unwrap(), want, "pinned: {}", pin.is_some());
+    }
+    let wrong = "0".repeat(64);
+    assert!(matches!(ZkeyProver::read_file(&path, Some(&wrong)), Err(ProverError::Format(FormatError::Mismatch(m))) if m.contains("pinned")));
+    let (start, _) = section(&bytes, 7);
+    let mut bad = bytes.clone();
+    bad[start + 128..start + 256].copy_from_slice(&zkrollup::iden3::encoding::g2_bytes(&point_outside_g2_subgroup()));
+    std::fs::write(&path, &bad).unwrap();
+    assert!(matches!(ZkeyProver::read_file(&path, None), Err(ProverError::Format(FormatError::NotInSubgroup { what })) if what == "zkey B2[1]"));
+    assert!(matches!(ZkeyProver::read_file(&path, Some(&hash)), Err(ProverError::Format(FormatError::Mismatch(_)))));
+    // Unchecked behind the right pin, the damaged point reads (it is what was pinned).
+    let bad_hash = zkrollup::prover::keys::sha256_hex(&bad);
+    assert!(read_zkey_streamed(&bad, Check::PinnedByHash).is_ok());
+    assert!(ZkeyProver::read_file(&path, Some(&bad_hash)).is_ok());
 }
 
 #[test]

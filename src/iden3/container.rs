@@ -23,22 +23,10 @@ impl Sections {
         let len = r.seek(SeekFrom::End(0)).map_err(|e| io(kind, e))?;
         r.seek(SeekFrom::Start(0)).map_err(|e| io(kind, e))?;
         let mut head = [0u8; 12];
-        if len < 12 {
-            return Err(FormatError::Truncated(format!(".{kind}: {len} bytes, shorter than the 12-byte header")));
+        if len >= 12 {
+            r.read_exact(&mut head).map_err(|e| io(kind, e))?;
         }
-        r.read_exact(&mut head).map_err(|e| io(kind, e))?;
-        if &head[..4] != magic {
-            return Err(FormatError::BadMagic {
-                kind,
-                expected: String::from_utf8_lossy(magic).into_owned(),
-                found: String::from_utf8_lossy(&head[..4]).into_owned(),
-            });
-        }
-        let version = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-        if version == 0 || version > max_version {
-            return Err(FormatError::UnsupportedVersion { kind, version, max: max_version });
-        }
-        let count = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        let (version, count) = check_head(&head, len, kind, magic, max_version)?;
         let mut entries = BTreeMap::new();
         let mut at = 12u64;
         for i in 0..count {
@@ -50,16 +38,16 @@ impl Sections {
             let id = u32::from_le_bytes(sh[..4].try_into().expect("4 bytes"));
             let size = u64::from_le_bytes(sh[4..].try_into().expect("8 bytes"));
             let start = at + 12;
-            if size > len - start {
-                return Err(FormatError::Truncated(format!(".{kind}: section {id} announces {size} bytes, {} remain", len - start)));
-            }
-            if entries.insert(id, (start, size)).is_some() {
-                return Err(FormatError::DuplicateSection { kind, id });
-            }
+            add_entry(&mut entries, kind, id, start, size, len)?;
             at = start + size;
             r.seek(SeekFrom::Start(at)).map_err(|e| io(kind, e))?;
         }
         Ok(Sections { kind, version, entries })
+    }
+
+    /// The table of a file read front to back: `entries` maps each id to its start and length.
+    pub(super) fn from_entries(kind: &'static str, version: u32, entries: BTreeMap<u32, (u64, u64)>) -> Sections {
+        Sections { kind, version, entries }
     }
 
     /// Whether section `id` is present.
@@ -103,6 +91,38 @@ impl Sections {
         }
         Ok(())
     }
+}
+
+/// Check a file's first 12 bytes (`head`, of a file of `len` bytes): the magic and the
+/// version; returns the version and the number of sections.
+pub(super) fn check_head(head: &[u8; 12], len: u64, kind: &'static str, magic: &[u8; 4], max_version: u32) -> Result<(u32, u32), FormatError> {
+    if len < 12 {
+        return Err(FormatError::Truncated(format!(".{kind}: {len} bytes, shorter than the 12-byte header")));
+    }
+    if &head[..4] != magic {
+        return Err(FormatError::BadMagic {
+            kind,
+            expected: String::from_utf8_lossy(magic).into_owned(),
+            found: String::from_utf8_lossy(&head[..4]).into_owned(),
+        });
+    }
+    let version = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+    if version == 0 || version > max_version {
+        return Err(FormatError::UnsupportedVersion { kind, version, max: max_version });
+    }
+    Ok((version, u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"))))
+}
+
+/// Record section `id` at `start` with `size` bytes in a file of `len`, refusing a section past
+/// the end and a second section of the same id.
+pub(super) fn add_entry(entries: &mut BTreeMap<u32, (u64, u64)>, kind: &'static str, id: u32, start: u64, size: u64, len: u64) -> Result<(), FormatError> {
+    if size > len - start {
+        return Err(FormatError::Truncated(format!(".{kind}: section {id} announces {size} bytes, {} remain", len - start)));
+    }
+    if entries.insert(id, (start, size)).is_some() {
+        return Err(FormatError::DuplicateSection { kind, id });
+    }
+    Ok(())
 }
 
 fn io(kind: &'static str, e: std::io::Error) -> FormatError {

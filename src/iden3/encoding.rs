@@ -143,7 +143,7 @@ pub fn read_g2_with(bytes: &[u8], what: impl Fn() -> String, check: Check) -> Re
     if !p.is_on_curve() {
         return Err(FormatError::NotOnCurve { what: what() });
     }
-    if check == Check::Full && !p.is_in_correct_subgroup_assuming_on_curve() {
+    if check == Check::Full && !crate::subgroup::in_g2(&p) {
         return Err(FormatError::NotInSubgroup { what: what() });
     }
     Ok(p)

@@ -13,6 +13,7 @@ pub mod r1cs;
 pub mod wtns;
 pub mod zkey;
 mod zkey_file;
+mod zkey_stream;
 
 use thiserror::Error;
 

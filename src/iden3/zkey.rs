@@ -13,14 +13,14 @@ use std::path::Path;
 
 use ark_bn254::{G1Affine, G2Affine};
 
+pub use super::zkey_stream::read_streamed;
 pub use super::zkey_file::{ZkeyFile, ZkeyWriter, CHUNK_POINTS, SECTION_A, SECTION_B1, SECTION_B2, SECTION_H, SECTION_L};
 
 use super::container::{write_atomically, Cursor, Writer};
 use super::encoding::{
     coefficient_bytes, g1_bytes, g1s_bytes, g2_bytes, g2s_bytes, modulus_bytes, read_coefficient, read_g1, read_g2,
-    read_g1s_from, read_g2s_from, Check, G1_BYTES, G2_BYTES, N8,
+    Check, G1_BYTES, G2_BYTES, N8,
 };
-use super::zkey_file::section_name;
 use super::FormatError;
 use crate::prover::ProvingKey;
 use crate::Fr;
@@ -141,11 +141,13 @@ impl Zkey {
     /// Read a `.zkey` whose sha256 must be `sha256_hex`, without the curve and subgroup checks
     /// of its points: for a key checked once ([`Zkey::read_file`]) and pinned by its hash.
     pub fn read_file_pinned(path: &Path, sha256_hex: &str) -> Result<Zkey, FormatError> {
-        let (bytes, found) = crate::prover::keys::read_hashed(path).map_err(|e| FormatError::io(path, e))?;
-        if !found.eq_ignore_ascii_case(sha256_hex.trim()) {
-            return Err(FormatError::Mismatch(format!("{}: sha256 {found}, pinned {sha256_hex}", path.display())));
-        }
-        Zkey::from_bytes(&bytes, Check::PinnedByHash)
+        let mut coefficients = Vec::new();
+        let (zkey, found) = read_streamed(path, Check::PinnedByHash, |_, total, chunk| {
+            coefficients.reserve_exact(total as usize - coefficients.len());
+            coefficients.extend_from_slice(chunk);
+        })?;
+        expect_pinned(path, &found, sha256_hex)?;
+        Ok(Zkey { coefficients, ..zkey })
     }
 
     /// Read a Groth16 `.zkey` and check every section against the header: sizes, coefficient
@@ -177,18 +179,6 @@ impl Zkey {
             b2.extend(chunk);
             Ok::<_, FormatError>(())
         })?;
-        let ZkeyFile { header, ic, cs_hash, contributions, .. } = f;
-        Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
-    }
-
-    /// [`Zkey::read_with`] for a key already in memory: each section is parsed where it lies,
-    /// with no copy of its bytes.
-    pub fn from_bytes(bytes: &[u8], check: Check) -> Result<Zkey, FormatError> {
-        let f = ZkeyFile::new(std::io::Cursor::new(bytes))?;
-        let coefficients = parse_coefficients(&f.section(4)?[4..], 0, &f.header)?;
-        let g1 = |id: u32| read_g1s_from(f.section(id)?, section_name(id), 0, check);
-        let (a, b1, c, h) = (g1(SECTION_A)?, g1(SECTION_B1)?, g1(SECTION_L)?, g1(SECTION_H)?);
-        let b2 = read_g2s_from(f.section(SECTION_B2)?, section_name(SECTION_B2), 0, check)?;
         let ZkeyFile { header, ic, cs_hash, contributions, .. } = f;
         Ok(Zkey { header, ic, coefficients, a, b1, b2, c, h, cs_hash, contributions })
     }
@@ -295,6 +285,15 @@ pub(super) fn header_bytes(h: &Header) -> Vec<u8> {
     out.extend_from_slice(&g1_bytes(&h.delta1));
     out.extend_from_slice(&g2_bytes(&h.delta2));
     out
+}
+
+/// Refuse a key whose sha256 (`found`) is not the one pinned.
+pub fn expect_pinned(path: &Path, found: &str, pinned: &str) -> Result<(), FormatError> {
+    if found.eq_ignore_ascii_case(pinned.trim()) {
+        Ok(())
+    } else {
+        Err(FormatError::Mismatch(format!("{}: sha256 {found}, pinned {pinned}", path.display())))
+    }
 }
 
 /// Section-4 entries (without the leading count), the first being entry `first`, checked

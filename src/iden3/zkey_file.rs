@@ -42,6 +42,31 @@ pub(super) fn section_name(id: u32) -> &'static str {
     }
 }
 
+/// Refuse section 1 unless it says Groth16 (1).
+pub(super) fn check_protocol(section_1: &[u8]) -> Result<(), FormatError> {
+    let protocol = u32::from_le_bytes(section_1.try_into().map_err(|_| FormatError::Header(".zkey: section 1 is not 4 bytes".into()))?);
+    if protocol != 1 {
+        return Err(FormatError::Header(format!(".zkey: protocol {protocol}, not Groth16 (1)")));
+    }
+    Ok(())
+}
+
+/// Refuse any point section whose size the header's counts contradict.
+pub(super) fn check_layout(s: &Sections, header: &Header) -> Result<(), FormatError> {
+    let (n_vars, n_public, n) = (u64::from(header.n_vars), u64::from(header.n_public), u64::from(header.domain_size));
+    s.expect_size(3, (n_public + 1) * G1_BYTES as u64)?;
+    s.expect_size(SECTION_A, n_vars * G1_BYTES as u64)?;
+    s.expect_size(SECTION_B1, n_vars * G1_BYTES as u64)?;
+    s.expect_size(SECTION_B2, n_vars * G2_BYTES as u64)?;
+    s.expect_size(SECTION_L, (n_vars - n_public - 1) * G1_BYTES as u64)?;
+    s.expect_size(SECTION_H, n * G1_BYTES as u64)
+}
+
+/// Refuse section 4 unless it holds its count and `n_coefficients` entries.
+pub(super) fn check_coefficients_size(s: &Sections, n_coefficients: u32) -> Result<(), FormatError> {
+    s.expect_size(4, 4 + u64::from(n_coefficients) * COEF_BYTES as u64)
+}
+
 /// An opened `.zkey`: the small sections read, every section's size checked against the header.
 pub struct ZkeyFile<R> {
     r: R,
@@ -66,37 +91,19 @@ impl ZkeyFile<BufReader<File>> {
     }
 }
 
-impl<'a> ZkeyFile<std::io::Cursor<&'a [u8]>> {
-    /// Section `id`'s bytes, borrowed from the key in memory.
-    pub fn section(&self, id: u32) -> Result<&'a [u8], FormatError> {
-        let (start, size) = self.sections.entry(id)?;
-        // The section table was checked against the length when it was read.
-        Ok(&self.r.get_ref()[start as usize..(start + size) as usize])
-    }
-}
-
 impl<R: Read + Seek> ZkeyFile<R> {
     /// Read the section table and the small sections; refuse a protocol other than Groth16, a
     /// header that is not BN254's, and any section whose size the header's counts contradict.
     pub fn new(mut r: R) -> Result<ZkeyFile<R>, FormatError> {
         let s = Sections::read(&mut r, "zkey", MAGIC, 2)?;
         s.expect_size(1, 4)?;
-        let protocol = u32::from_le_bytes(s.bytes(&mut r, 1)?.try_into().expect("4 bytes"));
-        if protocol != 1 {
-            return Err(FormatError::Header(format!(".zkey: protocol {protocol}, not Groth16 (1)")));
-        }
+        check_protocol(&s.bytes(&mut r, 1)?)?;
         s.expect_size(2, HEADER_BYTES)?;
         let header = read_header(&s.bytes(&mut r, 2)?)?;
-        let (n_vars, n_public, n) = (u64::from(header.n_vars), u64::from(header.n_public), u64::from(header.domain_size));
-        s.expect_size(3, (n_public + 1) * G1_BYTES as u64)?;
-        s.expect_size(SECTION_A, n_vars * G1_BYTES as u64)?;
-        s.expect_size(SECTION_B1, n_vars * G1_BYTES as u64)?;
-        s.expect_size(SECTION_B2, n_vars * G2_BYTES as u64)?;
-        s.expect_size(SECTION_L, (n_vars - n_public - 1) * G1_BYTES as u64)?;
-        s.expect_size(SECTION_H, n * G1_BYTES as u64)?;
+        check_layout(&s, &header)?;
         let count = s.part(&mut r, 4, 0, 4)?;
         let n_coefficients = u32::from_le_bytes(count.try_into().expect("4 bytes"));
-        s.expect_size(4, 4 + u64::from(n_coefficients) * COEF_BYTES as u64)?;
+        check_coefficients_size(&s, n_coefficients)?;
         let ic = read_g1s_with(&s.bytes(&mut r, 3)?, "zkey IC", Check::Full)?;
         let (cs_hash, contributions) = read_contributions(&s.bytes(&mut r, 10)?)?;
         Ok(ZkeyFile { r, sections: s, header, ic, cs_hash, contributions, n_coefficients })

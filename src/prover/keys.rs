@@ -1,6 +1,7 @@
 //! Key files. The proving key is large and stored uncompressed; checking its points on load
 //! (G2 subgroup checks) takes minutes for real circuits, so it is loaded without checks, and
-//! only after the sha256 of the file matches the one recorded at setup. The verifying key is
+//! kept only if the sha256 of the bytes parsed matches the one recorded at setup (the file is
+//! parsed and hashed in one pass, never whole in memory beside the key). The verifying key is
 //! small and always loaded with every check.
 
 use std::io::Read;
@@ -59,32 +60,8 @@ fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     std::fs::read(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
 }
 
-fn read_and_hash(path: &Path) -> Result<(Vec<u8>, String), KeyError> {
-    read_hashed(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
-}
-
 fn write(path: &Path, bytes: Vec<u8>) -> Result<(), KeyError> {
     write_all_atomic(&[(path.to_path_buf(), bytes)]).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
-}
-
-/// A whole file and its sha256 (lowercase hex), each piece hashed while the next is read: the
-/// hash is of exactly the bytes returned, and costs little more than the read.
-pub fn read_hashed(path: &Path) -> std::io::Result<(Vec<u8>, String)> {
-    const PIECE: usize = 8 << 20;
-    let mut f = std::fs::File::open(path)?;
-    let len = usize::try_from(f.metadata()?.len()).map_err(|_| std::io::Error::other("file too large"))?;
-    let mut bytes = vec![0u8; len];
-    let mut hasher = Sha256::new();
-    let (mut hashed, mut done) = (0, 0);
-    while done < len {
-        let (head, tail) = bytes.split_at_mut(done);
-        let take = PIECE.min(len - done);
-        let (read, ()) = rayon::join(|| f.read_exact(&mut tail[..take]), || hasher.update(&head[hashed..]));
-        read?;
-        (hashed, done) = (done, done + take);
-    }
-    hasher.update(&bytes[hashed..]);
-    Ok((bytes, hex::encode(hasher.finalize())))
 }
 
 /// The sha256 of `bytes`, as lowercase hex.
@@ -101,14 +78,48 @@ pub fn save_proving_key(pk: &ProvingKey, path: &Path) -> Result<String, KeyError
     Ok(hash)
 }
 
-/// Load a proving key without point checks, only if its sha256 is `expected_sha256`.
+/// A reader that hashes (sha256) every byte it hands out: a file parsed through it is hashed in
+/// the same pass, and the hash is of exactly the bytes parsed.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Hash what `inner` yields.
+    pub(crate) fn new(inner: R) -> HashingReader<R> {
+        HashingReader { inner, hash: Sha256::new() }
+    }
+
+    /// The sha256 of every byte read, as lowercase hex.
+    pub(crate) fn finish(self) -> String {
+        hex::encode(self.hash.finalize())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Load a proving key without point checks, only if its sha256 is `expected_sha256`. The file
+/// is parsed as it is read and hashed (never whole in memory beside the key); the key is
+/// returned only if the bytes parsed, and whatever follows them, have the recorded hash.
 pub fn load_proving_key(path: &Path, expected_sha256: &str) -> Result<ProvingKey, KeyError> {
-    let (bytes, actual) = read_and_hash(path)?;
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut r = HashingReader::new(std::io::BufReader::with_capacity(8 << 20, file));
+    // A damaged file may fail to parse: the hash, over the whole file, decides what is said.
+    let parsed = ProvingKey::deserialize_uncompressed_unchecked(&mut r);
+    std::io::copy(&mut r, &mut std::io::sink()).map_err(io)?;
+    let actual = r.finish();
     if !actual.eq_ignore_ascii_case(expected_sha256) {
         return Err(KeyError::HashMismatch { path: path.to_path_buf(), expected: expected_sha256.to_string(), actual });
     }
-    ProvingKey::deserialize_uncompressed_unchecked(bytes.as_slice())
-        .map_err(|source| KeyError::Invalid { path: path.to_path_buf(), source })
+    parsed.map_err(|source| KeyError::Invalid { path: path.to_path_buf(), source })
 }
 
 /// Write the verifying key compressed.
@@ -156,30 +167,29 @@ mod tests {
     }
 
     #[test]
-    fn a_file_read_in_pieces_hashes_as_a_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        // Two whole pieces of 8 MiB and a few bytes: every step of the pipeline, and the tail.
-        for len in [0, 5, (8 << 20) - 1, (16 << 20) + 3] {
-            let bytes: Vec<u8> = (0..len).map(|i: usize| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-            let path = dir.path().join(format!("f{len}"));
-            std::fs::write(&path, &bytes).unwrap();
-            let (read, hash) = read_hashed(&path).unwrap();
-            assert!(read == bytes, "{len} bytes read back");
-            assert_eq!(hash, sha256_hex(&bytes), "{len} bytes");
-        }
-        assert!(read_hashed(&dir.path().join("missing")).is_err());
-    }
-
-    #[test]
-    fn a_changed_proving_key_is_refused_before_it_is_parsed() {
+    fn a_changed_truncated_or_extended_proving_key_is_refused_by_its_hash() {
         let dir = tempfile::tempdir().unwrap();
         let (pk, _) = setup_insecure_dev(valid(), 3).unwrap();
         let path = dir.path().join("proving_key.bin");
         let hash = save_proving_key(&pk, &path).unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[100] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        assert!(matches!(load_proving_key(&path, &hash), Err(KeyError::HashMismatch { .. })));
+        let good = std::fs::read(&path).unwrap();
+        let mut flipped = good.clone();
+        flipped[100] ^= 1;
+        let mut extended = good.clone();
+        extended.push(0);
+        // The last vector's (L's) length prefix made huge: the parse reads to the end and fails,
+        // allocating no more than the file holds.
+        let mut huge = good.clone();
+        let at = good.len() - pk.l_query.len() * 64 - 8;
+        assert_eq!(good[at..at + 8], (pk.l_query.len() as u64).to_le_bytes());
+        huge[at..at + 8].copy_from_slice(&(1u64 << 60).to_le_bytes());
+        for (what, bytes) in [("a flipped bit", flipped), ("truncated", good[..good.len() - 1].to_vec()), ("a byte more", extended), ("a huge length", huge)] {
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(matches!(load_proving_key(&path, &hash), Err(KeyError::HashMismatch { .. })), "{what}");
+        }
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(load_proving_key(&path, &hash).unwrap(), pk);
+        assert!(matches!(load_proving_key(&dir.path().join("missing"), &hash), Err(KeyError::Io { .. })));
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub enum ProverError {
     /// A `.zkey` that cannot be proved with.
     #[error("zkey: {0}")]
     Zkey(String),
+    /// A `.zkey` that could not be read: malformed, a point off the curve or G2, another hash
+    /// than the one pinned.
+    #[error(transparent)]
+    Format(#[from] crate::iden3::FormatError),
 }
 
 /// The fixed, public seed of the INSECURE development keys: `zkrollup demo`'s, and those of the

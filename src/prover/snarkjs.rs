@@ -146,7 +146,7 @@ fn parse_g2(v: &Value, field: &str) -> Result<G2Affine, JsonError> {
     if !p.is_on_curve() {
         return Err(JsonError::NotOnCurve { field: field.to_string() });
     }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
+    if !crate::subgroup::in_g2(&p) {
         return Err(JsonError::NotInSubgroup { field: field.to_string() });
     }
     Ok(p)

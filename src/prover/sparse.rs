@@ -16,9 +16,8 @@ use std::path::Path;
 
 use ark_ff::{BigInteger, One, PrimeField, Zero};
 use ark_relations::gr1cs::Matrix;
-use sha2::{Digest, Sha256};
 
-use super::keys::{sha256_hex, KeyError};
+use super::keys::{sha256_hex, HashingReader, KeyError};
 use crate::files::write_all_atomic;
 use crate::Fr;
 
@@ -149,7 +148,7 @@ impl SparseMatrices {
     pub fn load(path: &Path, sha256: &str) -> Result<SparseMatrices, KeyError> {
         let file = std::fs::File::open(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?;
         let len = file.metadata().map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?.len();
-        let mut r = HashingReader { inner: BufReader::with_capacity(1 << 20, file), hash: Sha256::new() };
+        let mut r = HashingReader::new(BufReader::with_capacity(1 << 20, file));
         let bad = |reason: String| KeyError::Matrices { path: path.to_path_buf(), reason };
         let parsed = read(&mut r, len).map_err(|e| bad(e.to_string()))?;
         // Anything after the last matrix is not ours.
@@ -157,7 +156,7 @@ impl SparseMatrices {
         if r.read(&mut rest).map_err(|e| bad(e.to_string()))? != 0 {
             return Err(bad("bytes after the matrices".into()));
         }
-        let found = hex::encode(r.hash.finalize());
+        let found = r.finish();
         if !found.eq_ignore_ascii_case(sha256) {
             return Err(KeyError::HashMismatch { path: path.to_path_buf(), expected: sha256.to_string(), actual: found });
         }
@@ -238,19 +237,6 @@ fn read_u32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u32>> {
         left -= take;
     }
     Ok(out)
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hash: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! against the key before it is returned: the key has no C matrix, so a witness that breaks
 //! the circuit shows up as a proof that does not verify.
 
+use std::path::Path;
+
 use ark_ff::{UniformRand, Zero};
 use rayon::prelude::*;
 
@@ -11,15 +13,25 @@ use super::fast::{proof_from_rows, Rows};
 use super::qap::Domain;
 use super::{verify, Proof, ProverError, ProvingKey};
 use crate::grouped::Grouped;
-use crate::iden3::zkey::{Coefficient, Matrix, Zkey};
+use crate::iden3::encoding::Check;
+use crate::iden3::zkey::{expect_pinned, read_streamed, Matrix, Zkey};
 use crate::Fr;
 
-/// One matrix's rows: each row's `(coefficient, signal)` terms, in file order.
+/// One matrix's rows: each row's `(coefficient, signal)` terms.
 type SparseRows = Grouped<(Fr, u32)>;
 
-/// The rows of `matrix` among the coefficients, for a domain of `n` rows.
-fn rows_of(coefficients: &[Coefficient], matrix: Matrix, n: usize) -> SparseRows {
-    Grouped::of(n, coefficients.iter().filter(move |c| c.matrix == matrix).map(|c| (c.constraint, (c.value, c.signal))))
+/// One matrix's coefficients as they come: each one's row, and its term.
+#[derive(Default)]
+struct RowList {
+    rows: Vec<u32>,
+    terms: Vec<(Fr, u32)>,
+}
+
+impl RowList {
+    /// The terms grouped by row, for a domain of `n` rows (the rows were checked below `n`).
+    fn group(self, n: usize) -> SparseRows {
+        Grouped::in_place(n, self.rows, self.terms)
+    }
 }
 
 /// Each row times the witness.
@@ -47,14 +59,48 @@ impl ZkeyProver {
         ZkeyProver::from_zkey(zkey.clone())
     }
 
-    /// Take the key (its points move, not copied) and group its coefficients by row.
-    pub fn from_zkey(mut zkey: Zkey) -> Result<ZkeyProver, ProverError> {
+    /// Read a `.zkey` once, front to back ([`read_streamed`]), its points into the key and its
+    /// coefficients straight into rows: the file's bytes and the list of coefficients are never
+    /// whole in memory. With `pinned` (a sha256), the points go unchecked and the key is refused
+    /// unless the bytes read have that hash; without, every point is checked. Returns the file's
+    /// sha256 beside the prover.
+    pub fn read_file(path: &Path, pinned: Option<&str>) -> Result<(ZkeyProver, String), ProverError> {
+        let check = if pinned.is_some() { Check::PinnedByHash } else { Check::Full };
+        // Each matrix's rows apart: writers list a matrix's coefficients by row (interleaving
+        // the two matrices), so each list is grouped in place with no item moved.
+        let (mut a, mut b) = (RowList::default(), RowList::default());
+        let (zkey, sha256) = read_streamed(path, check, |_, _, chunk| {
+            for c in chunk {
+                let list = if c.matrix == Matrix::A { &mut a } else { &mut b };
+                list.rows.push(c.constraint);
+                list.terms.push((c.value, c.signal));
+            }
+        })?;
+        if let Some(hash) = pinned {
+            expect_pinned(path, &sha256, hash)?;
+        }
+        Ok((ZkeyProver::assemble(zkey, a, b)?, sha256))
+    }
+
+    /// The prover of a key whose coefficients are `a`'s and `b`'s.
+    fn assemble(zkey: Zkey, a: RowList, b: RowList) -> Result<ZkeyProver, ProverError> {
         let n = zkey.header.domain_size as usize;
         let domain = Domain::new(n).filter(|d| d.size() == n).ok_or(ProverError::Zkey(format!("no evaluation domain of {n} points")))?;
-        let coefficients = std::mem::take(&mut zkey.coefficients);
-        let (rows_a, rows_b) = rayon::join(|| rows_of(&coefficients, Matrix::A, n), || rows_of(&coefficients, Matrix::B, n));
+        let (rows_a, rows_b) = rayon::join(|| a.group(n), || b.group(n));
         let (n_vars, n_public) = (zkey.header.n_vars as usize, zkey.header.n_public as usize);
         Ok(ZkeyProver { pk: zkey.into_proving_key(), rows_a, rows_b, domain, n_vars, n_public })
+    }
+
+    /// Take the key (its points move, not copied) and group its coefficients by row.
+    pub fn from_zkey(mut zkey: Zkey) -> Result<ZkeyProver, ProverError> {
+        let coefficients = std::mem::take(&mut zkey.coefficients);
+        let list = |matrix: Matrix| {
+            let of = || coefficients.iter().filter(move |c| c.matrix == matrix);
+            RowList { rows: of().map(|c| c.constraint).collect(), terms: of().map(|c| (c.value, c.signal)).collect() }
+        };
+        let (a, b) = (list(Matrix::A), list(Matrix::B));
+        drop(coefficients);
+        ZkeyProver::assemble(zkey, a, b)
     }
 
     /// The key in arkworks' form.
