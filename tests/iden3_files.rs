@@ -387,6 +387,10 @@ fn a_key_of_many_chunks_streams_the_same_in_any_section_order() {
     let count = u32::from_le_bytes(header_last[8..12].try_into().unwrap()) + 1;
     header_last[8..12].copy_from_slice(&count.to_le_bytes());
     assert_eq!(read_zkey(&header_last).unwrap(), zkey);
+    // Bytes after the last section (more than the streaming reader's piece) are read, and hashed.
+    let mut trailing = bytes.clone();
+    trailing.extend(std::iter::repeat_n(9u8, 3 << 20));
+    assert_eq!(read_zkey(&trailing).unwrap(), zkey);
     // The streaming prover groups the same rows whichever way the key came.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.zkey");

@@ -127,9 +127,9 @@ pub fn read_streamed(path: &Path, check: Check, mut coefficients: impl FnMut(&He
         }
     }
     // Whatever follows the last section is part of the file, and of its hash.
-    let mut rest = Vec::new();
-    (&mut src.file).take(len - src.at).read_to_end(&mut rest).map_err(|e| FormatError::io(path, e))?;
-    src.hasher.update(&rest);
+    while src.at < len {
+        src.take((len - src.at).min(1 << 20))?;
+    }
     let sha256 = hex::encode(src.hasher.finalize());
 
     let sections = Sections::from_entries("zkey", version, entries);
