@@ -31,8 +31,9 @@ impl<T: Copy + Default> Grouped<T> {
 
 impl<T> Grouped<T> {
     /// Group `items` by `keys[i]` (each below `n_keys`) where they lie, moving each item into
-    /// its key's range by swaps: no second array of items, which for a key's coefficients is
-    /// the largest allocation a proof makes. The order within a key is not kept.
+    /// its key's range by swaps: no second array of items (a `.zkey`'s terms are most of its
+    /// prover's memory). The order within a key is not kept; items already in key order do not
+    /// move.
     ///
     /// # Panics
     /// If the two vectors differ in length or a key is `n_keys` or more.

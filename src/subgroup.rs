@@ -1,7 +1,8 @@
 //! Membership of BN254 G2's prime-order subgroup, fast, for keys of many points.
 //!
-//! arkworks checks `psi(P) == [6 x^2] P`: a 127-bit scalar multiplication a point, about 66 µs
-//! here, 8 s for the 240,640 G2 points of a 2^18 `.zkey` (seven times the proof). This module
+//! arkworks checks `psi(P) == [6 x^2] P`: a 127-bit scalar multiplication a point, about 100 µs
+//! on the project's 2-core machines without IFMA, 13 s for the 240,640 G2 points of a 2^18
+//! `.zkey` (five times the proof; BENCHMARKS.md). This module
 //! checks the equivalent criterion of El Housni, Guillevic and Piellard (eprint 2022/352, for
 //! BN curves), which needs only `[x] P` for the 63-bit seed `x`:
 //!
@@ -15,8 +16,8 @@
 //! if that scalar is a root of its polynomial modulo the prime. The tests put a point of each of
 //! the four prime orders through it, which settles every case.
 //!
-//! `[x] P` is 63 doublings and 21 additions in ark-ec's Jacobian arithmetic (the seed's
-//! non-adjacent form), where arkworks' check takes 127 and 64. The file readers check points in
+//! `[x] P` is 62 doublings and 23 additions in ark-ec's Jacobian arithmetic (the seed's
+//! non-adjacent form: 63 digits, 24 of them non-zero), where arkworks' check takes 126 and 69. The file readers check points in
 //! parallel ([`crate::iden3::encoding`]).
 
 use ark_bn254::{Fq2, G2Affine, G2Projective};
@@ -97,9 +98,8 @@ mod tests {
     use super::*;
     use ark_bn254::{Fr, G2Projective};
     use ark_ec::short_weierstrass::SWCurveConfig;
-    use ark_ff::Field;
     use ark_ec::{CurveConfig, CurveGroup, PrimeGroup};
-    use ark_ff::{BigInteger, PrimeField, UniformRand};
+    use ark_ff::{BigInteger, Field, PrimeField, UniformRand};
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use num_bigint::BigUint;
 

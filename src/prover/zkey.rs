@@ -60,8 +60,8 @@ impl ZkeyProver {
     }
 
     /// Read a `.zkey` once, front to back ([`read_streamed`]), its points into the key and its
-    /// coefficients straight into rows: the file's bytes and the list of coefficients are never
-    /// whole in memory. With `pinned` (a sha256), the points go unchecked and the key is refused
+    /// coefficients straight into each matrix's rows: neither the file's bytes nor a list of
+    /// its coefficients is ever whole in memory. With `pinned` (a sha256), the points go unchecked and the key is refused
     /// unless the bytes read have that hash; without, every point is checked. Returns the file's
     /// sha256 beside the prover.
     pub fn read_file(path: &Path, pinned: Option<&str>) -> Result<(ZkeyProver, String), ProverError> {
