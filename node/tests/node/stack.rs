@@ -111,6 +111,15 @@ impl Drop for Stack {
     }
 }
 
+/// Sets the flag when dropped, on the way out of a scope whether it returns or panics.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Wait until `until` holds, checking every half second, within 10 minutes.
 fn wait(what: &str, until: impl Fn() -> bool) {
     let start = Instant::now();
@@ -187,6 +196,9 @@ fn the_compose_stack_comes_up_settles_transfers_through_both_workers_and_survive
     let acked = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         let client = s.spawn(|| riding_client(&url, domain, 2, 1, ClientPlan { transfers: 8, pause: Duration::from_millis(200) }, &stop, &acked));
+        // A failure below must stop the client too: the scope waits for it before the panic goes
+        // on, and a client never told to stop kept a failed run waiting for an hour.
+        let _stop_on_exit = StopOnDrop(&stop);
         wait("a few transfers acknowledged", || acked.lock().unwrap().len() >= 2);
         stack.docker(&["kill", &stack.container("node")]);
         let started = stack.compose(&["start", "node"]);
